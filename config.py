@@ -1,0 +1,82 @@
+"""Project settings as an easydict, with the original's fields and defaults (spec §2).
+
+Paths are relative to the repository by default and can be overridden by environment
+variables (``MTCNN_ROOT``, ``MTCNN_SHARED``, ``MTCNN_LANDMARK_IMG_SET``) or, in every entry
+point, by command-line flags (see :func:`add_config_args`).
+"""
+import os
+
+from easydict import EasyDict as edict
+
+REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+config = edict()
+
+# Project root for data generation, hard mining and landmark loaders (original: 'F:/train-mtcnn').
+config.root = os.environ.get('MTCNN_ROOT', REPO_ROOT)
+# Read-only reference material beside the project (tests and benchmarks skip without it).
+config.shared = os.environ.get('MTCNN_SHARED', os.path.join(os.path.dirname(REPO_ROOT), 'shared'))
+
+# Online hard example mining in the losses.
+config.CLS_OHEM = True
+config.CLS_OHEM_RATIO = 0.7
+config.BBOX_OHEM = True
+config.BBOX_OHEM_RATIO = 0.7
+config.LANDMARK_OHEM = False
+config.LANDMARK_OHEM_RATIO = 0.7
+config.landmark_L1_thresh = 0.001
+config.landmark_L1_outlier_thresh = 1
+config.EPS = 1e-14
+
+# Online augmentation.
+config.enable_gray = True
+config.enable_blur = True
+config.enable_gaussian_noise = True
+config.enable_color_jitter = True
+config.use_landmark10 = False
+config.landmark106_migu_weighting = False
+config.landmark106_migu_random_flip = False
+config.landmark106_migu_init_rot = False
+config.enable_black_border = False
+
+# Pose heat-map net.
+config.HeatMapSize = 32
+config.HeatMapSigma = 3
+config.HeatMapStage = 3
+
+# Rotation range (degrees, inclusive) of online landmark augmentation.
+config.min_rot_angle = -45
+config.max_rot_angle = 45
+# Sub-folder of <root>/data holding landmark images.
+config.landmark_img_set = os.environ.get('MTCNN_LANDMARK_IMG_SET', 'img_cut_celeba')
+
+
+def data_dir(*parts):
+    """``<root>/data/...``"""
+    return os.path.join(config.root, 'data', *parts)
+
+
+def model_dir(*parts):
+    """``<root>/model/...``"""
+    return os.path.join(config.root, 'model', *parts)
+
+
+def shared_dir(*parts):
+    """``<shared>/...`` (the read-only reference folder)."""
+    return os.path.join(config.shared, *parts)
+
+
+def add_config_args(parser):
+    """Add ``--root`` / ``--shared`` flags to an argparse parser."""
+    parser.add_argument('--root', default=None, help='project root (default: %s)' % config.root)
+    parser.add_argument('--shared', default=None, help='reference folder (default: %s)' % config.shared)
+    return parser
+
+
+def apply_config_args(args):
+    """Apply the flags added by :func:`add_config_args`."""
+    if getattr(args, 'root', None):
+        config.root = os.path.abspath(args.root)
+    if getattr(args, 'shared', None):
+        config.shared = os.path.abspath(args.shared)
+    return config

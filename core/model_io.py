@@ -1,0 +1,259 @@
+"""Checkpoints: load the original's ``prefix-symbol.json`` + ``prefix-%04d.params`` and this
+project's own, save atomically, and run an inference model.
+
+Own checkpoints store an *inference* graph (no loss or Custom nodes) whose ``data`` node
+records the network name, so any MXNet runtime can load them and :func:`load_model`
+needs no ``--network`` flag. Original checkpoints are matched to a registered variant by
+their parameter names and shapes.
+"""
+import json
+import os
+
+import numpy as np
+
+import symbols  # sets MXNET_SUBGRAPH_BACKEND before mxnet is imported
+import mxnet as mx
+
+NETWORK_ATTR = 'mtcnn_network'
+
+
+class ModelError(RuntimeError):
+    """A checkpoint that cannot be found, read or matched to a network."""
+
+
+def params_path(prefix, epoch):
+    return '%s-%04d.params' % (prefix, int(epoch))
+
+
+def load_params(path):
+    """Read an ``arg:``/``aux:`` params file into two dicts of NDArrays."""
+    if not os.path.isfile(path):
+        raise ModelError('parameter file not found: %s' % path)
+    try:
+        saved = mx.nd.load(path)
+    except Exception as exc:  # mxnet raises MXNetError with a C++ trace
+        raise ModelError('cannot read parameter file %s: %s' % (path, str(exc).splitlines()[0]))
+    arg, aux = {}, {}
+    for key, value in saved.items():
+        kind, _, name = key.partition(':')
+        if kind == 'arg':
+            arg[name] = value
+        elif kind == 'aux':
+            aux[name] = value
+        else:
+            raise ModelError('%s: key %r is neither arg: nor aux:' % (path, key))
+    return arg, aux
+
+
+def _atomic_write(path, write):
+    tmp = '%s.tmp%d' % (path, os.getpid())
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_checkpoint(prefix, epoch, sym, arg, aux, network=None, with_landmark=False, basenum=None):
+    """Write ``prefix-symbol.json`` (inference graph) and ``prefix-%04d.params`` atomically."""
+    folder = os.path.dirname(os.path.abspath(prefix))
+    os.makedirs(folder, exist_ok=True)
+    graph = json.loads(sym.tojson())
+    if network:
+        for node in graph['nodes']:
+            if node['op'] == 'null' and node['name'] == 'data':
+                attrs = node.setdefault('attrs', {})
+                attrs[NETWORK_ATTR] = network
+                attrs['mtcnn_with_landmark'] = str(bool(with_landmark))
+                if basenum:
+                    attrs['mtcnn_basenum'] = str(int(basenum))
+    text = json.dumps(graph, indent=2)
+
+    def write_json(tmp):
+        with open(tmp, 'w') as f:
+            f.write(text)
+
+    save = {'arg:%s' % k: v.as_in_context(mx.cpu()) for k, v in arg.items()}
+    save.update({'aux:%s' % k: v.as_in_context(mx.cpu()) for k, v in aux.items()})
+    _atomic_write(prefix + '-symbol.json', write_json)
+    _atomic_write(params_path(prefix, epoch), lambda tmp: mx.nd.save(tmp, save))
+
+
+# --- the original's training graphs ---------------------------------------------------------
+
+_ORIGINAL_OPS = {
+    'negativemining': (['cls_prob', 'label', 'bbox_pred', 'bbox_target'], 4),
+    'negativemining_landmark': (['cls_prob', 'label', 'bbox_pred', 'bbox_target', 'landmark_pred',
+                                 'landmark_target', 'type_label'], 6),
+    'negativemining_onlylandmark': (['landmark_pred', 'landmark_target'], 2),
+    'negativemining_onlylandmark106': (['landmark_pred', 'landmark_target'], 2),
+}
+_registered = False
+
+
+def register_original_ops():
+    """Register inert stand-ins for the original's Custom loss ops so its JSONs load."""
+    global _registered
+    if _registered:
+        return
+    for op_name, (inputs, n_out) in _ORIGINAL_OPS.items():
+        _register_stub(op_name, inputs, n_out)
+    _registered = True
+
+
+def _register_stub(op_name, inputs, n_out):
+    class Stub(mx.operator.CustomOp):
+        def forward(self, is_train, req, in_data, out_data, aux):
+            for i in range(n_out):
+                self.assign(out_data[i], req[i], in_data[min(i, len(in_data) - 1)])
+
+        def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+            for i in range(len(in_grad)):
+                self.assign(in_grad[i], req[i], 0)
+
+    class StubProp(mx.operator.CustomOpProp):
+        def __init__(self):
+            super().__init__(need_top_grad=False)
+
+        def list_arguments(self):
+            return list(inputs)
+
+        def list_outputs(self):
+            return ['out%d' % i for i in range(n_out)]
+
+        def infer_shape(self, in_shape):
+            return in_shape, [in_shape[min(i, len(in_shape) - 1)] for i in range(n_out)], []
+
+        def create_operator(self, ctx, shapes, dtypes):
+            return Stub()
+
+    mx.operator.register(op_name)(StubProp)
+
+
+def original_inference_symbol(json_path):
+    """Inference outputs of an original training graph: the BatchNorm heads that feed its
+    ``SoftmaxOutput`` (softmax over axis 1 applied) and regression outputs, in head order."""
+    register_original_ops()
+    with open(json_path) as f:
+        graph = json.load(f)
+    sym = mx.sym.load(json_path)
+    nodes = graph['nodes']
+    internals = sym.get_internals()
+    outs = []
+    for node in nodes:
+        if node['op'] in ('SoftmaxOutput', 'LinearRegressionOutput'):
+            src = nodes[node['inputs'][0][0]]
+            while src['op'] == 'Reshape':
+                src = nodes[src['inputs'][0][0]]
+            head = internals[src['name'] + '_output']
+            if node['op'] == 'SoftmaxOutput':
+                head = mx.sym.softmax(head, axis=1, name='cls_prob')
+            outs.append(head)
+    if not outs:
+        raise ModelError('%s: no SoftmaxOutput/LinearRegressionOutput heads found' % json_path)
+    return mx.sym.Group(outs)
+
+
+# --- matching parameters to the registry ------------------------------------------------------
+
+def _candidates():
+    for name in symbols.list_networks():
+        info = symbols.network_info(name)
+        yield name, False, None
+        if info['kind'] == 'onet':
+            yield name, True, None
+        if info['basenum']:
+            for b in (16, 64, 128):
+                yield name, False, b
+
+
+def _arg_shapes(sym, size):
+    shapes, _, aux_shapes = sym.infer_shape(data=(1, 3, size, size))
+    return (dict(zip(sym.list_arguments(), shapes)), dict(zip(sym.list_auxiliary_states(), aux_shapes)))
+
+
+def identify_network(arg, aux):
+    """Return (network, with_landmark, basenum) whose parameters match ``arg``/``aux`` exactly."""
+    want = {k: tuple(v.shape) for k, v in arg.items()}
+    want_aux = {k: tuple(v.shape) for k, v in aux.items()}
+    for name, lm, basenum in _candidates():
+        sym = symbols.get_symbol(name, 'test', with_landmark=lm, basenum=basenum)
+        shapes, aux_shapes = _arg_shapes(sym, symbols.network_info(name)['size'])
+        shapes.pop('data')
+        if shapes == want and aux_shapes == want_aux:
+            return name, lm, basenum
+    raise ModelError('parameters match no registered network (%d args, first: %s)'
+                     % (len(arg), ', '.join(sorted(arg)[:3])))
+
+
+# --- running ---------------------------------------------------------------------------------
+
+class InferenceModel:
+    """A symbol with its parameters; call it on an N×3×H×W float32 batch to get numpy outputs.
+
+    Executors are cached per input shape and share the parameter arrays.
+    """
+
+    def __init__(self, sym, arg, aux, network=None, with_landmark=False, basenum=None, ctx=None):
+        self.sym, self.network = sym, network
+        self.with_landmark, self.basenum = with_landmark, basenum
+        self.ctx = ctx or mx.cpu()
+        needed = set(sym.list_arguments()) - {'data'}
+        missing = needed - set(arg)
+        if missing:
+            raise ModelError('missing parameters for %s: %s' % (network or 'graph', sorted(missing)[:5]))
+        self.arg = {k: arg[k].as_in_context(self.ctx) for k in needed}
+        self.aux = {k: aux[k].as_in_context(self.ctx) for k in sym.list_auxiliary_states()}
+        self._execs = {}
+
+    @property
+    def info(self):
+        return symbols.network_info(self.network) if self.network else {}
+
+    def _executor(self, shape):
+        ex = self._execs.get(shape)
+        if ex is None:
+            args = dict(self.arg)
+            args['data'] = mx.nd.zeros(shape, ctx=self.ctx)
+            ex = self.sym.bind(self.ctx, args=args, aux_states=self.aux, grad_req='null')
+            self._execs[shape] = ex
+        return ex
+
+    def __call__(self, batch):
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        ex = self._executor(batch.shape)
+        ex.arg_dict['data'][:] = batch
+        ex.forward(is_train=False)
+        return [o.asnumpy() for o in ex.outputs]
+
+
+def load_model(prefix, epoch, network=None, with_landmark=None, basenum=None, ctx=None):
+    """Load an original or own checkpoint as an :class:`InferenceModel` of a registered network.
+
+    ``network`` may be omitted: it is read from an own checkpoint's JSON or matched by the
+    parameter names and shapes. The inference graph is always rebuilt from the registry.
+    """
+    arg, aux = load_params(params_path(prefix, epoch))
+    json_path = prefix + '-symbol.json'
+    if network is None and os.path.isfile(json_path):
+        with open(json_path) as f:
+            graph = json.load(f)
+        for node in graph['nodes']:
+            attrs = node.get('attrs', {})
+            if node['name'] == 'data' and NETWORK_ATTR in attrs:
+                network = attrs[NETWORK_ATTR]
+                if with_landmark is None:
+                    with_landmark = attrs.get('mtcnn_with_landmark') == 'True'
+                if basenum is None and 'mtcnn_basenum' in attrs:
+                    basenum = int(attrs['mtcnn_basenum'])
+    if network is None:
+        network, lm, bn = identify_network(arg, aux)
+        with_landmark = lm if with_landmark is None else with_landmark
+        basenum = bn if basenum is None else basenum
+    with_landmark = bool(with_landmark)
+    sym = symbols.get_symbol(network, 'test', with_landmark=with_landmark, basenum=basenum)
+    try:
+        return InferenceModel(sym, arg, aux, network, with_landmark, basenum, ctx)
+    except ModelError as exc:
+        raise ModelError('%s (checkpoint %s): %s' % (network, params_path(prefix, epoch), exc))

@@ -1,0 +1,45 @@
+"""Network zoo: ``get_symbol(name, mode='train'|'test', **kw)`` over one table of variants."""
+import os
+
+# oneDNN subgraph fusion breaks repeated forwards of legacy executors in MXNet 1.9.1.
+os.environ.setdefault('MXNET_SUBGRAPH_BACKEND', 'NONE')
+
+from .builder import build  # noqa: E402
+from .zoo import NETWORKS  # noqa: E402
+
+__all__ = ['get_symbol', 'list_networks', 'network_info', 'NETWORKS']
+
+
+def list_networks(kind=None):
+    """Names of all registered networks, optionally only one kind ('pnet', 'rnet', 'onet', 'lnet')."""
+    return [n for n, s in NETWORKS.items() if kind is None or s['kind'] == kind]
+
+
+def network_info(name):
+    """Metadata of a network: kind, input size, points, and for Pnets cell size and stride."""
+    if name not in NETWORKS:
+        raise KeyError('unknown network %r; known: %s' % (name, ', '.join(NETWORKS)))
+    spec = NETWORKS[name]
+    info = dict(name=name, kind=spec['kind'], size=spec['size'], n_points=spec['n_points'],
+                original=spec['original'], basenum=spec.get('basenum'))
+    if spec['kind'] == 'pnet':
+        stride = 1
+        for row in spec['trunk']:
+            if not row[0].endswith('_sep'):
+                stride *= row[2]
+        info.update(cell=spec['size'], stride=stride)
+    return info
+
+
+def get_symbol(name, mode='test', with_landmark=False, basenum=None):
+    """Build network ``name`` (see :func:`list_networks`).
+
+    ``with_landmark`` adds the 5-point head to an Onet; ``basenum`` (16/32/64/128) sets the
+    width of Lnet/Lnet106 variants (default 32, as in the original).
+    """
+    info = network_info(name)
+    if with_landmark and info['kind'] != 'onet':
+        raise ValueError('with_landmark applies to Onet variants only, not %s' % name)
+    if basenum is not None and not info['basenum']:
+        raise ValueError('basenum applies to Lnet/Lnet106 variants only, not %s' % name)
+    return build(NETWORKS[name], mode=mode, with_landmark=with_landmark, basenum=basenum)

@@ -1,0 +1,52 @@
+"""Layer helpers shared by every network builder.
+
+All helpers take and return ``mx.sym.Symbol`` and use the original project's
+layer names (``conv2_dw`` -> ``prelu2_dw``, ``bn2_dw``) so that its ``.params``
+files load by name.
+"""
+import mxnet as mx
+
+BN_MOMENTUM = 0.9
+BN_EPS = 1e-3  # MXNet's default, also used by the original and by merge_bn
+
+
+def batchnorm(data, name):
+    """BatchNorm as in the original: learnable gamma, momentum 0.9, eps 1e-3."""
+    return mx.sym.BatchNorm(data=data, name=name, fix_gamma=False,
+                            momentum=BN_MOMENTUM, eps=BN_EPS)
+
+
+def prelu(data, name):
+    """Per-channel PReLU (``LeakyReLU(act_type='prelu')``)."""
+    return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
+
+
+def conv(data, name, num_filter, kernel, stride=1, pad=0, num_group=1, no_bias=False):
+    """2-D convolution with square kernel/stride/pad given as ints."""
+    return mx.sym.Convolution(data=data, name=name, num_filter=num_filter,
+                              kernel=(kernel, kernel), stride=(stride, stride),
+                              pad=(pad, pad), num_group=num_group, no_bias=no_bias)
+
+
+def fc(data, name, num_hidden):
+    """FullyConnected (flattens its input)."""
+    return mx.sym.FullyConnected(data=data, name=name, num_hidden=num_hidden)
+
+
+def max_pool_full(data, name, kernel, stride):
+    """Max pooling with the 'full' (ceil) output-size convention."""
+    return mx.sym.Pooling(data=data, name=name, pool_type='max', kernel=(kernel, kernel),
+                          stride=(stride, stride), pooling_convention='full')
+
+
+def softmax_channel(data, name='cls_prob'):
+    """Softmax over axis 1; replaces ``SoftmaxActivation(mode='channel')``,
+    which fails on 2-D input in MXNet 1.9.1."""
+    return mx.sym.softmax(data=data, axis=1, name=name)
+
+
+def conv_bn_prelu(data, prefix, num_filter, kernel, stride=1, pad=0, num_group=1, act=True):
+    """Residual-family unit: conv (no bias) + BN [+ PReLU], named ``<prefix>_conv2d`` etc."""
+    x = conv(data, prefix + '_conv2d', num_filter, kernel, stride, pad, num_group, no_bias=True)
+    x = batchnorm(x, prefix + '_batchnorm')
+    return prelu(x, prefix + '_relu') if act else x
