@@ -9,11 +9,13 @@ SCALE = 0.0078125  # 1/128
 
 
 def to_tensor(img):
-    """BGR uint8 H×W×3 (or N×H×W×3) -> float32 N×3×H×W scaled as ``(x - 127.5) / 128``."""
-    arr = np.asarray(img, dtype=np.float32)
-    if arr.ndim == 3:
-        arr = arr[None]
-    return np.ascontiguousarray((arr.transpose(0, 3, 1, 2) - MEAN) * SCALE)
+    """BGR uint8 H×W×3 (or a list / N×H×W×3 array of them) -> float32 N×3×H×W,
+    scaled as ``(x - 127.5) / 128`` (exact in float32)."""
+    if isinstance(img, np.ndarray) and img.ndim == 3:
+        return cv2.dnn.blobFromImage(img, SCALE, None, (MEAN, MEAN, MEAN), False, False)
+    if len(img) == 0:
+        return np.zeros((0, 3, 0, 0), dtype=np.float32)
+    return cv2.dnn.blobFromImages(list(img), SCALE, None, (MEAN, MEAN, MEAN), False, False)
 
 
 def read_image(path):

@@ -29,8 +29,9 @@ def conv(data, name, num_filter, kernel, stride=1, pad=0, num_group=1, no_bias=F
 
 
 def fc(data, name, num_hidden):
-    """FullyConnected (flattens its input)."""
-    return mx.sym.FullyConnected(data=data, name=name, num_hidden=num_hidden)
+    """FullyConnected on the flattened input (explicit Flatten keeps ONNX export shape-safe)."""
+    flat = mx.sym.flatten(data=data, name=name + '_flatten')
+    return mx.sym.FullyConnected(data=flat, name=name, num_hidden=num_hidden)
 
 
 def max_pool_full(data, name, kernel, stride):

@@ -1,0 +1,138 @@
+"""Box geometry of the MTCNN cascade (spec §6.2), all with the "+1" pixel convention.
+
+Boxes are float arrays N×(4+k): x1, y1, x2, y2[, score, ...]. Nothing here modifies its input.
+"""
+import cv2
+import numpy as np
+
+from .image import to_tensor
+
+
+def pyramid_scales(width, height, min_face, cell=20, factor=0.709):
+    """Scales of the Pnet pyramid: from ``cell/min_face`` while min(resized side) > cell."""
+    if min_face <= 0:
+        raise ValueError('min_face must be positive, got %r' % (min_face,))
+    scales, s = [], float(cell) / min_face
+    while min(int(width * s), int(height * s)) > cell:
+        scales.append(s)
+        s *= factor
+    return scales
+
+
+def generate_bbox(prob, reg, scale, thresh, cell=20, stride=4):
+    """Cells of a Pnet map with face probability > thresh, as boxes in image coordinates.
+
+    ``prob``: h×w face probabilities; ``reg``: 4×h×w offsets. Returns N×9
+    (x1, y1, x2, y2, score, dx1, dy1, dx2, dy2); a cell (r, c) maps to
+    ``round(stride·c / scale)`` … ``round((stride·c + cell) / scale)``.
+    """
+    rows, cols = np.where(prob > thresh)
+    if rows.size == 0:
+        return np.zeros((0, 9), dtype=np.float64)
+    x = stride * cols.astype(np.float64)
+    y = stride * rows.astype(np.float64)
+    out = np.empty((rows.size, 9), dtype=np.float64)
+    out[:, 0] = np.round(x / scale)
+    out[:, 1] = np.round(y / scale)
+    out[:, 2] = np.round((x + cell) / scale)
+    out[:, 3] = np.round((y + cell) / scale)
+    out[:, 4] = prob[rows, cols]
+    out[:, 5:9] = reg[:, rows, cols].T
+    return out
+
+
+def nms(boxes, thresh, mode='Union'):
+    """Greedy NMS by descending score; returns kept indices.
+
+    ``mode='Union'``: IoU; ``'Minimum'``: intersection over the smaller area. As in the
+    original, a degenerate box (x2 <= x1 or y2 <= y1) is not kept but still suppresses others.
+    """
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    x1, y1, x2, y2, scores = (boxes[:, i] for i in range(5))
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = scores.argsort()[::-1]
+    keep = []
+    while order.size > 0:
+        i = order[0]
+        if x2[i] > x1[i] and y2[i] > y1[i]:
+            keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        inter = w * h
+        if mode == 'Minimum':
+            ovr = inter / np.minimum(areas[i], areas[rest])
+        elif mode == 'Union':
+            ovr = inter / (areas[i] + areas[rest] - inter)
+        else:
+            raise ValueError("nms mode must be 'Union' or 'Minimum', got %r" % (mode,))
+        order = rest[ovr <= thresh]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def calibrate(boxes, reg):
+    """Apply regression offsets: x1 + dx1·w, …, with w = x2 − x1 + 1. Returns a new array."""
+    out = np.array(boxes, dtype=np.float64, copy=True)
+    w = out[:, 2] - out[:, 0] + 1
+    h = out[:, 3] - out[:, 1] + 1
+    out[:, 0] += reg[:, 0] * w
+    out[:, 1] += reg[:, 1] * h
+    out[:, 2] += reg[:, 2] * w
+    out[:, 3] += reg[:, 3] * h
+    return out
+
+
+def square(boxes):
+    """Centred squares with side max(w, h) (+1 convention). Returns a new array."""
+    out = np.array(boxes, dtype=np.float64, copy=True)
+    w = out[:, 2] - out[:, 0] + 1
+    h = out[:, 3] - out[:, 1] + 1
+    side = np.maximum(w, h)
+    out[:, 0] = boxes[:, 0] + w * 0.5 - side * 0.5
+    out[:, 1] = boxes[:, 1] + h * 0.5 - side * 0.5
+    out[:, 2] = out[:, 0] + side - 1
+    out[:, 3] = out[:, 1] + side - 1
+    return out
+
+
+def clip(boxes, width, height):
+    """Boxes clipped to the image [0, W−1]×[0, H−1] (new array)."""
+    out = np.array(boxes, dtype=np.float64, copy=True)
+    out[:, 0] = np.maximum(out[:, 0], 0)
+    out[:, 1] = np.maximum(out[:, 1], 0)
+    out[:, 2] = np.minimum(out[:, 2], width - 1)
+    out[:, 3] = np.minimum(out[:, 3], height - 1)
+    return out
+
+
+def crop_batch(img, boxes, size, check_geometry=True):
+    """Crops of integer boxes, zero-padded where they leave the image, resized (bilinear) to
+    ``size``×``size`` and normalised; N×3×size×size float32.
+
+    A box smaller than 2 pixels or entirely outside the image gives an all-zero tensor
+    (uniform grey), as in the original.
+    """
+    h, w = img.shape[:2]
+    n = len(boxes)
+    patches = [None] * n
+    valid = np.zeros(n, dtype=bool)
+    blank = np.full((size, size, 3), 127.5, dtype=np.float32)  # normalises to exactly 0
+    b = np.asarray(boxes[:, :4], dtype=np.int64) if n else np.zeros((0, 4), np.int64)
+    for i in range(n):
+        x1, y1, x2, y2 = b[i]
+        bw, bh = x2 - x1 + 1, y2 - y1 + 1
+        ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w - 1), min(y2, h - 1)
+        if (check_geometry and (bw < 2 or bh < 2)) or ix2 < ix1 or iy2 < iy1 or bw < 1 or bh < 1:
+            patches[i] = blank
+            continue
+        if ix1 == x1 and iy1 == y1 and ix2 == x2 and iy2 == y2:
+            patch = img[y1:y2 + 1, x1:x2 + 1]
+        else:
+            patch = np.zeros((bh, bw, 3), dtype=np.uint8)
+            patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
+        patches[i] = cv2.resize(patch, (size, size)).astype(np.float32)
+        valid[i] = True
+    if n == 0:
+        return np.zeros((0, 3, size, size), dtype=np.float32), valid
+    return to_tensor(patches), valid

@@ -1,0 +1,203 @@
+"""The MTCNN cascade (spec §6.2): Pnet pyramid → Rnet → Onet [→ Lnet / Lnet106].
+
+    det = MtcnnDetector.from_checkpoints(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])
+    boxes, scores, landmarks = det.detect(cv2.imread('4.jpg'))
+
+Differences from the original (README, "Differences"): Pnet cell and stride come from the
+network (stride 2 for Pnet20_s2*), Rnet/Onet batches are sized to the work instead of padded
+to 256/16, and boxes are not clipped in place by the crop step unless ``legacy_clip=True``.
+"""
+import time
+
+import cv2
+import numpy as np
+
+from . import boxes as bx
+from .image import MEAN, SCALE, to_tensor
+
+EMPTY = np.zeros((0, 5), dtype=np.float64)
+
+
+class MtcnnDetector:
+    """Cascade over :class:`core.model_io.InferenceModel` stages (rnet/onet optional)."""
+
+    def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
+                 thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, max_batch=512):
+        if pnet is None or pnet.info.get('kind') != 'pnet':
+            raise ValueError('the first stage must be a Pnet model')
+        for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
+            if model is not None and model.info.get('kind') != kind:
+                raise ValueError('expected a %s model, got %s' % (kind, model.network))
+        if onet is not None and rnet is None:
+            raise ValueError('an Onet stage needs an Rnet stage before it')
+        self.pnet, self.rnet, self.onet, self.lnet, self.lnet106 = pnet, rnet, onet, lnet, lnet106
+        self.min_face, self.factor = float(min_face), float(factor)
+        thresh = list(thresh) + [0.7] * (3 - len(thresh))
+        self.thresh = [float(t) for t in thresh[:3]]
+        self.legacy_clip = legacy_clip
+        self.max_batch = int(max_batch)
+        self.cell = pnet.info['cell']
+        self.stride = pnet.info['stride']
+        self.times = {}
+
+    @classmethod
+    def from_checkpoints(cls, prefixes, epochs, networks=None, ctx=None, **kw):
+        """Build from 1–3 checkpoints (P[, R[, O]]); network names are optional."""
+        from .model_io import load_model  # imports mxnet only when needed
+        networks = list(networks or []) + [None] * (len(prefixes) - len(networks or []))
+        models = [load_model(p, e, network=n, ctx=ctx) for p, e, n in zip(prefixes, epochs, networks)]
+        models += [None] * (3 - len(models))
+        return cls(models[0], models[1], models[2], **kw)
+
+    # --- stages --------------------------------------------------------------------------
+    def detect_pnet(self, img):
+        """Returns (pre-regression boxes N×5, calibrated boxes N×5)."""
+        h, w = img.shape[:2]
+        found = []
+        for s in bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor):
+            resized = cv2.resize(img, (int(w * s), int(h * s)))
+            prob, reg = self.pnet(to_tensor(resized))[:2]
+            cand = bx.generate_bbox(prob[0, 1], reg[0], s, self.thresh[0], self.cell, self.stride)
+            if len(cand):
+                found.append(cand[bx.nms(cand, 0.5, 'Union')])
+        if not found:
+            return EMPTY, EMPTY
+        cand = np.vstack(found)
+        cand = cand[bx.nms(cand, 0.7, 'Union')]
+        calibrated = bx.calibrate(cand[:, :5], cand[:, 5:9])
+        return cand[:, :5].copy(), calibrated
+
+    def _run_batched(self, model, crops):
+        outs = None
+        for start in range(0, len(crops), self.max_batch):
+            part = model(crops[start:start + self.max_batch])
+            outs = part if outs is None else [np.concatenate([a, b]) for a, b in zip(outs, part)]
+        return outs
+
+    def _refine(self, img, dets, model, thresh, size, last):
+        h, w = img.shape[:2]
+        sq = bx.square(dets)
+        sq[:, :4] = np.round(sq[:, :4])
+        crops, _ = bx.crop_batch(img, sq, size, check_geometry=not last)
+        outs = self._run_batched(model, crops)
+        prob, reg = outs[0][:, 1], outs[1]
+        keep = np.where(prob > thresh)[0]
+        if keep.size == 0:
+            return EMPTY, EMPTY, None
+        base = bx.clip(sq, w, h) if self.legacy_clip else sq
+        kept = base[keep]
+        kept[:, 4] = prob[keep]
+        reg = reg[keep]
+        lms = outs[2][keep] if len(outs) > 2 else None
+        if not last:
+            order = bx.nms(kept, 0.7, 'Union')
+            kept, reg = kept[order], reg[order]
+            return kept, bx.calibrate(kept, reg), None
+        calibrated = bx.calibrate(kept, reg)
+        order = bx.nms(calibrated, 0.7, 'Minimum')
+        points = None
+        if lms is not None:
+            points = _denormalise_points(lms[order], kept[order], five_point=True)
+        return kept[order], calibrated[order], points
+
+    def detect_rnet(self, img, dets):
+        return self._refine(img, dets, self.rnet, self.thresh[1], self.rnet.info['size'], False)[:2]
+
+    def detect_onet(self, img, dets):
+        return self._refine(img, dets, self.onet, self.thresh[2], self.onet.info['size'], True)
+
+    def landmarks(self, img, boxes, model, five_point=True):
+        """Run a landmark net on the squared final boxes; N×P×2 image coordinates."""
+        if len(boxes) == 0:
+            return np.zeros((0, model.info['n_points'], 2))
+        sq = bx.square(boxes)
+        sq[:, :4] = np.round(sq[:, :4])
+        crops, _ = bx.crop_batch(img, sq, model.info['size'], check_geometry=False)
+        out = self._run_batched(model, crops)[0]
+        return _denormalise_points(out, sq, five_point=five_point)
+
+    # --- public API ------------------------------------------------------------------------
+    def detect_face(self, img, mode='test'):
+        """Boxes of the last stage run (N×5: x1 y1 x2 y2 score).
+
+        ``mode='test'``: calibrated final boxes. ``mode='train'``: the last stage's
+        pre-regression boxes (the candidates hard-example mining labels, spec §1.5).
+        Also sets ``self.landmarks5`` from an Onet-with-landmark (or None).
+        """
+        _check_image(img)
+        self.times = {}
+        self.landmarks5 = None
+        t0 = time.perf_counter()
+        raw, boxes = self.detect_pnet(img)
+        self.times['pnet'] = time.perf_counter() - t0
+        self.counts = {'pnet': len(boxes)}
+        for name in ('rnet', 'onet'):
+            model = getattr(self, name)
+            if model is None or len(boxes) == 0:
+                continue
+            t0 = time.perf_counter()
+            if name == 'rnet':
+                raw, boxes = self.detect_rnet(img, boxes)
+            else:
+                raw, boxes, self.landmarks5 = self.detect_onet(img, boxes)
+            self.times[name] = time.perf_counter() - t0
+            self.counts[name] = len(boxes)
+        return raw if mode == 'train' else boxes
+
+    def detect(self, img):
+        """Detect faces in a BGR image: (boxes N×4, scores N, landmarks N×5×2 or None).
+
+        Landmarks come from a separate Lnet when given, else from an Onet-with-landmark head.
+        With an Lnet106, ``self.landmarks106`` holds N×106×2 points after the call.
+        """
+        dets = self.detect_face(img)
+        points = self.landmarks5
+        self.landmarks106 = None
+        if self.lnet is not None:
+            t0 = time.perf_counter()
+            points = self.landmarks(img, dets, self.lnet)
+            self.times['lnet'] = time.perf_counter() - t0
+        if self.lnet106 is not None:
+            t0 = time.perf_counter()
+            self.landmarks106 = self.landmarks(img, dets, self.lnet106, five_point=False)
+            self.times['lnet106'] = time.perf_counter() - t0
+        return dets[:, :4].copy(), dets[:, 4].copy(), points
+
+
+def _denormalise_points(values, crops, five_point):
+    """Crop-normalised landmarks -> image pixels: x = v·side − 0.5 + crop_x1 (spec §4.4).
+
+    5-point nets output x1..x5, y1..y5; 106-point nets interleave x, y.
+    """
+    n = len(values)
+    if five_point:
+        k = values.shape[1] // 2
+        xs, ys = values[:, :k], values[:, k:]
+    else:
+        xs, ys = values[:, 0::2], values[:, 1::2]
+    side_w = (crops[:, 2] - crops[:, 0] + 1)[:, None]
+    side_h = (crops[:, 3] - crops[:, 1] + 1)[:, None]
+    px = xs * side_w - 0.5 + crops[:, 0:1]
+    py = ys * side_h - 0.5 + crops[:, 1:2]
+    return np.stack([px, py], axis=2).reshape(n, -1, 2)
+
+
+def _check_image(img):
+    if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError('expected a BGR uint8 image H×W×3, got %s'
+                         % (getattr(img, 'shape', type(img)),))
+
+
+def draw(img, boxes, scores=None, landmarks=None, color=(0, 0, 255)):
+    """A copy of ``img`` with boxes, scores and landmark points drawn."""
+    out = img.copy()
+    for i, b in enumerate(np.asarray(boxes)):
+        x1, y1, x2, y2 = (int(round(v)) for v in b[:4])
+        cv2.rectangle(out, (x1, y1), (x2, y2), color, 2)
+        if scores is not None:
+            cv2.putText(out, '%.3f' % scores[i], (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.5, (0, 255, 0), 1, cv2.LINE_AA)
+        if landmarks is not None and len(landmarks) > i:
+            for x, y in landmarks[i]:
+                cv2.circle(out, (int(round(x)), int(round(y))), 2, (0, 255, 255), -1)
+    return out
