@@ -117,7 +117,7 @@ def crop_batch(img, boxes, size, check_geometry=True):
     n = len(boxes)
     patches = [None] * n
     valid = np.zeros(n, dtype=bool)
-    blank = np.full((size, size, 3), 127.5, dtype=np.float32)  # normalises to exactly 0
+    blank = np.zeros((size, size, 3), dtype=np.uint8)
     b = np.asarray(boxes[:, :4], dtype=np.int64) if n else np.zeros((0, 4), np.int64)
     for i in range(n):
         x1, y1, x2, y2 = b[i]
@@ -131,8 +131,10 @@ def crop_batch(img, boxes, size, check_geometry=True):
         else:
             patch = np.zeros((bh, bw, 3), dtype=np.uint8)
             patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
-        patches[i] = cv2.resize(patch, (size, size)).astype(np.float32)
+        patches[i] = cv2.resize(patch, (size, size))
         valid[i] = True
     if n == 0:
         return np.zeros((0, 3, size, size), dtype=np.float32), valid
-    return to_tensor(patches), valid
+    out = to_tensor(patches)
+    out[~valid] = 0.0  # rejected crops: all-zero normalised tensor (uniform grey)
+    return out, valid

@@ -197,7 +197,8 @@ def draw(img, boxes, scores=None, landmarks=None, color=(0, 0, 255)):
         if scores is not None:
             cv2.putText(out, '%.3f' % scores[i], (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX,
                         0.5, (0, 255, 0), 1, cv2.LINE_AA)
-        if landmarks is not None and len(landmarks) > i:
-            for x, y in landmarks[i]:
-                cv2.circle(out, (int(round(x)), int(round(y))), 2, (0, 255, 255), -1)
+    radius = 2 if landmarks is not None and np.asarray(landmarks).shape[1:2] == (5,) else 1
+    for pts in (landmarks if landmarks is not None else []):
+        for x, y in pts:
+            cv2.circle(out, (int(round(x)), int(round(y))), radius, (0, 255, 255), -1)
     return out

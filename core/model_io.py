@@ -8,6 +8,7 @@ their parameter names and shapes.
 """
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -192,7 +193,8 @@ def identify_network(arg, aux):
 class InferenceModel:
     """A symbol with its parameters; call it on an N×3×H×W float32 batch to get numpy outputs.
 
-    Executors are cached per input shape and share the parameter arrays.
+    Runs as a hybridized Gluon ``SymbolBlock`` (MXNet's CachedOp): any input shape, no
+    per-shape executor binding, and none of the legacy executor's oneDNN re-forward bug.
     """
 
     def __init__(self, sym, arg, aux, network=None, with_landmark=False, basenum=None, ctx=None):
@@ -205,27 +207,23 @@ class InferenceModel:
             raise ModelError('missing parameters for %s: %s' % (network or 'graph', sorted(missing)[:5]))
         self.arg = {k: arg[k].as_in_context(self.ctx) for k in needed}
         self.aux = {k: aux[k].as_in_context(self.ctx) for k in sym.list_auxiliary_states()}
-        self._execs = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            self.block = mx.gluon.SymbolBlock(sym, [mx.sym.var('data')])
+        for name, param in self.block.collect_params().items():
+            param._load_init(self.arg[name] if name in self.arg else self.aux[name], self.ctx)
+        self.block.hybridize()
 
     @property
     def info(self):
         return symbols.network_info(self.network) if self.network else {}
 
-    def _executor(self, shape):
-        ex = self._execs.get(shape)
-        if ex is None:
-            args = dict(self.arg)
-            args['data'] = mx.nd.zeros(shape, ctx=self.ctx)
-            ex = self.sym.bind(self.ctx, args=args, aux_states=self.aux, grad_req='null')
-            self._execs[shape] = ex
-        return ex
-
     def __call__(self, batch):
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
-        ex = self._executor(batch.shape)
-        ex.arg_dict['data'][:] = batch
-        ex.forward(is_train=False)
-        return [o.asnumpy() for o in ex.outputs]
+        data = mx.nd.array(batch, ctx=self.ctx, dtype=np.float32)
+        outs = self.block(data)
+        if isinstance(outs, mx.nd.NDArray):
+            outs = [outs]
+        return [o.asnumpy() for o in outs]
 
 
 def load_model(prefix, epoch, network=None, with_landmark=None, basenum=None, ctx=None):

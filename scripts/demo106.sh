@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The original's demo106.bat: 106 landmarks on a face crop (default: shipped lnet106_112 on 00_.jpg).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$PY" demo106.py --out "${OUT:-runs/demo/demo106_result.png}" "$@"

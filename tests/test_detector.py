@@ -1,0 +1,123 @@
+"""The cascade end to end: parity with the original on 4.jpg, empty paths, any variant, demo CLI."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import symbols
+import mxnet as mx
+from core.detector import MtcnnDetector
+from core.model_io import InferenceModel, load_model
+from conftest import REPO, shared_path
+
+
+def _shipped():
+    base = shared_path('models', 'train-mtcnn')
+    return [load_model(os.path.join(base, p), 16) for p in ('pnet20_v1', 'rnet_v1', 'onet_v1')]
+
+
+def _reference():
+    return np.loadtxt(shared_path('reference', 'train-mtcnn-4jpg-dets.txt'), comments='#')
+
+
+def _match(found, ref):
+    assert found.shape == ref.shape
+    for row in ref:
+        d = np.abs(found[:, :4] - row[:4]).max(axis=1)
+        j = int(np.argmin(d))
+        assert d[j] <= 1.0, (row, found[j])
+        assert abs(found[j, 4] - row[4]) <= 1e-3
+
+
+@pytest.mark.parametrize('legacy_clip', [False, True])
+def test_parity_with_original_on_4jpg(legacy_clip):
+    import cv2
+    img = cv2.imread(shared_path('images', '4.jpg'))
+    det = MtcnnDetector(*_shipped(), min_face=20, thresh=(0.5, 0.5, 0.7), legacy_clip=legacy_clip)
+    boxes, scores, points = det.detect(img)
+    _match(np.c_[boxes, scores], _reference())
+    assert det.counts == {'pnet': 130, 'rnet': 73, 'onet': 4}  # spec §9
+    assert points is None
+
+
+def test_parity_with_onnx_backend():
+    import cv2
+    from core.onnx_backend import to_onnx_model
+    img = cv2.imread(shared_path('images', '4.jpg'))
+    det = MtcnnDetector(*[to_onnx_model(m, threads=1) for m in _shipped()],
+                        min_face=20, thresh=(0.5, 0.5, 0.7))
+    boxes, scores, _ = det.detect(img)
+    _match(np.c_[boxes, scores], _reference())
+
+
+def _random_model(name, seed=0, with_landmark=False):
+    sym = symbols.get_symbol(name, with_landmark=with_landmark)
+    size = symbols.network_info(name)['size']
+    arg_shapes, _, aux_shapes = sym.infer_shape(data=(1, 3, size, size))
+    rng = np.random.RandomState(seed)
+    arg = {n: mx.nd.array(rng.normal(0, 0.3, s)) for n, s in zip(sym.list_arguments(), arg_shapes)
+           if n != 'data'}
+    aux = {n: mx.nd.array(np.ones(s) if 'var' in n else np.zeros(s))
+           for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
+    return InferenceModel(sym, arg, aux, network=name, with_landmark=with_landmark)
+
+
+def test_empty_image_and_thresholds_give_empty_results():
+    det = MtcnnDetector(_random_model('Pnet20_v1'), _random_model('Rnet_v1'),
+                        _random_model('Onet_v1'), thresh=(1.0, 1.0, 1.0))
+    boxes, scores, points = det.detect(np.zeros((100, 120, 3), np.uint8))
+    assert boxes.shape == (0, 4) and scores.shape == (0,)
+    tiny = np.zeros((10, 10, 3), np.uint8)  # smaller than one cell: no pyramid level
+    assert det.detect(tiny)[0].shape == (0, 4)
+    with pytest.raises(ValueError, match='BGR uint8'):
+        det.detect(np.zeros((10, 10), np.float32))
+
+
+@pytest.mark.parametrize('pnet', ['Pnet20_s2v1', 'Pnet16_v0', 'Pnet20_v3'])
+def test_any_pnet_variant_uses_its_cell_and_stride(pnet):
+    model = _random_model(pnet)
+    det = MtcnnDetector(model, thresh=(0.0,))
+    info = symbols.network_info(pnet)
+    assert (det.cell, det.stride) == (info['cell'], info['stride'])
+    img = np.random.RandomState(3).randint(0, 255, (64, 80, 3)).astype(np.uint8)
+    raw = det.detect_face(img, mode='train')
+    assert len(raw) > 0
+    side = raw[:, 2] - raw[:, 0]
+    assert np.all(side >= info['cell'] - 1)
+
+
+def test_onet_landmarks_and_lnet_outputs():
+    rng = np.random.RandomState(4)
+    img = rng.randint(0, 255, (60, 60, 3)).astype(np.uint8)
+    det = MtcnnDetector(_random_model('Pnet20_v1'), _random_model('Rnet_v1'),
+                        _random_model('Onet_v1', with_landmark=True), thresh=(0.0, 0.0, 0.0),
+                        lnet=_random_model('Lnet_v1'))
+    boxes, scores, points = det.detect(img)
+    assert len(boxes) > 0
+    assert points.shape == (len(boxes), 5, 2)
+    assert det.landmarks5.shape == (len(boxes), 5, 2)
+
+
+def test_demo_cli_writes_dets(tmp_path):
+    base = shared_path('models', 'train-mtcnn')
+    prefix = ','.join(os.path.join(base, p) for p in ('pnet20_v1', 'rnet_v1', 'onet_v1'))
+    out, dets = tmp_path / 'out.jpg', tmp_path / 'dets.txt'
+    cmd = [sys.executable, 'demo.py', '--prefix', prefix, '--epoch', '16,16,16', '--pnet', 'Pnet20_v0',
+           '--rnet', 'Rnet_v1', '--onet', 'Onet_v1', '--imgfile', shared_path('images', '4.jpg'),
+           '--thresh', '0.5,0.5,0.7', '--min_face', '20', '--out', str(out), '--save_dets', str(dets)]
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    assert out.exists()
+    _match(np.loadtxt(str(dets)).reshape(-1, 5), _reference())
+    bad = subprocess.run(cmd[:-4] + ['--imgfile', str(tmp_path / 'none.jpg')], cwd=REPO,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and 'none.jpg' in bad.stderr
+
+
+def test_demo106_cli(tmp_path):
+    ref = np.loadtxt(shared_path('reference', 'train-mtcnn-lnet106-00jpg.txt'), comments='#')
+    pts = tmp_path / 'pts.txt'
+    subprocess.run([sys.executable, 'demo106.py', '--out', str(tmp_path / 'o.png'),
+                    '--save_points', str(pts)], cwd=REPO, check=True, capture_output=True)
+    assert np.abs(np.loadtxt(str(pts)) - ref).max() < 1e-4
