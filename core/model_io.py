@@ -56,8 +56,13 @@ def _atomic_write(path, write):
             os.remove(tmp)
 
 
-def save_checkpoint(prefix, epoch, sym, arg, aux, network=None, with_landmark=False, basenum=None):
-    """Write ``prefix-symbol.json`` (inference graph) and ``prefix-%04d.params`` atomically."""
+def save_checkpoint(prefix, epoch, sym, arg, aux, network=None, with_landmark=False, basenum=None,
+                    custom_graph=False):
+    """Write ``prefix-symbol.json`` (inference graph) and ``prefix-%04d.params`` atomically.
+
+    ``custom_graph``: the graph differs from the registry's (e.g. BatchNorm merged), so
+    :func:`load_model` must use the stored graph instead of rebuilding it.
+    """
     folder = os.path.dirname(os.path.abspath(prefix))
     os.makedirs(folder, exist_ok=True)
     graph = json.loads(sym.tojson())
@@ -69,6 +74,8 @@ def save_checkpoint(prefix, epoch, sym, arg, aux, network=None, with_landmark=Fa
                 attrs['mtcnn_with_landmark'] = str(bool(with_landmark))
                 if basenum:
                     attrs['mtcnn_basenum'] = str(int(basenum))
+                if custom_graph:
+                    attrs['mtcnn_custom_graph'] = 'True'
     text = json.dumps(graph, indent=2)
 
     def write_json(tmp):
@@ -234,6 +241,13 @@ def load_model(prefix, epoch, network=None, with_landmark=None, basenum=None, ct
     """
     arg, aux = load_params(params_path(prefix, epoch))
     json_path = prefix + '-symbol.json'
+    stored = None
+    if os.path.isfile(json_path):
+        with open(json_path) as f:
+            graph = json.load(f)
+        for node in graph['nodes']:
+            if node['name'] == 'data' and node.get('attrs', {}).get('mtcnn_custom_graph') == 'True':
+                stored = mx.sym.load(json_path)
     if network is None and os.path.isfile(json_path):
         with open(json_path) as f:
             graph = json.load(f)
@@ -250,7 +264,8 @@ def load_model(prefix, epoch, network=None, with_landmark=None, basenum=None, ct
         with_landmark = lm if with_landmark is None else with_landmark
         basenum = bn if basenum is None else basenum
     with_landmark = bool(with_landmark)
-    sym = symbols.get_symbol(network, 'test', with_landmark=with_landmark, basenum=basenum)
+    sym = stored if stored is not None else \
+        symbols.get_symbol(network, 'test', with_landmark=with_landmark, basenum=basenum)
     try:
         return InferenceModel(sym, arg, aux, network, with_landmark, basenum, ctx)
     except ModelError as exc:

@@ -20,8 +20,9 @@ def export_onnx(model, path):
     info = model.info
     size = info['size']
     params = {}
+    prelu = _prelu_params(model.sym)
     for name, value in list(model.arg.items()) + list(model.aux.items()):
-        if name.endswith('_gamma') and _is_prelu_param(model.sym, name):
+        if name in prelu:
             value = value.reshape((-1, 1, 1))
         params[name] = value.as_in_context(mx.cpu())
     if info['kind'] == 'pnet':
@@ -43,22 +44,9 @@ def export_onnx(model, path):
     return path
 
 
-def _is_prelu_param(sym, name):
-    for node in _nodes(sym):
-        if node['op'] == 'LeakyReLU' and node['name'] + '_gamma' == name:
-            return True
-    return False
-
-
-_NODE_CACHE = {}
-
-
-def _nodes(sym):
+def _prelu_params(sym):
     import json
-    key = id(sym)
-    if key not in _NODE_CACHE:
-        _NODE_CACHE[key] = json.loads(sym.tojson())['nodes']
-    return _NODE_CACHE[key]
+    return {n['name'] + '_gamma' for n in json.loads(sym.tojson())['nodes'] if n['op'] == 'LeakyReLU'}
 
 
 class OnnxModel:

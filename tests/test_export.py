@@ -1,0 +1,78 @@
+"""Deployment exports: merged BatchNorm and ONNX for every registered variant."""
+import os
+
+import numpy as np
+import pytest
+
+import symbols
+import mxnet as mx
+from core.model_io import InferenceModel, load_model
+from core.onnx_backend import OnnxModel, export_onnx
+from tools.export_onnx import parity
+from tools.merge_bn import count_layers, merge_bn
+from symbols.flops import count_ops
+from conftest import shared_path
+
+
+def random_model(name, with_landmark=False, seed=0):
+    """A registered net with He-scaled random weights and non-trivial BatchNorm statistics."""
+    sym = symbols.get_symbol(name, with_landmark=with_landmark)
+    size = symbols.network_info(name)['size']
+    arg_shapes, _, aux_shapes = sym.infer_shape(data=(1, 3, size, size))
+    rng = np.random.RandomState(seed)
+    arg = {}
+    for n, s in zip(sym.list_arguments(), arg_shapes):
+        if n == 'data':
+            continue
+        if n.endswith('_weight'):
+            v = rng.normal(0, np.sqrt(1.0 / max(1, np.prod(s[1:]))), s)
+        elif n.endswith('_gamma') and n.startswith(('prelu', 'conv', 'res', 'dconv', 'fc')) and \
+                'batchnorm' not in n:
+            v = rng.uniform(0.1, 0.4, s)
+        elif n.endswith('_gamma'):
+            v = rng.uniform(0.5, 1.5, s)
+        else:
+            v = rng.normal(0, 0.1, s)
+        arg[n] = mx.nd.array(v)
+    aux = {n: mx.nd.array(rng.uniform(0.5, 2.0, s) if 'var' in n else rng.normal(0, 0.1, s))
+           for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
+    return InferenceModel(sym, arg, aux, network=name, with_landmark=with_landmark)
+
+
+VARIANTS = [(n, False) for n in symbols.list_networks()] + \
+    [('Onet_v1', True), ('Onet_v3', True)]
+
+
+@pytest.mark.parametrize('name,lm', VARIANTS)
+def test_onnx_parity_every_variant(name, lm, tmp_path):
+    model = random_model(name, lm)
+    path = export_onnx(model, str(tmp_path / (name + '.onnx')))
+    assert parity(model, OnnxModel(path, name, threads=1)) < 1e-4
+
+
+@pytest.mark.parametrize('name,lm', [('Onet_v3', False), ('Lnet106_96_v2', False), ('Onet_v2', True),
+                                     ('L106_Net64', False), ('Pnet20_v1', False)])
+def test_merge_bn_identical_outputs_fewer_layers(name, lm):
+    model = random_model(name, lm, seed=1)
+    sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
+    assert count_layers(sym, 'BatchNorm') == 0
+    assert count_layers(sym) < count_layers(model.sym)
+    size = model.info['size']
+    x = np.random.RandomState(2).uniform(-1, 1, (2, 3, size, size)).astype(np.float32)
+    for a, b in zip(model(x), InferenceModel(sym, arg, aux)(x)):
+        assert np.abs(a - b).max() < 1e-4
+    cls_only = model.info['kind'] == 'pnet'
+    shape = (1, 3, size, size)
+    assert abs(count_ops(sym, shape, cls_only) - count_ops(model.sym, shape, cls_only)) < 1e-6
+
+
+def test_merge_bn_shipped_lnet106_and_reload(tmp_path):
+    from core.model_io import save_checkpoint
+    base = os.path.join(shared_path('models', 'train-mtcnn'), 'lnet106_112')
+    model = load_model(base, 4070)
+    sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
+    save_checkpoint(str(tmp_path / 'm'), 1, sym, arg, aux, network=model.network, custom_graph=True)
+    merged = load_model(str(tmp_path / 'm'), 1)
+    x = np.random.RandomState(0).uniform(-1, 1, (2, 3, 112, 112)).astype(np.float32)
+    assert np.abs(model(x)[0] - merged(x)[0]).max() < 1e-4
+    assert count_layers(merged.sym) == count_layers(model.sym) - 38
