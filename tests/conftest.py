@@ -18,3 +18,31 @@ def shared_path(*parts):
     if not os.path.exists(path):
         pytest.skip('reference data not available: %s (set MTCNN_SHARED)' % path)
     return path
+
+
+def random_model(name, with_landmark=False, seed=0):
+    """A registered net with He-scaled random weights and non-trivial BatchNorm statistics."""
+    import numpy as np
+    import mxnet as mx
+    import symbols
+    from core.model_io import InferenceModel
+    sym = symbols.get_symbol(name, with_landmark=with_landmark)
+    size = symbols.network_info(name)['size']
+    arg_shapes, _, aux_shapes = sym.infer_shape(data=(1, 3, size, size))
+    rng = np.random.RandomState(seed)
+    arg = {}
+    for n, s in zip(sym.list_arguments(), arg_shapes):
+        if n == 'data':
+            continue
+        if n.endswith('_weight'):
+            v = rng.normal(0, np.sqrt(1.0 / max(1, np.prod(s[1:]))), s)
+        elif n.endswith('_gamma') and 'bn' not in n and 'batchnorm' not in n:
+            v = rng.uniform(0.1, 0.4, s)  # PReLU slopes
+        elif n.endswith('_gamma'):
+            v = rng.uniform(0.5, 1.5, s)
+        else:
+            v = rng.normal(0, 0.1, s)
+        arg[n] = mx.nd.array(v)
+    aux = {n: mx.nd.array(rng.uniform(0.5, 2.0, s) if 'var' in n else rng.normal(0, 0.1, s))
+           for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
+    return InferenceModel(sym, arg, aux, network=name, with_landmark=with_landmark)
