@@ -106,9 +106,10 @@ def clip(boxes, width, height):
     return out
 
 
-def crop_batch(img, boxes, size, check_geometry=True):
+def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR):
     """Crops of integer boxes, zero-padded where they leave the image, resized (bilinear) to
-    ``size``×``size`` and normalised; N×3×size×size float32.
+    ``size``×``size`` (bilinear unless ``interp`` says otherwise) and normalised;
+    N×3×size×size float32.
 
     A box smaller than 2 pixels or entirely outside the image gives an all-zero tensor
     (uniform grey), as in the original.
@@ -131,7 +132,7 @@ def crop_batch(img, boxes, size, check_geometry=True):
         else:
             patch = np.zeros((bh, bw, 3), dtype=np.uint8)
             patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
-        patches[i] = cv2.resize(patch, (size, size))
+        patches[i] = cv2.resize(patch, (size, size), interpolation=interp)
         valid[i] = True
     if n == 0:
         return np.zeros((0, 3, size, size), dtype=np.float32), valid

@@ -22,7 +22,8 @@ class MtcnnDetector:
     """Cascade over :class:`core.model_io.InferenceModel` stages (rnet/onet optional)."""
 
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
-                 thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, max_batch=512):
+                 thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, max_batch=512,
+                 interp=cv2.INTER_LINEAR):
         if pnet is None or pnet.info.get('kind') != 'pnet':
             raise ValueError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
@@ -36,6 +37,7 @@ class MtcnnDetector:
         self.thresh = [float(t) for t in thresh[:3]]
         self.legacy_clip = legacy_clip
         self.max_batch = int(max_batch)
+        self.interp = interp  # resampling of pyramid levels and crops (the original: bilinear)
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
@@ -55,7 +57,7 @@ class MtcnnDetector:
         h, w = img.shape[:2]
         found = []
         for s in bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor):
-            resized = cv2.resize(img, (int(w * s), int(h * s)))
+            resized = cv2.resize(img, (int(w * s), int(h * s)), interpolation=self.interp)
             prob, reg = self.pnet(to_tensor(resized))[:2]
             cand = bx.generate_bbox(prob[0, 1], reg[0], s, self.thresh[0], self.cell, self.stride)
             if len(cand):
@@ -78,7 +80,7 @@ class MtcnnDetector:
         h, w = img.shape[:2]
         sq = bx.square(dets)
         sq[:, :4] = np.round(sq[:, :4])
-        crops, _ = bx.crop_batch(img, sq, size, check_geometry=not last)
+        crops, _ = bx.crop_batch(img, sq, size, check_geometry=not last, interp=self.interp)
         outs = self._run_batched(model, crops)
         prob, reg = outs[0][:, 1], outs[1]
         keep = np.where(prob > thresh)[0]
@@ -112,7 +114,7 @@ class MtcnnDetector:
             return np.zeros((0, model.info['n_points'], 2))
         sq = bx.square(boxes)
         sq[:, :4] = np.round(sq[:, :4])
-        crops, _ = bx.crop_batch(img, sq, model.info['size'], check_geometry=False)
+        crops, _ = bx.crop_batch(img, sq, model.info['size'], check_geometry=False, interp=self.interp)
         out = self._run_batched(model, crops)[0]
         return _denormalise_points(out, sq, five_point=five_point)
 

@@ -51,3 +51,18 @@ def test_merge_bn_shipped_lnet106_and_reload(tmp_path):
     x = np.random.RandomState(0).uniform(-1, 1, (2, 3, 112, 112)).astype(np.float32)
     assert np.abs(model(x)[0] - merged(x)[0]).max() < 1e-4
     assert count_layers(merged.sym) == count_layers(model.sym) - 38
+
+
+def test_flops_tool_counts_a_merged_checkpoint(tmp_path):
+    import subprocess
+    import sys
+    from core.model_io import save_checkpoint
+    from conftest import REPO
+    model = random_model('Onet_v3', seed=3)
+    sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
+    save_checkpoint(str(tmp_path / 'o'), 2, sym, arg, aux, network='Onet_v3', custom_graph=True)
+    out = subprocess.run([sys.executable, 'tools/flops.py', '--prefix', str(tmp_path / 'o'), '--epoch', '2',
+                          '--format', 'tsv'], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    name, size, mflops, params = out.strip().split('\t')
+    assert size == '48x48' and abs(float(mflops) - 9.34) < 0.01
+    assert int(params) < 67858  # BN gamma/beta folded away

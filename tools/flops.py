@@ -4,6 +4,7 @@
     python tools/flops.py --format tsv      # name<TAB>WxH<TAB>mflops<TAB>params
     python tools/flops.py --input 1920x1080 # every row at another input size
     python tools/flops.py --network Onet_v1 --with_landmark
+    python tools/flops.py --prefix model/onet_merged --epoch 16   # a checkpoint's own graph
 """
 import argparse
 import os
@@ -64,6 +65,8 @@ def main(argv=None):
     ap.add_argument('--with_landmark', action='store_true', help='with --network Onet_*: 5-point head')
     ap.add_argument('--basenum', type=int, help='with --network Lnet*: width multiplier')
     ap.add_argument('--all', action='store_true', help='also list registered nets not in the README')
+    ap.add_argument('--prefix', help="count a checkpoint's stored graph (e.g. after tools/merge_bn.py)")
+    ap.add_argument('--epoch', type=int, default=None)
     args = ap.parse_args(argv)
     size = None
     if args.input:
@@ -72,7 +75,22 @@ def main(argv=None):
         except ValueError:
             ap.error('--input must look like 320x240, got %r' % args.input)
         size = (w, h)
-    if args.network:
+    if args.prefix:
+        from core.model_io import load_model
+        from symbols.flops import MEGA, count_ops, count_params
+        model = load_model(args.prefix, args.epoch or 0)
+        info = model.info
+        if size:
+            w, h = size
+        elif info['kind'] == 'pnet':
+            w, h = 16 * info['size'], 12 * info['size']
+        else:
+            w = h = info['size']
+        shape = (1, 3, h, w)
+        mflops = count_ops(model.sym, shape, cls_only=info['kind'] == 'pnet') / MEGA
+        data = [(os.path.basename(args.prefix), model.network, None, None, mflops,
+                 count_params(model.sym, shape), (w, h))]
+    elif args.network:
         network_info(args.network)
         w, h = size if size else (None, None)
         mflops, params, (w, h) = model_stats(args.network, w, h, args.with_landmark, args.basenum)
@@ -87,7 +105,7 @@ def main(argv=None):
     for name, _, _, readme, mflops, params, (w, h) in data:
         ref = '-' if readme is None or size else '%.1f' % readme
         print('%-20s %-10s %10s %10.2f %10d' % (name, '%dx%d' % (w, h), ref, mflops, params))
-    if not args.network and not size:
+    if not args.network and not args.prefix and not size:
         print('\nRule: fma counted once, after merging BN; Pnet rows exclude the bbox-only branch.')
         for name, why in README_SLIPS.items():
             print('note: %s: %s' % (name, why))
