@@ -1,0 +1,79 @@
+"""Landmark conventions shared by data generation, iterators and the detector.
+
+* 5 points: left eye, right eye, nose, left mouth corner, right mouth corner; stored as
+  x1..x5, y1..y5 (spec §1.2).
+* 106 points: the "migu" layout, stored interleaved x0, y0, x1, y1, …
+* Crop-normalised value: ``(p − crop_origin + 0.5) / crop_side`` (spec §4.4).
+"""
+import numpy as np
+
+# Horizontal flip: output point i takes the mirrored source point FLIP5[i] / FLIP106[i].
+FLIP5 = np.array([1, 0, 2, 4, 3])
+
+
+def _flip106():
+    p = np.arange(106)
+    p[0:33] = np.arange(32, -1, -1)
+    p[33:43] = np.arange(42, 32, -1)
+    p[47:52] = np.arange(51, 46, -1)
+    p[52:56] = [61, 60, 59, 58]
+    p[56:58] = [63, 62]
+    p[58:62] = [55, 54, 53, 52]
+    p[62:64] = [57, 56]
+    p[64:72] = np.arange(71, 63, -1)
+    p[72:75] = [75, 76, 77]
+    p[75:78] = [72, 73, 74]
+    p[78:84] = [79, 78, 81, 80, 83, 82]
+    p[84:91] = np.arange(90, 83, -1)
+    p[91:96] = np.arange(95, 90, -1)
+    p[96:101] = np.arange(100, 95, -1)
+    p[101:104] = np.arange(103, 100, -1)
+    p[104:106] = [105, 104]
+    return p
+
+
+FLIP106 = _flip106()
+# The original swapped only x for these points (NumPy view bug, spec §7.4).
+LEGACY_Y_KEPT = np.r_[58:64, 75:78]
+
+
+def flip_points(points, width=1.0, legacy=False):
+    """Mirror P×2 points horizontally (x -> width − x) and re-index left/right.
+
+    ``width`` is 1.0 for crop-normalised points; for pixels use the image width with the
+    +0.5 pixel-centre convention folded in by the caller. ``legacy`` reproduces the original's
+    106-point bug (y of points 58–63 and 75–77 not swapped).
+    """
+    pts = np.asarray(points, np.float64)
+    perm = FLIP5 if len(pts) == 5 else FLIP106 if len(pts) == 106 else None
+    if perm is None:
+        raise ValueError('no flip permutation for %d points' % len(pts))
+    out = pts[perm].copy()
+    out[:, 0] = width - out[:, 0]
+    if legacy and len(pts) == 106:
+        out[LEGACY_Y_KEPT, 1] = pts[LEGACY_Y_KEPT, 1]
+    return out
+
+
+def to_vector(points):
+    """P×2 -> the stored label layout (5: x..., y...; 106: interleaved)."""
+    pts = np.asarray(points, np.float32)
+    return np.r_[pts[:, 0], pts[:, 1]] if len(pts) == 5 else pts.reshape(-1)
+
+
+def from_vector(vec, n_points):
+    v = np.asarray(vec, np.float64)
+    return np.stack([v[:n_points], v[n_points:2 * n_points]], 1) if n_points == 5 else v.reshape(-1, 2)
+
+
+def rotate(points, center, angle_deg):
+    """Rotate P×2 points about ``center`` by ``angle_deg`` as ``cv2.getRotationMatrix2D`` does."""
+    import cv2
+    m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), float(angle_deg), 1.0)
+    pts = np.asarray(points, np.float64)
+    return pts @ m[:, :2].T + m[:, 2], m
+
+
+def normalise(points, x0, y0, side):
+    """Pixel points -> crop-normalised ``(p − origin + 0.5) / side``."""
+    return (np.asarray(points, np.float64) - [x0, y0] + 0.5) / float(side)

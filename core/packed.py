@@ -1,0 +1,127 @@
+"""Packed samples: MXNet RecordIO files (``.rec`` + ``.idx``) written in append mode.
+
+Each record is MXNet's ``IRHeader`` (label vector, ids) followed by a JPEG-encoded crop, framed
+exactly as ``mx.recordio.MXIndexedRecordIO`` does (magic, length, 4-byte padding), so MXNet's own
+readers (``ImageRecordIter``, ``MXIndexedRecordIO``) read these files too. Appending and
+truncating to a known size is what makes sample generation resumable.
+"""
+import os
+import struct
+
+import numpy as np
+
+MAGIC = 0xced7230a
+_HEADER = struct.Struct('IfQQ')  # flag, label, id, id2 (mx.recordio.IRHeader)
+
+
+def pack(label, jpeg_bytes, id1=0, id2=0):
+    """One record payload: IRHeader with a float32 label vector, then the encoded image."""
+    label = np.asarray(label, dtype=np.float32).ravel()
+    head = _HEADER.pack(len(label), 0.0, int(id1), int(id2))
+    return head + label.tobytes() + bytes(jpeg_bytes)
+
+
+def unpack(payload):
+    """(label float32 vector, id1, id2, image bytes) of a record payload."""
+    flag, label0, id1, id2 = _HEADER.unpack_from(payload)
+    off = _HEADER.size
+    if flag > 0:
+        label = np.frombuffer(payload, dtype=np.float32, count=flag, offset=off).copy()
+        off += 4 * flag
+    else:
+        label = np.array([label0], np.float32)
+    return label, id1, id2, payload[off:]
+
+
+def frame(payload):
+    """A record as stored in the .rec file: magic, length, payload, padding to 4 bytes."""
+    n = len(payload)
+    return struct.pack('II', MAGIC, n) + payload + b'\x00' * ((4 - n % 4) % 4)
+
+
+def frame_many(payloads):
+    """(concatenated framed records, list of their framed sizes)."""
+    framed = [frame(p) for p in payloads]
+    return b''.join(framed), [len(f) for f in framed]
+
+
+class RecordWriter:
+    """Append records to ``path.rec`` and their offsets to ``path.idx``."""
+
+    def __init__(self, path, truncate_to=None):
+        self.rec_path, self.idx_path = path + '.rec', path + '.idx'
+        if truncate_to is None:
+            truncate_to = (0, 0)
+        rec_size, n = truncate_to
+        mode = 'r+b' if os.path.exists(self.rec_path) and rec_size else 'wb'
+        self.rec = open(self.rec_path, mode)
+        self.rec.truncate(rec_size)
+        self.rec.seek(rec_size)
+        lines = []
+        if n and os.path.exists(self.idx_path):
+            with open(self.idx_path) as f:
+                lines = f.readlines()[:n]
+            if len(lines) != n:
+                raise IOError('%s: expected %d index lines to resume, found %d' % (self.idx_path, n, len(lines)))
+        self.idx = open(self.idx_path, 'w')
+        self.idx.writelines(lines)
+        self.count = n
+
+    def write(self, payload):
+        self.write_framed(*frame_many([payload]))
+
+    def write_framed(self, blob, sizes):
+        """Append already framed records (see :func:`frame_many`) in one write."""
+        offset = self.rec.tell()
+        self.rec.write(blob)
+        lines = []
+        for n in sizes:
+            lines.append('%d\t%d\n' % (self.count, offset))
+            offset += n
+            self.count += 1
+        self.idx.write(''.join(lines))
+
+    def flush(self):
+        self.rec.flush()
+        self.idx.flush()
+        os.fsync(self.rec.fileno())
+        return self.rec.tell(), self.count
+
+    def close(self):
+        self.flush()
+        self.rec.close()
+        self.idx.close()
+
+
+class RecordReader:
+    """Random access to a packed file by record index (opens lazily, safe after fork)."""
+
+    def __init__(self, path):
+        self.path = path[:-4] if path.endswith('.rec') else path
+        self.offsets = []
+        with open(self.path + '.idx') as f:
+            for k, line in enumerate(f, 1):
+                parts = line.split()
+                if len(parts) != 2:
+                    raise ValueError('%s.idx:%d: expected "index<TAB>offset"' % (self.path, k))
+                self.offsets.append(int(parts[1]))
+        self._fh = None
+        self._pid = None
+
+    def __len__(self):
+        return len(self.offsets)
+
+    def read(self, i):
+        if self._fh is None or self._pid != os.getpid():
+            self._fh = open(self.path + '.rec', 'rb')
+            self._pid = os.getpid()
+        self._fh.seek(self.offsets[i])
+        magic, n = struct.unpack('II', self._fh.read(8))
+        if magic != MAGIC:
+            raise ValueError('%s.rec: bad record magic at index %d' % (self.path, i))
+        return unpack(self._fh.read(n & ((1 << 29) - 1)))
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state['_fh'] = None
+        return state

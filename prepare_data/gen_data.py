@@ -1,0 +1,96 @@
+"""Generate positive / part / negative crops of one size from WIDER FACE (spec §1.3).
+
+    python prepare_data/gen_data.py --anno data/wider/anno.txt --size 20 --base_num 1 --workers 2
+
+Output ``<out>/<size>/``: packed ``pos/part/neg.rec`` + ``.idx`` and ``manifest.json`` (default), or
+with ``--format jpg`` the original's ``positive/ part/ negative/`` folders and ``pos.txt`` …
+lists. Deterministic for a given ``--seed`` whatever ``--workers``; interrupt and rerun to resume.
+Unreadable or missing images are counted and skipped.
+"""
+import argparse
+import os
+import random
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from config import add_config_args, apply_config_args, config, data_dir  # noqa: E402
+from prepare_data.sampling import CLASS_NAMES, sample_image  # noqa: E402
+from prepare_data.wider import AnnotationError, read_anno, read_prob  # noqa: E402
+from prepare_data.writers import encode  # noqa: E402
+
+
+def image_rng(seed, index):
+    """An independent, reproducible random stream per (seed, image)."""
+    return random.Random(int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0]))
+
+
+class SampleJob:
+    """Picklable per-image work: read, sample, encode."""
+
+    def __init__(self, anno, probs, size, base_num, prob_thresh, min_face=40):
+        self.anno, self.probs = anno, probs
+        self.size, self.base_num, self.prob_thresh, self.min_face = size, base_num, prob_thresh, min_face
+
+    def __call__(self, index, seed):
+        import cv2
+        path, boxes = self.anno[index]
+        img = cv2.imread(path)
+        if img is None:
+            return [], {'unreadable_images': 1}
+        stats = {}
+        probs = self.probs[index] if self.probs is not None else None
+        records = [(CLASS_NAMES[c], encode(crop), label) for c, crop, label in
+                   sample_image(img, boxes, self.size, self.base_num, self.prob_thresh, probs,
+                                image_rng(seed, index), stats, self.min_face)]
+        return records, stats
+
+
+def generate(anno_path, size, out_dir, base_num=1, prob_thresh=0.0, prob_file=None, fmt='packed',
+             workers=1, seed=0, limit=0, min_face=40):
+    from prepare_data.runner import run
+    anno = read_anno(anno_path)
+    if limit:
+        anno = anno[:limit]
+    probs = read_prob(prob_file, len(read_anno(anno_path)))[:len(anno)] if prob_file else None
+    job = SampleJob(anno, probs, size, base_num, prob_thresh if prob_file else 0.0, min_face)
+    config_ = dict(anno=os.path.abspath(anno_path), size=size, base_num=base_num,
+                   prob_thresh=prob_thresh if prob_file else None,
+                   prob_file=os.path.abspath(prob_file) if prob_file else None, limit=limit, min_face=min_face)
+    return run(job, list(range(len(anno))), os.path.join(out_dir, str(size)), ['pos', 'part', 'neg'],
+               config_, fmt=fmt, workers=workers, seed=seed, desc='gen_data %d' % size)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument('--anno', default=None, help='anno.txt (default: <root>/data/wider/anno.txt)')
+    ap.add_argument('--size', type=int, required=True, choices=[12, 16, 20, 24, 48])
+    ap.add_argument('--base_num', type=int, default=1)
+    ap.add_argument('--prob_thresh', type=float, default=0.3, help='with --prob_file: drop faces below')
+    ap.add_argument('--prob_file', default=None, help='per-box scores, one line per anno.txt line')
+    ap.add_argument('--min_face', type=int, default=40, help='faces smaller than this give no samples')
+    ap.add_argument('--out', default=None, help='output root (default: <root>/data/samples)')
+    ap.add_argument('--format', choices=['packed', 'jpg'], default='packed')
+    ap.add_argument('--workers', '--thread_num', type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--limit', type=int, default=0, help='only the first N images')
+    add_config_args(ap)
+    args = ap.parse_args(argv)
+    apply_config_args(args)
+    anno = args.anno or data_dir('wider', 'anno.txt')
+    out = args.out or data_dir('samples')
+    try:
+        manifest = generate(anno, args.size, out, args.base_num, args.prob_thresh, args.prob_file,
+                            args.format, args.workers, args.seed, args.limit, args.min_face)
+    except (OSError, AnnotationError) as exc:
+        print('error: %s' % exc, file=sys.stderr)
+        return 2
+    print('size %d: %s; %s' % (args.size, ' '.join('%s=%d' % kv for kv in sorted(manifest['counts'].items())),
+                               ' '.join('%s=%d' % kv for kv in sorted(manifest['stats'].items()))))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Sampling geometry of the original ``gen_data.py`` (spec §1.3), one image at a time.
+
+Per image: random negatives until ``50·base_num`` are kept; then for each usable face
+(max side ≥ 40, x1, y1 ≥ 0, score ≥ prob_thresh) ``6·base_num`` near-face negative attempts and
+``25·base_num`` positive/part attempts. IoU uses the +1 convention with crop box [x, y, x+s, y+s].
+
+Fixes of the original's crashes: an image whose short side is too small for the size range
+(min(W,H)/2 ≤ S) gives no random/near negatives instead of raising, and the random-negative loop
+stops after ``MAX_NEG_TRIES·base_num`` attempts (counted in the stats).
+"""
+import random
+
+import cv2
+import numpy as np
+
+NEG, POS, PART = 0, 1, -1
+MAX_NEG_TRIES = 5000
+CLASS_NAMES = {POS: 'pos', PART: 'part', NEG: 'neg'}
+
+
+def iou(box, boxes):
+    """IoU of one box with N boxes, +1 pixel convention."""
+    if len(boxes) == 0:
+        return np.zeros(0)
+    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    xx1 = np.maximum(box[0], boxes[:, 0])
+    yy1 = np.maximum(box[1], boxes[:, 1])
+    xx2 = np.minimum(box[2], boxes[:, 2])
+    yy2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.maximum(0, xx2 - xx1 + 1) * np.maximum(0, yy2 - yy1 + 1)
+    return inter / (area + areas - inter)
+
+
+class _Boxes:
+    """Max-IoU queries against an image's boxes; plain Python for the usual few boxes."""
+
+    def __init__(self, boxes):
+        self.arr = boxes
+        self.rows = [(float(a), float(b), float(c), float(d), float((c - a + 1) * (d - b + 1)))
+                     for a, b, c, d in boxes]
+
+    def max_iou(self, x1, y1, x2, y2):
+        if len(self.rows) > 24:
+            return float(iou(np.array([x1, y1, x2, y2], np.float64), self.arr).max())
+        area = (x2 - x1 + 1) * (y2 - y1 + 1)
+        best = 0.0
+        for a, b, c, d, ar in self.rows:
+            w = min(x2, c) - max(x1, a) + 1
+            if w <= 0:
+                continue
+            h = min(y2, d) - max(y1, b) + 1
+            if h <= 0:
+                continue
+            inter = w * h
+            o = inter / (area + ar - inter)
+            if o > best:
+                best = o
+        return best
+
+
+def _crop(img, x, y, s, size):
+    return cv2.resize(img[y:y + s, x:x + s], (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def sample_image(img, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=None, stats=None,
+                 min_face=40):
+    """Yield (class, S×S crop, label vector [cls, dx1, dy1, dx2, dy2]) for one image.
+
+    ``rng`` is a ``random.Random`` (its ``randrange(a, b)`` draws from [a, b)).
+    """
+    rng = rng if rng is not None else random.Random()
+    rand = rng.randrange
+    stats = stats if stats is not None else {}
+    h, w = img.shape[:2]
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    query = _Boxes(boxes)
+    half = min(w, h) // 2
+    neg_label = np.zeros(5, np.float32)
+    # 1. random negatives
+    if half > size:
+        kept, tries = 0, 0
+        while kept < 50 * base_num:
+            if tries >= MAX_NEG_TRIES * base_num:
+                stats['neg_loop_capped'] = stats.get('neg_loop_capped', 0) + 1
+                break
+            tries += 1
+            s = rand(size, half)
+            x, y = rand(0, w - s), rand(0, h - s)
+            if query.max_iou(x, y, x + s, y + s) < 0.3:
+                kept += 1
+                yield NEG, _crop(img, x, y, s, size), neg_label
+    else:
+        stats['small_image'] = stats.get('small_image', 0) + 1
+    # 2. around each usable face
+    for k, (x1, y1, x2, y2) in enumerate(boxes):
+        bw, bh = int(x2 - x1 + 1), int(y2 - y1 + 1)
+        score = probs[k] if probs is not None and k < len(probs) else 1.0
+        if max(bw, bh) < min_face or x1 < 0 or y1 < 0 or score < prob_thresh:
+            stats['faces_skipped'] = stats.get('faces_skipped', 0) + 1
+            continue
+        stats['faces_used'] = stats.get('faces_used', 0) + 1
+        x1, y1 = int(x1), int(y1)
+        if half > size:
+            for _ in range(6 * base_num):
+                s = rand(size, half)
+                nx = max(0, x1 + rand(max(-s, -x1), bw))
+                ny = max(0, y1 + rand(max(-s, -y1), bh))
+                if nx + s > w or ny + s > h:
+                    continue
+                if query.max_iou(nx, ny, nx + s, ny + s) < 0.3:
+                    yield NEG, _crop(img, nx, ny, s, size), neg_label
+        gt = _Boxes(np.array([[x1, y1, x2, y2]], np.float64))
+        lo, hi = int(0.8 * min(bw, bh)), int(np.ceil(1.25 * max(bw, bh)))
+        for _ in range(25 * base_num):
+            s = rand(lo, hi)
+            dx = rand(int(-0.2 * bw), int(0.2 * bw))
+            dy = rand(int(-0.2 * bh), int(0.2 * bh))
+            nx = int(max(x1 + bw // 2 + dx - s // 2, 0))
+            ny = int(max(y1 + bh // 2 + dy - s // 2, 0))
+            if nx + s > w or ny + s > h:
+                continue
+            o = gt.max_iou(nx, ny, nx + s, ny + s)
+            if o >= 0.65:
+                cls = POS
+            elif o >= 0.4 and rand(0, 100) <= 40:
+                cls = PART
+            else:
+                continue
+            label = np.array([cls, (x1 - nx) / s, (y1 - ny) / s, (x2 - nx - s) / s, (y2 - ny - s) / s],
+                             np.float32)
+            yield cls, _crop(img, nx, ny, s, size), label
