@@ -1,0 +1,266 @@
+"""Data preparation: annotations, sampling geometry, packing, resume, lists, landmarks, bad input."""
+import os
+import random
+
+import cv2
+import numpy as np
+import pytest
+
+from core.landmarks import FLIP106, FLIP5, flip_points, from_vector
+from core.packed import RecordReader, RecordWriter, pack, unpack
+from prepare_data import wider
+from prepare_data.gen_data import generate
+from prepare_data.gen_imglist import assemble, class_counts
+from prepare_data.landmark_data import Landmark5Job, Landmark106Job, ListError, celeba_cut, read_list
+from prepare_data.sampling import NEG, PART, POS, iou, sample_image
+from conftest import shared_path
+
+
+def _synthetic(tmp_path, n=6, size=(240, 320)):
+    """Images with textured 'faces' and an anno.txt."""
+    rng = np.random.RandomState(0)
+    lines = []
+    for i in range(n):
+        img = rng.randint(0, 255, size + (3,)).astype(np.uint8)
+        path = str(tmp_path / ('img%d.jpg' % i))
+        cv2.imwrite(path, img)
+        lines.append('%s 40 30 120 140 200 60 260 130' % path)
+    anno = tmp_path / 'anno.txt'
+    anno.write_text('\n'.join(lines) + '\n')
+    return str(anno)
+
+
+def test_sampling_geometry_classes_and_offsets():
+    img = np.random.RandomState(1).randint(0, 255, (300, 400, 3)).astype(np.uint8)
+    gt = np.array([[50, 60, 150, 180], [250, 40, 330, 140]], float)
+    seen = {NEG: 0, POS: 0, PART: 0}
+    for cls, crop, label in sample_image(img, gt, 24, rng=random.Random(3)):
+        assert crop.shape == (24, 24, 3) and label.dtype == np.float32
+        seen[cls] += 1
+        if cls == NEG:
+            assert not label[1:].any()
+            continue
+        # offsets round-trip to one ground-truth box; IoU class matches
+        assert label[0] == cls
+        # recover the crop box from any gt: s and origin are unknown, so test consistency:
+        # gt = crop + offsets * s  ->  for the right gt, (gt - off*s) must be a square of side s
+        ok = False
+        for g in gt:
+            for s in range(20, 240):
+                x0 = g[0] - label[1] * s
+                y0 = g[1] - label[2] * s
+                if abs(g[2] - label[3] * s - (x0 + s)) < 0.02 * s and abs(g[3] - label[4] * s - (y0 + s)) < 0.02 * s \
+                        and abs(round(x0) - x0) < 0.02 * s:
+                    o = iou(np.array([x0, y0, x0 + s, y0 + s]), g[None])[0]
+                    if (cls == POS and o >= 0.64) or (cls == PART and 0.39 <= o < 0.66):
+                        ok = True
+                        break
+            if ok:
+                break
+        assert ok, label
+    assert seen[NEG] >= 50 and seen[POS] > 0 and seen[PART] > 0
+
+
+def test_negatives_never_overlap_faces():
+    img = np.zeros((300, 300, 3), np.uint8)
+    gt = np.array([[100, 100, 200, 200]], float)
+    rng = random.Random(0)
+    stats = {}
+    for cls, crop, label in sample_image(img, gt, 20, rng=rng, stats=stats):
+        pass
+    assert stats['faces_used'] == 1
+
+
+def test_small_images_and_crowded_images_do_not_crash():
+    stats = {}
+    tiny = np.zeros((30, 30, 3), np.uint8)  # min side / 2 <= 20: the original crashed
+    out = list(sample_image(tiny, np.zeros((0, 4)), 20, rng=random.Random(0), stats=stats))
+    assert out == [] and stats['small_image'] == 1
+    crowd = np.zeros((100, 100, 3), np.uint8)  # every window overlaps a face: loop must stop
+    boxes = np.array([[x, y, x + 30, y + 30] for x in range(-10, 100, 4) for y in range(-10, 100, 4)], float)
+    stats = {}
+    list(sample_image(crowd, boxes, 20, rng=random.Random(0), stats=stats))
+    assert stats.get('neg_loop_capped') == 1
+
+
+def test_packing_roundtrip_and_truncation(tmp_path):
+    w = RecordWriter(str(tmp_path / 'x'))
+    payloads = [pack([1, 0.1, 0.2, 0.3, 0.4], b'abc' * k, 7, k) for k in range(5)]
+    for p in payloads[:3]:
+        w.write(p)
+    state = w.flush()
+    for p in payloads[3:]:
+        w.write(p)
+    w.close()
+    r = RecordReader(str(tmp_path / 'x'))
+    assert len(r) == 5
+    label, i1, i2, img = r.read(4)
+    assert i1 == 7 and i2 == 4 and img == b'abc' * 4
+    np.testing.assert_allclose(label, [1, 0.1, 0.2, 0.3, 0.4], rtol=1e-6)
+    # MXNet's own reader understands the files
+    import mxnet as mx
+    rec = mx.recordio.MXIndexedRecordIO(str(tmp_path / 'x.idx'), str(tmp_path / 'x.rec'), 'r')
+    header, data = mx.recordio.unpack(rec.read_idx(2))
+    assert data == b'abc' * 2 and header.id2 == 2
+    # resume: truncating back to a checkpoint drops what came after it
+    w = RecordWriter(str(tmp_path / 'x'), truncate_to=state)
+    w.close()
+    assert len(RecordReader(str(tmp_path / 'x'))) == 3
+
+
+def test_generate_is_deterministic_resumable_and_worker_independent(tmp_path):
+    anno = _synthetic(tmp_path)
+    a = generate(anno, 20, str(tmp_path / 'a'), workers=1, seed=5)
+    b = generate(anno, 20, str(tmp_path / 'b'), workers=2, seed=5)
+    assert a['counts'] == b['counts'] and a['counts']['pos'] > 0
+    for cls in ('pos', 'part', 'neg'):
+        ra, rb = (open(str(tmp_path / d / '20' / (cls + '.rec')), 'rb').read() for d in 'ab')
+        assert ra == rb
+    files = os.listdir(str(tmp_path / 'a' / '20'))
+    assert len(files) <= 10 and 'manifest.json' in files
+    # a rerun with the same settings skips; with a simulated interruption it resumes identically
+    again = generate(anno, 20, str(tmp_path / 'a'), workers=1, seed=5)
+    assert again['counts'] == a['counts']
+
+
+def test_interrupted_run_resumes_to_identical_output(tmp_path, monkeypatch):
+    anno = _synthetic(tmp_path, n=8)
+    full = generate(anno, 24, str(tmp_path / 'full'), workers=1, seed=1)
+    import prepare_data.gen_data as gd
+    calls = {'n': 0}
+    orig = gd.SampleJob.__call__
+
+    def flaky(self, index, seed):
+        calls['n'] += 1
+        if calls['n'] == 5:
+            raise KeyboardInterrupt
+        return orig(self, index, seed)
+
+    monkeypatch.setattr(gd.SampleJob, '__call__', flaky)
+    import prepare_data.runner as runner
+    monkeypatch.setattr(runner.time, 'time', lambda: 1e12 * calls['n'])  # checkpoint after every image
+    with pytest.raises(SystemExit):
+        generate(anno, 24, str(tmp_path / 'part'), workers=1, seed=1)
+    assert not os.path.exists(str(tmp_path / 'part' / '24' / 'manifest.json'))  # not marked complete
+    monkeypatch.setattr(gd.SampleJob, '__call__', orig)
+    resumed = generate(anno, 24, str(tmp_path / 'part'), workers=1, seed=1)
+    assert resumed['counts'] == full['counts']
+    for cls in ('pos', 'part', 'neg'):
+        assert open(str(tmp_path / 'full' / '24' / (cls + '.rec')), 'rb').read() == \
+            open(str(tmp_path / 'part' / '24' / (cls + '.rec')), 'rb').read()
+
+
+def test_jpg_format_writes_the_original_layout(tmp_path):
+    anno = _synthetic(tmp_path, n=2)
+    m = generate(anno, 20, str(tmp_path / 'j'), fmt='jpg', workers=1)
+    folder = tmp_path / 'j' / '20'
+    lines = (folder / 'pos.txt').read_text().splitlines()
+    assert len(lines) == m['counts']['pos']
+    path, code, *offs = lines[0].split()
+    assert code == '1' and len(offs) == 4 and os.path.isfile(path + '.jpg')
+    assert all(ln.split()[1] == '0' and len(ln.split()) == 2 for ln in (folder / 'neg.txt').read_text().splitlines())
+
+
+def test_image_lists_counts_and_seed(tmp_path):
+    anno = _synthetic(tmp_path)
+    generate(anno, 20, str(tmp_path / 's'), workers=1)
+    out = str(tmp_path / 'lists' / 'train.txt')
+    rep = assemble(str(tmp_path / 's' / '20'), out, base_num=1)
+    assert rep['pos'][0] == rep['pos'][1]  # pools smaller than 300k are taken whole
+    lines = open(out).read().splitlines()
+    assert lines[0].startswith('../s/20/pos.rec#0 1')
+    assert class_counts(2, with_hard=True) == {'pos': 600000, 'part': 600000, 'neg': 1200000, 'neg_hard': 600000}
+    with pytest.raises(FileNotFoundError, match='neg_hard'):
+        assemble(str(tmp_path / 's' / '20'), out, with_hard=True)
+
+
+def test_wider_annotations_real_and_bad(tmp_path):
+    mat = wider.read_mat(shared_path('data', 'widerface', 'wider_face_split', 'wider_face_train.mat'))
+    kept, stats = wider.build_annotations(mat, shared_path('data', 'widerface', 'WIDER_train', 'images'))
+    assert stats['images'] == 1239 and stats['boxes'] == 6590 and stats['missing'] > 10000
+    txt = wider.read_txt(shared_path('data', 'widerface', 'wider_face_split', 'wider_face_train_bbx_gt.txt'))
+    kept2, _ = wider.build_annotations(txt, shared_path('data', 'widerface', 'WIDER_train', 'images'))
+    assert [p for p, _ in kept] == [p for p, _ in kept2]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(kept, kept2))
+
+
+def test_bad_annotation_inputs(tmp_path):
+    bad = tmp_path / 'gt.txt'
+    bad.write_text('ev/a.jpg\n2\n1 2 3 4 0 0 0 0 0 0\n')
+    with pytest.raises(wider.AnnotationError, match='gt.txt:4'):
+        wider.read_txt(str(bad))
+    bad.write_text('ev/a.jpg\nx\n')
+    with pytest.raises(wider.AnnotationError, match='gt.txt:2'):
+        wider.read_txt(str(bad))
+    anno = tmp_path / 'anno.txt'
+    anno.write_text('')
+    with pytest.raises(wider.AnnotationError, match='empty'):
+        wider.read_anno(str(anno))
+    anno.write_text('a.jpg 1 2 3\n')
+    with pytest.raises(wider.AnnotationError, match='anno.txt:1'):
+        wider.read_anno(str(anno))
+    # zero-size boxes are counted and dropped; a missing image is counted
+    rec = [('ev', 'missing', np.array([[1, 2, 3, 4]]), np.zeros(1, bool))]
+    img_dir = tmp_path / 'ev'
+    img_dir.mkdir()
+    cv2.imwrite(str(img_dir / 'ok.jpg'), np.zeros((10, 10, 3), np.uint8))
+    rec.append(('ev', 'ok', np.array([[1, 2, 0, 4], [1, 1, 5, 5]]), np.array([False, True])))
+    kept, stats = wider.build_annotations(rec, str(tmp_path), drop_invalid=True)
+    assert stats == dict(images=1, missing=1, boxes=0, zero_size=1, invalid=1)
+
+
+def test_corrupt_image_is_a_counted_skip(tmp_path):
+    anno = _synthetic(tmp_path, n=2)
+    (tmp_path / 'img1.jpg').write_bytes(b'not a jpeg')
+    m = generate(anno, 20, str(tmp_path / 'o'), workers=1)
+    assert m['stats']['unreadable_images'] == 1
+
+
+def test_flip_permutations():
+    assert list(FLIP5) == [1, 0, 2, 4, 3]
+    assert sorted(FLIP106) == list(range(106))
+    assert np.array_equal(FLIP106[FLIP106], np.arange(106))  # an involution
+    pts = np.random.RandomState(0).rand(106, 2)
+    twice = flip_points(flip_points(pts))
+    np.testing.assert_allclose(twice, pts)
+    f = flip_points(pts)
+    np.testing.assert_allclose(f[58, 1], pts[55, 1])  # the original kept y here (bug)
+    legacy = flip_points(pts, legacy=True)
+    np.testing.assert_allclose(legacy[58, 1], pts[58, 1])
+    five = np.array([[0.3, 0.4], [0.7, 0.41], [0.5, 0.6], [0.35, 0.8], [0.65, 0.81]])
+    np.testing.assert_allclose(flip_points(five)[0], [0.3, 0.41])
+
+
+def test_landmark_lists_and_crops():
+    samples = read_list(shared_path('data', 'landmarks5', 'new_training.txt'), 'cuhk')
+    assert len(samples) == 10000 and samples[0][2].shape == (5, 2)
+    job = Landmark5Job(samples[:3], 48, 1, min_bs=20)
+    records, stats = job(0, 0)
+    assert records and all(r[0] == 'landmark' and r[2][0] == -2 and len(r[2]) == 11 for r in records)
+    pts = from_vector(records[0][2][1:], 5)
+    assert (pts > 0).all() and (pts < 1.05).all()
+    assert pts[0, 0] < pts[1, 0]  # left eye left of right eye
+
+
+def test_106_crops_and_list_errors(tmp_path):
+    img = np.random.RandomState(0).randint(0, 255, (200, 200, 3)).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / 'f.jpg'), img)
+    t = np.linspace(0, 2 * np.pi, 106, endpoint=False)
+    pts = np.stack([100 + 40 * np.cos(t), 100 + 50 * np.sin(t)], 1)
+    lst = tmp_path / 'l.txt'
+    lst.write_text('f.jpg ' + ' '.join('%.1f' % v for v in pts.ravel()) + '\n')
+    samples = read_list(str(lst), 'l106')
+    records, stats = Landmark106Job(samples, 80, 3)(0, 0)
+    assert len(records) == 3 and len(records[0][2]) == 213
+    lst.write_text('f.jpg 1 2 3\n')
+    with pytest.raises(ListError, match='l.txt:1'):
+        read_list(str(lst), 'l106')
+
+
+def test_celeba_cut_geometry():
+    img = np.zeros((600, 500, 3), np.uint8)
+    box = np.array([200, 250, 100, 120], float)
+    pts = np.array([[230, 290], [270, 290], [250, 315], [235, 340], [265, 340]], float)
+    cut, bx, p = celeba_cut(img, box, pts)
+    assert cut.shape[0] <= 600 and (p >= 0).all()
+    assert p[:, 0].max() < cut.shape[1] and p[:, 1].max() < cut.shape[0]
