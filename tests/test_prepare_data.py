@@ -264,3 +264,24 @@ def test_celeba_cut_geometry():
     cut, bx, p = celeba_cut(img, box, pts)
     assert cut.shape[0] <= 600 and (p >= 0).all()
     assert p[:, 0].max() < cut.shape[1] and p[:, 1].max() < cut.shape[0]
+
+
+def test_celeba_lists_and_cut_cli(tmp_path):
+    from prepare_data import celeba
+    (tmp_path / 'bbox.txt').write_text('2\nimage_id x_1 y_1 width height\n000001.jpg 200 250 100 120\n')
+    (tmp_path / 'lm.txt').write_text('2\nheader\n000001.jpg 230 290 270 290 250 315 235 340 265 340\n')
+    out = tmp_path / 'all.txt'
+    assert celeba.main(['lists', '--bbox', str(tmp_path / 'bbox.txt'), '--landmarks', str(tmp_path / 'lm.txt'),
+                        '--out', str(out)]) == 0
+    assert out.read_text().split()[:5] == ['000001.jpg', '200.0', '250.0', '100.0', '120.0']
+    imgs = tmp_path / 'img'
+    imgs.mkdir()
+    cv2.imwrite(str(imgs / '000001.jpg'), np.zeros((600, 500, 3), np.uint8))
+    cut_list = tmp_path / 'cut.txt'
+    assert celeba.main(['cut', '--list', str(out), '--images', str(imgs), '--out_images', str(tmp_path / 'cut'),
+                        '--out', str(cut_list)]) == 0
+    (path, box, pts), = read_list(str(cut_list), 'celeba', str(tmp_path / 'cut'))
+    assert os.path.isfile(path) and pts.shape == (5, 2)
+    (tmp_path / 'bad.txt').write_text('2\nh\n000001.jpg 1 2\n')
+    assert celeba.main(['lists', '--bbox', str(tmp_path / 'bad.txt'), '--landmarks', str(tmp_path / 'lm.txt'),
+                        '--out', str(out)]) == 2
