@@ -28,6 +28,13 @@ config.landmark_L1_thresh = 0.001
 config.landmark_L1_outlier_thresh = 1
 config.EPS = 1e-14
 
+# Loss weights (this port): the original HEAD's gradient scales — bbox 4(b−t)/K, 5-point
+# landmarks 4(l−t)/K, 106-point 2(l−t)/K — with cross-entropy for classification.
+config.cls_weight = 1.0
+config.bbox_weight = 2.0
+config.landmark_weight = 2.0
+config.landmark_weight_106 = 1.0
+
 # Online augmentation.
 config.enable_gray = True
 config.enable_blur = True

@@ -5,6 +5,8 @@
 * 106 points: the "migu" layout, stored interleaved x0, y0, x1, y1, …
 * Crop-normalised value: ``(p − crop_origin + 0.5) / crop_side`` (spec §4.4).
 """
+import os
+
 import numpy as np
 
 # Horizontal flip: output point i takes the mirrored source point FLIP5[i] / FLIP106[i].
@@ -77,3 +79,45 @@ def rotate(points, center, angle_deg):
 def normalise(points, x0, y0, side):
     """Pixel points -> crop-normalised ``(p − origin + 0.5) / side``."""
     return (np.asarray(points, np.float64) - [x0, y0] + 0.5) / float(side)
+
+
+FORMATS = ('celeba', 'cuhk', 'l106')
+
+
+class ListError(ValueError):
+    """A malformed landmark list (the message names file and line)."""
+
+
+def read_list(path, fmt, image_root=None):
+    """[(image path, box x,y,w,h or None, P×2 pixel points)] of a ``celeba``/``cuhk``/``l106`` list."""
+    if fmt not in FORMATS:
+        raise ListError('unknown landmark list format %r (%s)' % (fmt, ', '.join(FORMATS)))
+    if not os.path.isfile(path):
+        raise FileNotFoundError('landmark list not found: %s' % path)
+    root = image_root if image_root is not None else os.path.dirname(os.path.abspath(path))
+    need = {'celeba': 14, 'cuhk': 10, 'l106': 212}[fmt]
+    out = []
+    with open(path) as f:
+        for k, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) < 1 + need:
+                raise ListError('%s:%d: %s line needs a path and %d numbers, got %d fields'
+                                % (path, k, fmt, need, len(parts)))
+            try:
+                v = np.array([float(x) for x in parts[1:1 + need]])
+            except ValueError:
+                raise ListError('%s:%d: non-numeric value' % (path, k))
+            img = os.path.join(root, parts[0].replace('\\', '/'))
+            if fmt == 'celeba':
+                out.append((img, v[:4], v[4:].reshape(5, 2)))
+            elif fmt == 'cuhk':
+                out.append((img, None, np.stack([v[:5], v[5:]], 1)))
+            else:
+                out.append((img, None, v.reshape(106, 2)))
+    if not out:
+        raise ListError('%s: empty list' % path)
+    return out
+
+

@@ -12,45 +12,7 @@ import random
 import cv2
 import numpy as np
 
-from core.landmarks import flip_points, normalise, rotate, to_vector
-
-FORMATS = ('celeba', 'cuhk', 'l106')
-
-
-class ListError(ValueError):
-    pass
-
-
-def read_list(path, fmt, image_root=None):
-    if fmt not in FORMATS:
-        raise ListError('unknown landmark list format %r (%s)' % (fmt, ', '.join(FORMATS)))
-    if not os.path.isfile(path):
-        raise FileNotFoundError('landmark list not found: %s' % path)
-    root = image_root if image_root is not None else os.path.dirname(os.path.abspath(path))
-    need = {'celeba': 14, 'cuhk': 10, 'l106': 212}[fmt]
-    out = []
-    with open(path) as f:
-        for k, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < 1 + need:
-                raise ListError('%s:%d: %s line needs a path and %d numbers, got %d fields'
-                                % (path, k, fmt, need, len(parts)))
-            try:
-                v = np.array([float(x) for x in parts[1:1 + need]])
-            except ValueError:
-                raise ListError('%s:%d: non-numeric value' % (path, k))
-            img = os.path.join(root, parts[0].replace('\\', '/'))
-            if fmt == 'celeba':
-                out.append((img, v[:4], v[4:].reshape(5, 2)))
-            elif fmt == 'cuhk':
-                out.append((img, None, np.stack([v[:5], v[5:]], 1)))
-            else:
-                out.append((img, None, v.reshape(106, 2)))
-    if not out:
-        raise ListError('%s: empty list' % path)
-    return out
+from core.landmarks import FORMATS, ListError, flip_points, normalise, read_list, rotate, to_vector  # noqa: F401
 
 
 def half_side(box, center):

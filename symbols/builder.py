@@ -20,7 +20,7 @@ def _bn_name(layer):
     return 'bn' + layer[len('conv'):]
 
 
-def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0):
+def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0, decomposed=False):
     """Stack the rows of a trunk table; returns (symbol, channels).
 
     ``no_bias`` is a bool or ``'after_conv1'`` (the Onet-with-landmark trunk keeps conv1's bias).
@@ -44,7 +44,7 @@ def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0):
             x = conv(x, name, ch, row[1], row[2], pad, no_bias=nb)
         if bn:
             x = batchnorm(x, _bn_name(name))
-        x = prelu(x, _act_name(name, sep_act))
+        x = prelu(x, _act_name(name, sep_act), ch, decomposed)
     return x, ch
 
 
@@ -55,13 +55,13 @@ def _head(x, kind, index, num_out):
     return batchnorm(y, 'bn%s_%d' % (stage, index))
 
 
-def _residual_trunk(data, cfg):
+def _residual_trunk(data, cfg, decomposed=False):
     """Residual L106 family (spec §3.3)."""
     d, size = cfg['d'], cfg['size']
 
     def dresidual(x, prefix, out, stride):
-        x = conv_bn_prelu(x, prefix + '_conv_sep', out, 1)
-        x = conv_bn_prelu(x, prefix + '_conv_dw', out, 3, stride, 1, num_group=out)
+        x = conv_bn_prelu(x, prefix + '_conv_sep', out, 1, decomposed=decomposed)
+        x = conv_bn_prelu(x, prefix + '_conv_dw', out, 3, stride, 1, num_group=out, decomposed=decomposed)
         return conv_bn_prelu(x, prefix + '_conv_proj', out, 1, act=False)
 
     def residual(x, prefix, n, ch):
@@ -69,7 +69,7 @@ def _residual_trunk(data, cfg):
             x = dresidual(x, '%s_block%d' % (prefix, i), ch, 1) + x
         return x
 
-    x = conv_bn_prelu(data, 'conv1', d, 3, 2, 1)
+    x = conv_bn_prelu(data, 'conv1', d, 3, 2, 1, decomposed=decomposed)
     b2, b3, b4, b5 = cfg['blocks']
     x = residual(x, 'res2', b2, d)
     x = dresidual(x, 'dconv23', 2 * d, 2)
@@ -78,9 +78,9 @@ def _residual_trunk(data, cfg):
     x = residual(x, 'res4', b4, 4 * d)
     x = dresidual(x, 'dconv45', 8 * d, 2)
     x = residual(x, 'res5', b5, 8 * d)
-    x = conv_bn_prelu(x, 'conv6', 8 * d, size // 16)
-    x = conv_bn_prelu(x, 'fc1', cfg['fc'][0] * d, 1)
-    return conv_bn_prelu(x, 'fc2', cfg['fc'][1] * d, 1)
+    x = conv_bn_prelu(x, 'conv6', 8 * d, size // 16, decomposed=decomposed)
+    x = conv_bn_prelu(x, 'fc1', cfg['fc'][0] * d, 1, decomposed=decomposed)
+    return conv_bn_prelu(x, 'fc2', cfg['fc'][1] * d, 1, decomposed=decomposed)
 
 
 def build(spec, mode='test', with_landmark=False, basenum=None):
@@ -96,14 +96,14 @@ def build(spec, mode='test', with_landmark=False, basenum=None):
     data = mx.sym.Variable('data')
     kind = spec['kind']
     if 'residual' in spec:
-        x = _residual_trunk(data, spec['residual'])
+        x = _residual_trunk(data, spec['residual'], decomposed=mode == 'train')
     else:
         trunk, bn, no_bias = spec['trunk'], spec['bn'], spec['no_bias']
         if kind == 'onet' and with_landmark:
             trunk, bn, no_bias = ONET_LANDMARK_TRUNK, True, 'after_conv1'
         scale = (basenum or spec['basenum']) / 32.0 if spec.get('basenum') else 1.0
         x, _ = build_trunk(data, trunk, bn=bn, no_bias=no_bias, sep_act=spec['sep_act'],
-                           scale=scale)
+                           scale=scale, decomposed=mode == 'train')
     if kind == 'lnet':
         pts = _head(x, kind, 3, 2 * spec['n_points'])
         return mx.sym.Group([pts])

@@ -16,9 +16,22 @@ def batchnorm(data, name):
                             momentum=BN_MOMENTUM, eps=BN_EPS)
 
 
-def prelu(data, name):
-    """Per-channel PReLU (``LeakyReLU(act_type='prelu')``)."""
-    return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
+def prelu(data, name, channels=None, decomposed=False):
+    """Per-channel PReLU with slope parameter ``<name>_gamma``.
+
+    ``decomposed``: ``relu(x) + γ·min(x, 0)`` with the same parameter, used for training because
+    MXNet 1.9's CPU ``LeakyReLU(prelu)`` backward is ~10× slower than the whole rest of a Pnet
+    step. Inference graphs keep ``LeakyReLU`` (what ONNX/ZQCNN exporters and the original expect).
+    """
+    if not decomposed:
+        return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
+    gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
+    # γ·relu(−x) as a 1×1 depthwise convolution: its weight gradient is a fast GEMM reduction,
+    # where broadcast_mul's backward reduction is as slow as LeakyReLU's.
+    scaled = mx.sym.Convolution(data=mx.sym.minimum(data, 0.0), weight=mx.sym.reshape(gamma, shape=(-1, 1, 1, 1)),
+                                num_filter=channels, num_group=channels, kernel=(1, 1), no_bias=True,
+                                name=name + '_neg')
+    return mx.sym.elemwise_add(mx.sym.relu(data), scaled, name=name)
 
 
 def conv(data, name, num_filter, kernel, stride=1, pad=0, num_group=1, no_bias=False):
@@ -46,8 +59,8 @@ def softmax_channel(data, name='cls_prob'):
     return mx.sym.softmax(data=data, axis=1, name=name)
 
 
-def conv_bn_prelu(data, prefix, num_filter, kernel, stride=1, pad=0, num_group=1, act=True):
+def conv_bn_prelu(data, prefix, num_filter, kernel, stride=1, pad=0, num_group=1, act=True, decomposed=False):
     """Residual-family unit: conv (no bias) + BN [+ PReLU], named ``<prefix>_conv2d`` etc."""
     x = conv(data, prefix + '_conv2d', num_filter, kernel, stride, pad, num_group, no_bias=True)
     x = batchnorm(x, prefix + '_batchnorm')
-    return prelu(x, prefix + '_relu') if act else x
+    return prelu(x, prefix + '_relu', num_filter, decomposed) if act else x

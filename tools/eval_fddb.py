@@ -230,7 +230,7 @@ def main(argv=None):
             f.write('%g %d\n' % (cont[i], fp[i]))
         if empty:
             f.write('0 0\n')
-    from tools.plot import line_plot
+    from core.plot import line_plot
     line_plot([('discrete', fp, disc), ('continuous', fp, cont)], os.path.join(args.out, 'ROC.png'),
               title='FDDB ROC (%d faces)' % n, xlabel='false positives', ylabel='true positive rate',
               xlim=(0, max(2000, float(fp.max()) if len(fp) else 1)))

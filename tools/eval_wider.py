@@ -229,7 +229,7 @@ def run_detector(det, image_root, events, pred_dir, gt=None):
 
 def plot_pr(curves, aps, path, title='WIDER FACE'):
     """Precision–recall curves to a PNG (OpenCV drawing, no matplotlib needed)."""
-    from tools.plot import line_plot
+    from core.plot import line_plot
     series = [('%s AP %.3f' % (s, aps[s]), curves[s][0], curves[s][1]) for s in SETTINGS]
     line_plot(series, path, title=title, xlabel='recall', ylabel='precision', xlim=(0.0, 1.0))
 

@@ -1,0 +1,253 @@
+"""Training data: list files -> augmented batches, built in worker processes.
+
+A training list line is either a packed reference ``<file>.rec#<record> <code>`` (written by
+``prepare_data/gen_imglist.py``; paths relative to the list) or the original's
+``<path without .jpg> <code> [4 box offsets | 10 landmarks]``. Codes: 1 positive, 0 negative,
+−1 part, −2 landmark (spec §1.2, §5.5).
+
+As the original, the index space is doubled (index ≥ N = the same sample flipped), reshuffled every
+epoch, and the last partial batch dropped. Every random draw of a batch comes from
+``seed, epoch, batch`` only, so results do not depend on the number of workers and a resumed run
+sees exactly the batches an uninterrupted one would.
+"""
+import multiprocessing as mp
+import os
+import signal
+
+import cv2
+import numpy as np
+
+from .augment import black_border, flip_batch, normalise_batch, transform_batch
+from .packed import RecordReader
+
+
+class DataError(ValueError):
+    """A malformed list line or sample (the message names file and line)."""
+
+
+def read_list(path):
+    """[(source, index or None, code, values)] from a training list."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError('training list not found: %s' % path)
+    base = os.path.dirname(os.path.abspath(path))
+    out = []
+    with open(path) as f:
+        for k, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) < 2:
+                raise DataError('%s:%d: truncated line (need a sample and a label code)' % (path, k))
+            try:
+                code = int(parts[1])
+                values = np.array([float(v) for v in parts[2:]], np.float32)
+            except ValueError:
+                raise DataError('%s:%d: non-numeric label' % (path, k))
+            if code not in (1, 0, -1, -2):
+                raise DataError('%s:%d: unknown label code %d (1, 0, -1, -2)' % (path, k, code))
+            ref = parts[0]
+            if '.rec#' in ref:
+                rec, _, idx = ref.rpartition('#')
+                out.append((os.path.normpath(os.path.join(base, rec)), int(idx), code, values))
+            else:
+                if code in (1, -1) and len(values) != 4:
+                    raise DataError('%s:%d: a %s sample needs 4 box offsets' % (path, k, 'positive' if code == 1 else 'part'))
+                out.append((ref + '.jpg', None, code, values))
+    if not out:
+        raise DataError('%s: empty training list' % path)
+    return out
+
+
+class SampleSource:
+    """Reads (crop, code, bbox, landmarks) for list entries; packed readers opened lazily."""
+
+    def __init__(self, entries, size, n_points=5):
+        self.entries, self.size, self.n_points = entries, size, n_points
+        self._readers = {}
+
+    def __len__(self):
+        return len(self.entries)
+
+    def _reader(self, path):
+        r = self._readers.get(path)
+        if r is None:
+            r = self._readers[path] = RecordReader(path)
+        return r
+
+    def get(self, i):
+        src, idx, code, values = self.entries[i]
+        if idx is not None:
+            label, _, _, jpeg = self._reader(src).read(idx)
+            img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            values = label[1:]
+        else:
+            img = cv2.imread(src)
+        if img is None:
+            raise DataError('cannot decode sample %s%s' % (src, '' if idx is None else '#%d' % idx))
+        if img.shape[:2] != (self.size, self.size):
+            raise DataError('sample %s%s is %dx%d, expected %dx%d' % (src, '' if idx is None else '#%d' % idx,
+                                                                     img.shape[1], img.shape[0], self.size, self.size))
+        bbox = np.zeros(4, np.float32)
+        lm = np.zeros(2 * self.n_points, np.float32)
+        if code in (1, -1):
+            bbox = values[:4]
+        elif code == -2:
+            lm = values[:2 * self.n_points]
+        return img, code, bbox, lm
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state['_readers'] = {}
+        return state
+
+
+def batch_rng(seed, epoch, batch):
+    """The random stream of one batch (depends only on seed, epoch and batch number)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(epoch), int(batch)])))
+
+
+class BatchMaker:
+    """Builds one batch from sample indices (index ≥ N means flipped)."""
+
+    def __init__(self, source, augment=True, flip_double=True, black_border=False, cfg=None):
+        self.source, self.augment, self.flip_double, self.black_border = source, augment, flip_double, black_border
+        cfg = cfg or {}
+        self.gray = cfg.get('enable_gray', True)
+        self.jitter = cfg.get('enable_color_jitter', True)
+        self.noise = cfg.get('enable_gaussian_noise', True)
+
+    def __call__(self, indices, rng):
+        n = len(self.source)
+        items = [self.source.get(int(i) % n) for i in indices]
+        imgs = np.stack([it[0] for it in items])
+        codes = np.array([it[1] for it in items], np.float32)
+        bbox = np.stack([it[2] for it in items]).astype(np.float32)
+        lm = np.stack([it[3] for it in items]).astype(np.float32)
+        if self.augment and self.black_border:
+            imgs = black_border(imgs, codes, rng)
+        flags = np.asarray(indices) >= n
+        if flags.any():
+            imgs, bbox, lm = flip_batch(imgs, flags, bbox, lm if lm.any() else None, self.source.n_points)
+            if lm is None:
+                lm = np.zeros((len(items), 2 * self.source.n_points), np.float32)
+        data = transform_batch(imgs, rng, self.gray, self.jitter, self.noise) if self.augment \
+            else normalise_batch(imgs)
+        label = np.where(codes == -2, -1, codes).astype(np.float32)
+        return dict(data=data, label=label, bbox_target=bbox, landmark_target=lm, type_label=codes)
+
+
+_MAKER = None
+
+
+def _init(maker):
+    global _MAKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
+    _MAKER = maker
+
+
+def _make(args):
+    indices, seed, epoch, b = args
+    return _MAKER(indices, batch_rng(seed, epoch, b))
+
+
+class Loader:
+    """Epoch iterator of batches built by ``workers`` processes (0 = in this process)."""
+
+    def __init__(self, maker, batch_size, seed=0, workers=2, shuffle=True, shard=(0, 1), drop_last=True):
+        self.maker, self.batch_size, self.seed = maker, int(batch_size), int(seed)
+        self.shuffle, self.drop_last = shuffle, drop_last
+        n = len(maker.source) * (2 if maker.flip_double else 1)
+        self.indices = np.arange(n)
+        self.rank, self.parts = shard
+        self.workers = workers
+        self._pool = None
+
+    def __len__(self):
+        n = len(self.indices) // self.parts
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def num_samples(self):
+        return len(self.indices)
+
+    def batches(self, epoch, start=0):
+        order = self.indices
+        if self.shuffle:
+            order = np.random.RandomState(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]) \
+                .permutation(order)
+        order = order[self.rank::self.parts]  # distributed: each worker its own shard
+        nb = len(self)
+        tasks = [(order[b * self.batch_size:(b + 1) * self.batch_size], self.seed, epoch, b)
+                 for b in range(start, nb)]
+        if self.workers <= 0:
+            _init_local(self.maker)
+            for t in tasks:
+                yield _make(t)
+            return
+        if self._pool is None:
+            self._pool = mp.Pool(self.workers, initializer=_init, initargs=(self.maker,))
+        for batch in self._pool.imap(_make, tasks, chunksize=1):
+            yield batch
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+
+def _init_local(maker):
+    global _MAKER
+    _MAKER = maker
+
+
+class LandmarkOnlineMaker:
+    """Landmark-only training with online augmentation (spec §7.2 / §7.4): every list line gives
+    one freshly rotated, cropped, flipped and blurred sample per epoch."""
+
+    flip_double = False
+
+    def __init__(self, samples, size, n_points, augment=True, cfg=None):
+        from .landmarks import flip_points  # noqa: F401
+        self.source = _Sized(samples, n_points)
+        self.size, self.n_points, self.augment = size, n_points, augment
+        cfg = cfg or {}
+        self.cfg = cfg
+
+    def __call__(self, indices, rng):
+        from .augment import blur, online_crop5, online_crop106
+        from .landmarks import flip_points, to_vector, normalise
+        imgs, targets = [], []
+        lo, hi = self.cfg.get('min_rot_angle', -45), self.cfg.get('max_rot_angle', 45)
+        for i in indices:
+            path, box, pts = self.source.samples[int(i)]
+            img = cv2.imread(path)
+            if img is None:
+                raise DataError('cannot read landmark image %s' % path)
+            if not self.augment:
+                h, w = img.shape[:2]
+                crop, norm = cv2.resize(img, (self.size, self.size)), normalise(pts, 0, 0, 1) / [w, h]
+            elif self.n_points == 5:
+                crop, norm = online_crop5(img, pts, self.size, rng, box, lo, hi)
+            else:
+                crop, norm = online_crop106(img, pts, self.size, rng, lo, hi)
+            if self.augment and rng.random() < 0.5 and (self.n_points == 5 or self.cfg.get('landmark106_migu_random_flip', True)):
+                crop, norm = crop[:, ::-1].copy(), flip_points(norm)
+            if self.augment and self.cfg.get('enable_blur', True):
+                crop = blur(crop, rng)
+            imgs.append(crop)
+            targets.append(to_vector(norm))
+        imgs = np.stack(imgs)
+        data = transform_batch(imgs, rng, self.cfg.get('enable_gray', True), self.cfg.get('enable_color_jitter', True),
+                               self.cfg.get('enable_gaussian_noise', True)) if self.augment else normalise_batch(imgs)
+        n = len(imgs)
+        return dict(data=data, label=np.zeros(n, np.float32), bbox_target=np.zeros((n, 4), np.float32),
+                    landmark_target=np.stack(targets).astype(np.float32), type_label=np.full(n, -2, np.float32))
+
+
+class _Sized:
+    def __init__(self, samples, n_points):
+        self.samples, self.n_points = samples, n_points
+
+    def __len__(self):
+        return len(self.samples)

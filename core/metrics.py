@@ -1,0 +1,54 @@
+"""The original's training metrics (spec §4.5), accumulated until ``reset``.
+
+``acc`` and ``loss`` over the OHEM-kept classification samples; ``boxL2``/``boxL1`` per coordinate
+over the kept box samples; ``lmL2``/``lmL1`` per coordinate over all samples for landmark-only nets
+and over the kept landmark samples for Onet-with-landmark.
+"""
+import numpy as np
+
+EPS = 1e-14
+
+
+class StageMetrics:
+    def __init__(self, kind, with_landmark=False):
+        self.kind, self.with_landmark = kind, with_landmark
+        self.reset()
+
+    def reset(self):
+        self.sums = {}
+        self.counts = {}
+
+    def _add(self, name, value, count):
+        self.sums[name] = self.sums.get(name, 0.0) + float(value)
+        self.counts[name] = self.counts.get(name, 0.0) + float(count)
+
+    def update(self, outputs, batch, parts):
+        """``outputs``/``batch``/``parts`` as numpy (see core.losses.stage_losses)."""
+        if 'cls' in parts:
+            _, keep, prob = parts['cls']
+            label = batch['label']
+            k = keep > 0
+            lbl = np.maximum(label, 0).astype(int)
+            p = prob[np.arange(len(prob)), lbl]
+            self._add('acc', (np.argmax(prob, 1)[k] == lbl[k]).sum(), k.sum())
+            self._add('loss', (-np.log(p[k] + EPS)).sum(), k.sum())
+        if 'bbox' in parts:
+            keep = parts['bbox'][1] > 0
+            d = outputs[1][keep] - batch['bbox_target'][keep]
+            self._add('boxL2', (d ** 2).sum(), d.size)
+            self._add('boxL1', np.abs(d).sum(), d.size)
+        if 'landmark' in parts:
+            pred = outputs[0] if self.kind == 'lnet' else outputs[2]
+            if self.kind == 'lnet':
+                sel = np.ones(len(pred), bool)
+            else:
+                sel = parts['landmark'][1] > 0
+            d = pred[sel] - batch['landmark_target'][sel]
+            self._add('lmL2', (d ** 2).sum(), d.size)
+            self._add('lmL1', np.abs(d).sum(), d.size)
+
+    def get(self):
+        return {k: self.sums[k] / self.counts[k] if self.counts[k] else 0.0 for k in self.sums}
+
+    def format(self):
+        return '\t'.join('%s=%f' % kv for kv in self.get().items())

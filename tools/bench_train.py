@@ -1,0 +1,158 @@
+"""Training throughput: packed samples + worker processes vs the original's way (one JPEG file per
+sample, decoded and augmented per sample in Python threads), same net, same loss, same CPU.
+
+    python tools/bench_train.py --network Pnet20_v1 --samples 20000
+
+Samples come from ``--wider_root`` (default ../shared/data/widerface), generated once in both
+formats into a temporary folder. Ends with ``packed_samples_per_s=<float> baseline_samples_per_s=<float>``.
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from multiprocessing.pool import ThreadPool
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import symbols  # noqa: E402
+import mxnet as mx  # noqa: E402
+from config import config  # noqa: E402
+from core import data as D  # noqa: E402
+from core.losses import stage_losses  # noqa: E402
+from core.train import init_params, make_block  # noqa: E402
+
+
+def original_transform(img, rng):
+    """Per-sample augmentation as the original's ``transform`` (spec §5.5), one image at a time."""
+    x = img.astype(np.float32) * [0.6, 0.8, 1.0, 1.2][rng.randint(0, 4)]
+    if rng.rand() < 0.5:
+        g = x[:, :, 0] * 0.114 + x[:, :, 1] * 0.587 + x[:, :, 2] * 0.299
+        x = np.stack([g, g, g], 2)
+    else:
+        for c in range(3):
+            x[:, :, c] *= 1 + rng.randint(-200, 201) / 1000.0
+    x = np.clip(x, 0, 255)
+    x = np.clip(x + rng.normal(0, np.sqrt(rng.randint(1, 11)), x.shape), 0, 255)
+    return ((x.transpose(2, 0, 1) - 127.5) * 0.0078125).astype(np.float32)
+
+
+class ThreadLoader:
+    """The original's loader: every sample a JPEG file, split across Python threads per batch."""
+
+    def __init__(self, entries, batch_size, threads):
+        self.entries, self.batch_size = entries, batch_size
+        self.pool = ThreadPool(threads)
+        self.threads = threads
+
+    def _chunk(self, args):
+        import cv2
+        idx, seed = args
+        rng = np.random.RandomState(seed)
+        out = []
+        for i in idx:
+            path, _, code, values = self.entries[i % len(self.entries)]
+            img = cv2.imread(path)
+            if i >= len(self.entries):
+                img = img[:, ::-1]
+            out.append((original_transform(img, rng), code, values))
+        return out
+
+    def batches(self, n_batches, seed=0):
+        rng = np.random.RandomState(seed)
+        order = rng.permutation(2 * len(self.entries))
+        for b in range(n_batches):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            parts = self.pool.map(self._chunk, [(c, seed + b) for c in np.array_split(idx, self.threads)])
+            items = [x for p in parts for x in p]
+            codes = np.array([c for _, c, _ in items], np.float32)
+            bbox = np.stack([v[:4] if c in (1, -1) else np.zeros(4, np.float32) for _, c, v in items])
+            yield dict(data=np.stack([x for x, _, _ in items]), label=codes, bbox_target=bbox.astype(np.float32),
+                       landmark_target=np.zeros((len(items), 10), np.float32), type_label=codes)
+
+
+def timed(net, trainer, batches, kind, warmup=2):
+    n, t0 = 0, None
+    for i, batch in enumerate(batches):
+        if i == warmup:
+            t0, n = time.perf_counter(), 0
+        nb = {k: mx.nd.array(v) for k, v in batch.items()}
+        with mx.autograd.record():
+            outs = net(nb['data'])
+            outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
+            loss, _ = stage_losses(outs, nb, kind, config)
+        loss.backward()
+        trainer.step(1)
+        loss.wait_to_read()
+        n += len(batch['data'])
+    return n / (time.perf_counter() - t0)
+
+
+def model(network):
+    info = symbols.network_info(network)
+    sym = symbols.get_symbol(network, 'train')
+    arg, aux = init_params(sym, (1, 3, info['size'], info['size']))
+    net = make_block(sym, arg, aux, [mx.cpu()])
+    return net, mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.001, 'momentum': 0.9}), info
+
+
+def make_samples(wider_root, size, work, samples):
+    from prepare_data.gen_data import generate
+    from prepare_data.gen_imglist import assemble
+    from prepare_data.wider import build_annotations, read_mat, write_annotations
+    records = read_mat(os.path.join(wider_root, 'wider_face_split', 'wider_face_train.mat'))
+    kept, _ = build_annotations(records, os.path.join(wider_root, 'WIDER_train', 'images'))
+    n_images = max(20, int(samples / 100) + 10)  # ~100 crops per image at base_num 1
+    anno = os.path.join(work, 'anno.txt')
+    write_annotations(kept[:n_images], anno, os.path.join(work, 'train.txt'))
+    lists = {}
+    for fmt in ('packed', 'jpg'):
+        generate(anno, size, os.path.join(work, fmt), fmt=fmt, workers=os.cpu_count() or 1)
+        lists[fmt] = os.path.join(work, fmt, 'train.txt')
+        assemble(os.path.join(work, fmt, str(size)), lists[fmt])
+    return lists
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument('--network', default='Pnet20_v1')
+    ap.add_argument('--samples', type=int, default=20000, help='samples per measured run')
+    ap.add_argument('--batch_size', type=int, default=256)
+    ap.add_argument('--wider_root', default=os.path.join(config.shared, 'data', 'widerface'))
+    ap.add_argument('--workers', type=int, default=2, help='packed loader processes')
+    ap.add_argument('--threads', type=int, default=4, help='baseline decoding threads (the original: 4-32)')
+    ap.add_argument('--also', default='Rnet_v1,Onet_v1', help='more nets to report (packed only)')
+    args = ap.parse_args(argv)
+    work = tempfile.mkdtemp(prefix='bench-train-')
+    try:
+        nets = [args.network] + [n for n in args.also.split(',') if n]
+        results = {}
+        for i, network in enumerate(nets):
+            info = symbols.network_info(network)
+            lists = make_samples(args.wider_root, info['size'], os.path.join(work, str(info['size'])), args.samples)
+            n_batches = max(4, args.samples // args.batch_size)
+            net, trainer, _ = model(network)
+            loader = D.Loader(D.BatchMaker(D.SampleSource(D.read_list(lists['packed']), info['size'])),
+                              args.batch_size, 0, args.workers)
+            gen = (b for _, b in zip(range(n_batches + 2), loader.batches(0)))
+            packed = timed(net, trainer, gen, info['kind'])
+            loader.close()
+            results[network] = {'packed': packed}
+            if i == 0:
+                net, trainer, _ = model(network)
+                base = ThreadLoader(D.read_list(lists['jpg']), args.batch_size, args.threads)
+                results[network]['baseline'] = timed(net, trainer, base.batches(n_batches + 2), info['kind'])
+            print('%-10s %s' % (network, '  '.join('%s %.0f samples/s' % kv for kv in results[network].items())))
+        r = results[args.network]
+        print('speed-up %.2fx' % (r['packed'] / r['baseline']))
+        print('packed_samples_per_s=%.1f baseline_samples_per_s=%.1f' % (r['packed'], r['baseline']))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
