@@ -1,0 +1,256 @@
+"""Training: losses and gradients vs numpy, OHEM, empty batches, metrics, lr schedule, flips,
+a short run whose loss falls, checkpoints, exact resume, and dist_sync on loopback."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import symbols
+import mxnet as mx
+from config import config as CFG
+from core import data as D
+from core.augment import flip_batch, transform_batch
+from core.losses import cls_loss, reg_loss, stage_losses
+from core.metrics import StageMetrics
+from core.model_io import load_model, load_params
+from core.train import init_params, lr_schedule
+from conftest import REPO
+
+nd = mx.nd
+
+
+def _grad(fn, x):
+    x = nd.array(x)
+    x.attach_grad()
+    with mx.autograd.record():
+        out = fn(x)
+        loss = out[0]
+    loss.backward()
+    return out, x.grad.asnumpy()
+
+
+def test_cls_loss_ohem_and_gradient_match_numpy():
+    rng = np.random.RandomState(0)
+    logits = rng.normal(0, 2, (10, 2)).astype(np.float32)
+    label = np.array([1, 0, -1, 1, 0, 0, -1, 1, 0, 1], np.float32)
+    (loss, keep, prob), g = _grad(lambda x: cls_loss(x, nd.array(label), 0.7, True), logits)
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    valid = label >= 0
+    nll = -np.log(p[np.arange(10), np.maximum(label, 0).astype(int)])
+    k = int(np.floor(0.7 * valid.sum()))
+    order = np.argsort(-np.where(valid, nll, -np.inf))[:k]
+    want_keep = np.zeros(10)
+    want_keep[order] = 1
+    np.testing.assert_array_equal(keep.asnumpy(), want_keep)
+    np.testing.assert_allclose(loss.asscalar(), nll[order].mean(), rtol=1e-5)
+    onehot = np.eye(2)[np.maximum(label, 0).astype(int)]
+    want_g = (p - onehot) * want_keep[:, None] / k  # true cross-entropy gradient, kept rows only
+    np.testing.assert_allclose(g, want_g, rtol=1e-4, atol=1e-6)
+    # OHEM off keeps every valid sample
+    _, keep_all, _ = cls_loss(nd.array(logits), nd.array(label), 0.7, False)
+    np.testing.assert_array_equal(keep_all.asnumpy(), valid)
+
+
+def test_bbox_loss_gradient_is_the_original_head_scale():
+    rng = np.random.RandomState(1)
+    b, t = rng.normal(size=(8, 4)).astype(np.float32), rng.normal(size=(8, 4)).astype(np.float32)
+    typ = np.array([1, -1, 0, 1, -2, -1, 0, 1], np.float32)
+    (loss, keep), g = _grad(lambda x: reg_loss(x, nd.array(t), nd.abs(nd.array(typ)) == 1, 0.7, True, 2.0), b)
+    se = ((b - t) ** 2).sum(1)
+    valid = np.abs(typ) == 1
+    k = int(np.floor(0.7 * valid.sum()))
+    kept = np.argsort(-np.where(valid, se, -np.inf))[:k]
+    np.testing.assert_allclose(loss.asscalar(), 2 * se[kept].sum() / k, rtol=1e-5)
+    want = np.zeros_like(b)
+    want[kept] = 4 * (b - t)[kept] / k  # 4(b − t)/K, spec §4.1
+    np.testing.assert_allclose(g, want, rtol=1e-4, atol=1e-6)
+
+
+def test_empty_batches_contribute_zero_not_nan():
+    logits = nd.array(np.random.rand(4, 2))
+    label = nd.array([-1, -1, -1, -1])
+    loss, keep, _ = cls_loss(logits, label)
+    assert loss.asscalar() == 0 and keep.sum().asscalar() == 0
+    (loss, _), g = _grad(lambda x: reg_loss(x, nd.zeros((4, 4)), nd.zeros(4), 0.7, True), np.random.rand(4, 4))
+    assert loss.asscalar() == 0 and not np.isnan(g).any() and not g.any()
+
+
+def test_landmark_losses_for_onet_and_lnet():
+    rng = np.random.RandomState(2)
+    n = 6
+    batch = dict(label=nd.array([1, 0, -1, -1, 1, 0]), type_label=nd.array([1, 0, -1, -2, 1, -2]),
+                 bbox_target=nd.array(rng.rand(n, 4)), landmark_target=nd.array(rng.rand(n, 10)))
+    outs = [nd.array(rng.rand(n, 2)), nd.array(rng.rand(n, 4)), nd.array(rng.rand(n, 10))]
+    total, parts = stage_losses(outs, batch, 'onet', CFG, with_landmark=True)
+    np.testing.assert_array_equal(parts['landmark'][1].asnumpy(), [0, 0, 0, 1, 0, 1])
+    d = outs[2].asnumpy()[[3, 5]] - batch['landmark_target'].asnumpy()[[3, 5]]
+    np.testing.assert_allclose(parts['landmark'][0].asscalar(), 2 * (d ** 2).sum() / 2, rtol=1e-5)
+    pts = nd.array(rng.rand(n, 212))
+    tgt = nd.array(rng.rand(n, 212))
+    total, parts = stage_losses([pts], dict(landmark_target=tgt), 'lnet', CFG)
+    d = pts.asnumpy() - tgt.asnumpy()
+    np.testing.assert_allclose(total.asscalar(), (d ** 2).sum() / n, rtol=1e-5)  # 106 points: weight 1
+
+
+def test_metric_definitions():
+    m = StageMetrics('pnet')
+    prob = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+    keep = np.array([1, 1, 1, 0])
+    batch = dict(label=np.array([0, 1, 1, 0]), bbox_target=np.zeros((4, 4)))
+    box_keep = np.array([0, 1, 0, 0])
+    outs = [None, np.full((4, 4), 0.5)]
+    m.update(outs, batch, {'cls': (0, keep, prob), 'bbox': (0, box_keep)})
+    r = m.get()
+    assert abs(r['acc'] - 2 / 3) < 1e-9
+    assert abs(r['loss'] - np.mean(-np.log([0.9, 0.8, 0.4]))) < 1e-9
+    assert abs(r['boxL2'] - 0.25) < 1e-9 and abs(r['boxL1'] - 0.5) < 1e-9
+    m.reset()
+    assert m.get() == {}
+
+
+def test_lr_schedule_milestones():
+    base, sched = lr_schedule(0.01, [8, 14], 0, 1000, 100)
+    assert base == 0.01 and sched.step == [80, 140]
+    base, sched = lr_schedule(0.01, [8, 14], 10, 1000, 100)
+    assert abs(base - 0.001) < 1e-12 and sched.step == [40]
+    base, sched = lr_schedule(0.01, [8, 14], 20, 1000, 100)
+    assert abs(base - 0.0001) < 1e-12 and sched is None
+
+
+def test_initialisation_is_the_originals():
+    sym = symbols.get_symbol('L106_Net64', 'train')
+    arg, aux = init_params(sym, (1, 3, 64, 64), seed=0)
+    assert (arg['conv1_relu_gamma'].asnumpy() == 1).all()
+    assert np.allclose(arg['fc1_relu_gamma'].asnumpy(), 0.1)  # fc* parameters divided by 10
+    w = arg['res3_block0_conv_sep_conv2d_weight'].asnumpy()
+    assert abs(w.std() - np.sqrt(2.0 / 16)) < 0.2 * np.sqrt(2.0 / 16)  # 256 samples of N(0, 2/fan_in)
+    assert (aux['conv1_batchnorm_moving_var'].asnumpy() == 1).all()
+
+
+def test_train_and_test_graphs_compute_the_same():
+    # training uses a decomposed PReLU (same parameters); outputs must agree with the test graph
+    for name in ('Pnet20_v3', 'L106_Net64'):
+        size = symbols.network_info(name)['size']
+        train = symbols.get_symbol(name, 'train')
+        test = symbols.get_symbol(name, 'test')
+        arg, aux = init_params(train, (1, 3, size, size), seed=3)
+        for k in arg:
+            if k.endswith('_gamma') and ('prelu' in k or 'relu' in k):
+                arg[k] = nd.array(np.random.RandomState(0).uniform(0.1, 0.5, arg[k].shape))
+        from core.model_io import InferenceModel
+        x = np.random.RandomState(1).uniform(-1, 1, (2, 3, size, size)).astype(np.float32)
+        a = InferenceModel(train, arg, aux)(x)[0]
+        b = InferenceModel(test, arg, aux)(x)[0]
+        if name.startswith('Pnet'):
+            b = np.log(b.reshape(2, 2))  # test mode is softmax; compare log-probabilities
+            a = a - np.log(np.exp(a).sum(1, keepdims=True))
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_flip_and_transform():
+    imgs = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    bbox = np.array([[0.1, 0.2, -0.3, 0.4], [0.1, 0.2, -0.3, 0.4]], np.float32)
+    lm = np.array([[0.3, 0.7, 0.5, 0.35, 0.65, 0.4, 0.41, 0.6, 0.8, 0.81]] * 2, np.float32)
+    out, b, l = flip_batch(imgs, np.array([True, False]), bbox, lm)
+    np.testing.assert_array_equal(out[0], imgs[0][:, ::-1])
+    np.testing.assert_allclose(b[0], [0.3, 0.2, -0.1, 0.4])
+    np.testing.assert_allclose(b[1], bbox[1])
+    np.testing.assert_allclose(l[0], [0.3, 0.7, 0.5, 0.35, 0.65, 0.41, 0.4, 0.6, 0.81, 0.8], atol=1e-6)
+    rng = D.batch_rng(0, 0, 0)
+    x = transform_batch(np.full((3, 8, 8, 3), 128, np.uint8), rng)
+    assert x.shape == (3, 3, 8, 8) and x.dtype == np.float32 and np.abs(x).max() <= 1.0
+    a = transform_batch(imgs, D.batch_rng(1, 2, 3))
+    b2 = transform_batch(imgs, D.batch_rng(1, 2, 3))
+    np.testing.assert_array_equal(a, b2)  # seeded
+
+
+def _tiny_data(tmp_path, n=8):
+    import cv2
+    rng = np.random.RandomState(0)
+    lines = []
+    for i in range(n):
+        img = rng.randint(0, 255, (120, 160, 3)).astype(np.uint8)
+        cv2.rectangle(img, (40, 30), (100, 100), (255, 255, 255), -1)
+        cv2.circle(img, (70, 65), 20, (0, 0, 0), -1)
+        p = str(tmp_path / ('i%d.jpg' % i))
+        cv2.imwrite(p, img)
+        lines.append('%s 40 30 100 100' % p)
+    (tmp_path / 'anno.txt').write_text('\n'.join(lines) + '\n')
+    from prepare_data.gen_data import generate
+    from prepare_data.gen_imglist import assemble
+    generate(str(tmp_path / 'anno.txt'), 20, str(tmp_path / 's'), min_face=20)
+    assemble(str(tmp_path / 's' / '20'), str(tmp_path / 'train.txt'))
+    return str(tmp_path / 'train.txt')
+
+
+def _run(args):
+    return subprocess.run([sys.executable, 'train_P20.py'] + args + ['--quiet', '--workers', '0'], cwd=REPO,
+                          capture_output=True, text=True)
+
+
+def test_short_training_loss_falls_and_checkpoints_load(tmp_path):
+    lst = _tiny_data(tmp_path)
+    prefix = str(tmp_path / 'm' / 'pnet')
+    r = _run(['--network', 'Pnet20_v1', '--image_set', lst, '--prefix', prefix, '--end_epoch', '4',
+              '--lr', '0.01', '--lr_epoch', '100', '--batch_size', '64', '--frequent', '1000'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    import csv
+    rows = [row for row in csv.DictReader(open(prefix + '-metrics.csv')) if row['phase'] == 'train_epoch']
+    losses = [float(row['loss']) for row in rows]
+    assert len(losses) == 4 and losses[-1] < losses[0]
+    for f in ('-symbol.json', '-0004.params', '-0004.states', '-curves.png'):
+        assert os.path.exists(prefix + f)
+    model = load_model(prefix, 4)
+    assert model.network == 'Pnet20_v1'
+    assert 'Custom' not in open(prefix + '-symbol.json').read()
+    arg, aux = load_params(prefix + '-0004.params')
+    assert 'conv1_weight' in arg and 'bn4_1_moving_mean' in aux
+
+
+def test_resume_is_exact(tmp_path):
+    lst = _tiny_data(tmp_path)
+    common = ['--network', 'Pnet20_v0', '--image_set', lst, '--lr', '0.01', '--lr_epoch', '1',
+              '--batch_size', '64', '--frequent', '1000', '--seed', '3']
+    a = str(tmp_path / 'a' / 'p')
+    assert _run(common + ['--prefix', a, '--end_epoch', '2']).returncode == 0
+    b = str(tmp_path / 'b' / 'p')
+    assert _run(common + ['--prefix', b, '--end_epoch', '1']).returncode == 0
+    r = _run(common + ['--prefix', b, '--end_epoch', '2', '--resume', '--begin_epoch', '1'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    pa, _ = load_params(a + '-0002.params')
+    pb, _ = load_params(b + '-0002.params')
+    for k in pa:
+        np.testing.assert_array_equal(pa[k].asnumpy(), pb[k].asnumpy())
+
+
+def test_bad_lists_give_clear_errors(tmp_path):
+    bad = tmp_path / 'l.txt'
+    bad.write_text('a 7\n')
+    with pytest.raises(D.DataError, match='l.txt:1: unknown label code 7'):
+        D.read_list(str(bad))
+    bad.write_text('a\n')
+    with pytest.raises(D.DataError, match='l.txt:1: truncated'):
+        D.read_list(str(bad))
+    bad.write_text('a 1 0.1\n')
+    with pytest.raises(D.DataError, match='4 box offsets'):
+        D.read_list(str(bad))
+    r = _run(['--image_set', str(tmp_path / 'none.txt'), '--prefix', str(tmp_path / 'x')])
+    assert r.returncode == 2 and 'none.txt' in r.stderr
+
+
+def test_dist_sync_two_workers_end_identical(tmp_path):
+    lst = _tiny_data(tmp_path)
+    prefix = str(tmp_path / 'd' / 'p')
+    cmd = [sys.executable, os.path.join(REPO, 'tools', 'launch.py'), '-n', '2', '-s', '1', '--',
+           sys.executable, os.path.join(REPO, 'train_P20.py'), '--network', 'Pnet20_v1', '--image_set', lst,
+           '--prefix', prefix, '--end_epoch', '1', '--batch_size', '32', '--kvstore', 'dist_sync',
+           '--workers', '0', '--quiet', '--val_ratio', '0']
+    r = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-1000:] + r.stderr[-2000:]
+    w0, w1 = (mx.nd.load('%s-worker%d.params' % (prefix, i)) for i in (0, 1))
+    learnable = [k for k in w0 if 'moving' not in k]  # BN statistics are per worker
+    assert learnable
+    for k in learnable:
+        np.testing.assert_array_equal(w0[k].asnumpy(), w1[k].asnumpy())
