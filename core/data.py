@@ -186,7 +186,8 @@ class Loader:
                 yield _make(t)
             return
         if self._pool is None:
-            self._pool = mp.Pool(self.workers, initializer=_init, initargs=(self.maker,))
+            # forkserver: forking a process that runs MXNet can deadlock on its OpenMP locks
+            self._pool = mp.get_context('forkserver').Pool(self.workers, initializer=_init, initargs=(self.maker,))
         for batch in self._pool.imap(_make, tasks, chunksize=1):
             yield batch
 

@@ -66,7 +66,8 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
         print('%s: resuming after %d of %d items' % (folder, start, len(items)))
     tasks = ((items[i], seed) for i in range(start, len(items)))
     if workers > 1:
-        pool = mp.Pool(workers, initializer=_init_worker, initargs=(job, fmt == 'packed'))
+        # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
+        pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, fmt == 'packed'))
         results = pool.imap(_call, tasks, chunksize=4)
     else:
         pool = None
