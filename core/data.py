@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .augment import black_border, flip_batch, normalise_batch, transform_batch
-from .packed import RecordReader
+from .packed import RecordReader, decode_image
 
 
 class DataError(ValueError):
@@ -77,8 +77,8 @@ class SampleSource:
     def get(self, i):
         src, idx, code, values = self.entries[i]
         if idx is not None:
-            label, _, _, jpeg = self._reader(src).read(idx)
-            img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            label, _, _, buf = self._reader(src).read(idx)
+            img = decode_image(buf)
             values = label[1:]
         else:
             img = cv2.imread(src)

@@ -1,6 +1,7 @@
 """Packed samples: MXNet RecordIO files (``.rec`` + ``.idx``) written in append mode.
 
-Each record is MXNet's ``IRHeader`` (label vector, ids) followed by a JPEG-encoded crop, framed
+Each record is MXNet's ``IRHeader`` (label vector, ids) followed by the crop — JPEG, or for small
+crops (≤ 24 px by default) raw BGR pixels, which are as small and need no decoding — framed
 exactly as ``mx.recordio.MXIndexedRecordIO`` does (magic, length, 4-byte padding), so MXNet's own
 readers (``ImageRecordIter``, ``MXIndexedRecordIO``) read these files too. Appending and
 truncating to a known size is what makes sample generation resumable.
@@ -12,6 +13,26 @@ import numpy as np
 
 MAGIC = 0xced7230a
 _HEADER = struct.Struct('IfQQ')  # flag, label, id, id2 (mx.recordio.IRHeader)
+
+
+RAW_MAGIC = b'RAW\x00'
+
+
+def encode_raw(img):
+    """Raw square BGR pixels behind a 4-byte marker (never the start of a JPEG)."""
+    return RAW_MAGIC + np.ascontiguousarray(img, np.uint8).tobytes()
+
+
+def decode_image(buf):
+    """A stored crop (JPEG or :func:`encode_raw`) as a BGR uint8 image; None if undecodable."""
+    import cv2
+    if buf[:4] == RAW_MAGIC:
+        n = len(buf) - 4
+        side = int(round((n / 3) ** 0.5))
+        if side * side * 3 != n:
+            return None
+        return np.frombuffer(buf, np.uint8, offset=4).reshape(side, side, 3)
+    return cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
 
 
 def pack(label, jpeg_bytes, id1=0, id2=0):

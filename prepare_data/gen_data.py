@@ -30,8 +30,8 @@ def image_rng(seed, index):
 class SampleJob:
     """Picklable per-image work: read, sample, encode."""
 
-    def __init__(self, anno, probs, size, base_num, prob_thresh, min_face=40):
-        self.anno, self.probs = anno, probs
+    def __init__(self, anno, probs, size, base_num, prob_thresh, min_face=40, encoding='jpeg'):
+        self.anno, self.probs, self.encoding = anno, probs, encoding
         self.size, self.base_num, self.prob_thresh, self.min_face = size, base_num, prob_thresh, min_face
 
     def __call__(self, index, seed):
@@ -42,23 +42,26 @@ class SampleJob:
             return [], {'unreadable_images': 1}
         stats = {}
         probs = self.probs[index] if self.probs is not None else None
-        records = [(CLASS_NAMES[c], encode(crop), label) for c, crop, label in
+        records = [(CLASS_NAMES[c], encode(crop, self.encoding), label) for c, crop, label in
                    sample_image(img, boxes, self.size, self.base_num, self.prob_thresh, probs,
                                 image_rng(seed, index), stats, self.min_face)]
         return records, stats
 
 
 def generate(anno_path, size, out_dir, base_num=1, prob_thresh=0.0, prob_file=None, fmt='packed',
-             workers=1, seed=0, limit=0, min_face=40):
+             workers=1, seed=0, limit=0, min_face=40, encoding='auto'):
     from prepare_data.runner import run
     anno = read_anno(anno_path)
     if limit:
         anno = anno[:limit]
     probs = read_prob(prob_file, len(read_anno(anno_path)))[:len(anno)] if prob_file else None
-    job = SampleJob(anno, probs, size, base_num, prob_thresh if prob_file else 0.0, min_face)
+    if encoding == 'auto':  # raw pixels are no bigger than a JPEG up to 24 px, and need no decoding
+        encoding = 'raw' if fmt == 'packed' and size <= 24 else 'jpeg'
+    job = SampleJob(anno, probs, size, base_num, prob_thresh if prob_file else 0.0, min_face, encoding)
     config_ = dict(anno=os.path.abspath(anno_path), size=size, base_num=base_num,
                    prob_thresh=prob_thresh if prob_file else None,
-                   prob_file=os.path.abspath(prob_file) if prob_file else None, limit=limit, min_face=min_face)
+                   prob_file=os.path.abspath(prob_file) if prob_file else None, limit=limit, min_face=min_face,
+                   encoding=encoding)
     return run(job, list(range(len(anno))), os.path.join(out_dir, str(size)), ['pos', 'part', 'neg'],
                config_, fmt=fmt, workers=workers, seed=seed, desc='gen_data %d' % size)
 
@@ -74,6 +77,8 @@ def main(argv=None):
     ap.add_argument('--out', default=None, help='output root (default: <root>/data/samples)')
     ap.add_argument('--format', choices=['packed', 'jpg'], default='packed')
     ap.add_argument('--workers', '--thread_num', type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--encoding', choices=['auto', 'jpeg', 'raw'], default='auto',
+                    help='packed crops: auto = raw pixels up to 24 px, JPEG above (MXNet readers need jpeg)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--limit', type=int, default=0, help='only the first N images')
     add_config_args(ap)
@@ -83,7 +88,7 @@ def main(argv=None):
     out = args.out or data_dir('samples')
     try:
         manifest = generate(anno, args.size, out, args.base_num, args.prob_thresh, args.prob_file,
-                            args.format, args.workers, args.seed, args.limit, args.min_face)
+                            args.format, args.workers, args.seed, args.limit, args.min_face, args.encoding)
     except (OSError, AnnotationError) as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 2

@@ -8,15 +8,19 @@ import json
 import os
 
 import cv2
+import numpy as np
 
-from core.packed import RecordWriter, frame_many, pack
+from core.packed import RecordWriter, encode_raw, frame_many, pack
 
 FOLDERS = {'pos': 'positive', 'part': 'part', 'neg': 'negative', 'neg_hard': 'neg_hard',
            'landmark': 'landmark', 'landmark106': 'landmark106'}
 JPEG_QUALITY = 95  # OpenCV's default, as the original
 
 
-def encode(img):
+def encode(img, encoding='jpeg'):
+    """Crop bytes: ``jpeg`` (quality 95, as the original) or ``raw`` square BGR pixels."""
+    if encoding == 'raw':
+        return encode_raw(img)
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise IOError('JPEG encoding failed')
@@ -83,6 +87,9 @@ class JpgSink:
             self.lists[c], self.n[c] = fh, n
 
     def add(self, cls, jpeg, label, image_index, k):
+        if jpeg[:4] == b'RAW\x00':  # the jpg layout always stores JPEG files
+            from core.packed import decode_image
+            jpeg = encode(decode_image(jpeg))
         stem = os.path.join(self.folder, FOLDERS[cls], '%d_%d' % (image_index, k))
         with open(stem + '.jpg', 'wb') as f:
             f.write(jpeg)

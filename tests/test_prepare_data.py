@@ -285,3 +285,13 @@ def test_celeba_lists_and_cut_cli(tmp_path):
     (tmp_path / 'bad.txt').write_text('2\nh\n000001.jpg 1 2\n')
     assert celeba.main(['lists', '--bbox', str(tmp_path / 'bad.txt'), '--landmarks', str(tmp_path / 'lm.txt'),
                         '--out', str(out)]) == 2
+
+
+def test_raw_and_jpeg_crops_decode():
+    from core.packed import decode_image, encode_raw
+    from prepare_data.writers import encode
+    img = np.full((20, 20, 3), 7, np.uint8)
+    img[0, 0] = (255, 216, 255)  # raw pixels that look like a JPEG start must still decode as raw
+    np.testing.assert_array_equal(decode_image(encode_raw(img)), img)
+    assert decode_image(encode(img)).shape == (20, 20, 3)
+    assert decode_image(b'RAW\x00abcd') is None  # 4 bytes: not a square of pixels

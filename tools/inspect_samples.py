@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.landmarks import from_vector  # noqa: E402
-from core.packed import RecordReader  # noqa: E402
+from core.packed import RecordReader, decode_image  # noqa: E402
 
 COLORS = {'pos': (0, 255, 0), 'part': (0, 200, 255), 'neg': (0, 0, 255), 'neg_hard': (255, 0, 255),
           'landmark': (255, 255, 0), 'landmark106': (255, 255, 0)}
@@ -58,7 +58,7 @@ def main(argv=None):
         tiles = []
         for i in rng.choice(len(reader), min(args.per_class, len(reader)), replace=False):
             label, _, _, jpeg = reader.read(int(i))
-            img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            img = decode_image(jpeg)
             tiles.append(draw_sample(img, label, cls))
         while len(tiles) < args.per_class:
             tiles.append(np.zeros_like(tiles[0]))
