@@ -41,11 +41,14 @@ def _call(args):
 
 
 def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, desc='samples',
-        checkpoint_every=2.0):
-    """Run ``job`` over ``items`` into ``folder``; returns the manifest dict."""
+        checkpoint_every=2.0, manifest_name='manifest.json'):
+    """Run ``job`` over ``items`` into ``folder``; returns the manifest dict.
+
+    Several runs may share a folder (e.g. samples and mined hard negatives) with their own
+    ``manifest_name`` and disjoint class files."""
     os.makedirs(folder, exist_ok=True)
-    manifest_path = os.path.join(folder, 'manifest.json')
-    state_path = os.path.join(folder, 'state.json')
+    manifest_path = os.path.join(folder, manifest_name)
+    state_path = os.path.join(folder, 'state_' + manifest_name)
     config = dict(config, format=fmt, seed=seed, n_items=len(items), classes=list(classes))
     if os.path.exists(manifest_path):
         done = load_json(manifest_path)

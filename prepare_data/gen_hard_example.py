@@ -1,0 +1,220 @@
+"""Hard-example mining with the previous cascade stages (spec §1.5).
+
+    python prepare_data/gen_hard_example.py --test_mode hardpnet20 --prefix model/pnet20 --epoch 16 --thresh 0.5
+    python prepare_data/gen_hard_example.py --test_mode onet --prefix model/pnet20_hard,model/rnet \
+        --epoch 16,16 --thresh 0.6,0.5 [--target_recall 0.97]
+
+Modes: ``hardpnet20`` / ``hardpnet16`` (Pnet only, crops at 20/16), ``rnet`` (Pnet → 24),
+``onet`` (Pnet+Rnet → 48), ``hardrnet`` (Pnet+Rnet → 24), ``hardonet`` (all three → 48). The
+cascade's last stage gives its pre-regression candidates; each is squared and rounded, skipped if
+smaller than 20 px or leaving the image, and labelled as the original: IoU < 0.1 with every face →
+hard negative (``neg_hard``). ``--keep_pos_part`` also keeps IoU ≥ 0.65 / ≥ 0.4 candidates as
+``pos_hard`` / ``part_hard`` with their offsets, as upstream MTCNN does.
+
+Prints the last stage's recall on the training faces (IoU ≥ 0.5, faces ≥ ``--min_face``) and the
+candidates per image. ``--target_recall R`` first picks the last stage's threshold on
+``--calib_images`` images so that recall ≥ R (the rule users apply by hand), then mines with it.
+Parallel, resumable and packed like gen_data.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from config import add_config_args, apply_config_args, data_dir  # noqa: E402
+
+MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': (2, 48),
+         'hardrnet': (2, 24), 'hardonet': (3, 48)}
+
+
+def iou_matrix(a, b):
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
+    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+    aa = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    ab = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    return inter / (aa[:, None] + ab[None, :] - inter)
+
+
+def label_candidates(cands, gt, w, h, keep_pos_part=False):
+    """[(class, square box x1 y1 x2 y2, offsets)] for the candidates of one image."""
+    from core import boxes as bx
+    if len(cands) == 0:
+        return []
+    sq = bx.square(cands)
+    sq[:, :4] = np.round(sq[:, :4])
+    side = sq[:, 2] - sq[:, 0] + 1
+    ok = (side >= 20) & (sq[:, 0] >= 0) & (sq[:, 1] >= 0) & (sq[:, 2] <= w - 1) & (sq[:, 3] <= h - 1)
+    sq = sq[ok]
+    if len(sq) == 0:
+        return []
+    ovr = iou_matrix(sq[:, :4], gt) if len(gt) else np.zeros((len(sq), 1))
+    best = ovr.max(1)
+    arg = ovr.argmax(1)
+    out = []
+    for i, box in enumerate(sq[:, :4]):
+        if best[i] < 0.1:
+            out.append(('neg_hard', box, np.zeros(4, np.float32)))
+        elif keep_pos_part and best[i] >= 0.4:
+            s = box[2] - box[0] + 1
+            g = gt[arg[i]]
+            off = np.array([(g[0] - box[0]) / s, (g[1] - box[1]) / s, (g[2] - box[2]) / s, (g[3] - box[3]) / s],
+                           np.float32)
+            out.append(('pos_hard' if best[i] >= 0.65 else 'part_hard', box, off))
+    return out
+
+
+class MiningJob:
+    """Per image: run the cascade, label its last stage's candidates, crop and encode."""
+
+    def __init__(self, anno, prefixes, epochs, thresh, min_face, size, keep_pos_part, backend, networks=None):
+        self.anno, self.prefixes, self.epochs, self.thresh = anno, prefixes, epochs, thresh
+        self.min_face, self.size, self.keep_pos_part, self.backend = min_face, size, keep_pos_part, backend
+        self.networks = networks or [None] * len(prefixes)
+        self.det = None
+
+    def detector(self):
+        if self.det is None:
+            from core.detector import MtcnnDetector
+            from core.model_io import load_model
+            models = [load_model(p, e, network=n) for p, e, n in zip(self.prefixes, self.epochs, self.networks)]
+            if self.backend == 'onnx':
+                from core.onnx_backend import to_onnx_model
+                models = [to_onnx_model(m, threads=1) for m in models]
+            models += [None] * (3 - len(models))
+            self.det = MtcnnDetector(models[0], models[1], models[2], min_face=self.min_face, thresh=self.thresh)
+        return self.det
+
+    def candidates(self, img):
+        det = self.detector()
+        return det.detect_face(img, mode='train')
+
+    def __call__(self, index, seed):
+        import cv2
+        from core.boxes import crop_batch
+        from prepare_data.writers import encode
+        path, gt = self.anno[index]
+        img = cv2.imread(path)
+        if img is None:
+            return [], {'unreadable_images': 1}
+        h, w = img.shape[:2]
+        cands = self.candidates(img)
+        big = gt[np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) >= self.min_face] if len(gt) else gt
+        recalled = 0
+        if len(big) and len(cands):
+            recalled = int((iou_matrix(big, cands[:, :4]).max(1) >= 0.5).sum())
+        stats = {'images': 1, 'candidates': len(cands), 'faces': len(big), 'recalled': recalled}
+        labelled = label_candidates(cands, gt, w, h, self.keep_pos_part)
+        if not labelled:
+            return [], stats
+        boxes = np.array([b for _, b, _ in labelled])
+        crops, _ = crop_batch(img, boxes, self.size, check_geometry=False)
+        raw = ((crops.transpose(0, 2, 3, 1) / 0.0078125) + 127.5).round().clip(0, 255).astype(np.uint8)
+        enc = 'raw' if self.size <= 24 else 'jpeg'
+        records = []
+        for (cls, _, off), crop in zip(labelled, raw):
+            code = {'neg_hard': 0, 'pos_hard': 1, 'part_hard': -1}[cls]
+            records.append((cls, encode(crop, enc), np.r_[code, off].astype(np.float32)))
+            stats[cls] = stats.get(cls, 0) + 1
+        return records, stats
+
+
+def pick_threshold(job, indices, target):
+    """Highest last-stage threshold whose recall on the training faces is ≥ ``target``."""
+    import cv2
+    from tqdm import tqdm
+    stage = len(job.prefixes) - 1
+    saved = list(job.thresh)
+    job.thresh = saved[:stage] + [0.0]
+    job.det = None
+    best_scores = []
+    for i in tqdm(indices, desc='calibrate', unit='img'):
+        path, gt = job.anno[i]
+        img = cv2.imread(path)
+        if img is None or len(gt) == 0:
+            continue
+        gt = gt[np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) >= job.min_face]
+        if not len(gt):
+            continue
+        cands = job.candidates(img)
+        if len(cands) == 0:
+            best_scores += [-1.0] * len(gt)
+            continue
+        ovr = iou_matrix(gt, cands[:, :4])
+        s = np.where(ovr >= 0.5, cands[None, :, 4], -1.0).max(1)
+        best_scores += list(s)
+    job.det = None
+    scores = np.sort(np.asarray(best_scores))[::-1]
+    if not len(scores):
+        return saved[stage], 0.0
+    k = int(np.ceil(target * len(scores))) - 1
+    t = float(max(scores[min(k, len(scores) - 1)] - 1e-6, 0.0))
+    job.thresh = saved[:stage] + [t]
+    return t, float((scores > t).mean())
+
+
+def main(argv=None):
+    from prepare_data.runner import run
+    from prepare_data.wider import AnnotationError, read_anno
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument('--test_mode', choices=sorted(MODES), required=True)
+    ap.add_argument('--prefix', required=True, help='checkpoint prefixes P[,R[,O]]')
+    ap.add_argument('--epoch', required=True, help='epochs, one per prefix')
+    ap.add_argument('--networks', default=None, help='registered variants (default: from the checkpoints)')
+    ap.add_argument('--thresh', default='0.5,0.5,0.7')
+    ap.add_argument('--min_face', type=float, default=20)
+    ap.add_argument('--anno', default=None, help='anno.txt (default <root>/data/wider/anno.txt)')
+    ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
+    ap.add_argument('--target_size', type=int, default=None, help='crop size (default from the mode)')
+    ap.add_argument('--keep_pos_part', action='store_true', help='also keep mined positives/parts')
+    ap.add_argument('--target_recall', type=float, default=None, help='pick the last threshold for this recall')
+    ap.add_argument('--calib_images', type=int, default=200)
+    ap.add_argument('--backend', choices=['mxnet', 'onnx'], default='mxnet')
+    ap.add_argument('--workers', type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--limit', type=int, default=0)
+    ap.add_argument('--seed', type=int, default=0)
+    add_config_args(ap)
+    args = ap.parse_args(argv)
+    apply_config_args(args)
+    n_stages, size = MODES[args.test_mode]
+    size = args.target_size or size
+    prefixes = [p for p in args.prefix.split(',') if p][:n_stages]
+    epochs = [int(e) for e in args.epoch.split(',') if e][:n_stages]
+    if len(prefixes) < n_stages or len(epochs) < n_stages:
+        ap.error('--test_mode %s needs %d prefixes and epochs' % (args.test_mode, n_stages))
+    thresh = [float(t) for t in args.thresh.split(',')][:n_stages]
+    thresh += [0.5] * (n_stages - len(thresh))
+    try:
+        anno = read_anno(args.anno or data_dir('wider', 'anno.txt'))
+    except (OSError, AnnotationError) as exc:
+        print('error: %s' % exc, file=sys.stderr)
+        return 2
+    if args.limit:
+        anno = anno[:args.limit]
+    nets = args.networks.split(',') if args.networks else None
+    job = MiningJob(anno, prefixes, epochs, thresh, args.min_face, size, args.keep_pos_part, args.backend, nets)
+    if args.target_recall:
+        idx = np.random.RandomState(args.seed).permutation(len(anno))[:args.calib_images]
+        t, r = pick_threshold(job, list(idx), args.target_recall)
+        print('threshold of stage %d for recall %.3f: %.4f (recall %.4f on %d calibration images)'
+              % (n_stages, args.target_recall, t, r, len(idx)))
+    classes = ['neg_hard'] + (['pos_hard', 'part_hard'] if args.keep_pos_part else [])
+    cfg = dict(mode=args.test_mode, prefixes=[os.path.abspath(p) for p in prefixes], epochs=epochs,
+               thresh=job.thresh, min_face=args.min_face, size=size, keep_pos_part=args.keep_pos_part,
+               n=len(anno), backend=args.backend)
+    out = os.path.join(args.out or data_dir('samples'), str(size))
+    man = run(job, list(range(len(anno))), out, classes, cfg, workers=args.workers, seed=args.seed,
+              desc='mine %s' % args.test_mode, manifest_name='manifest_hard.json')
+    st = man['stats']
+    recall = st.get('recalled', 0) / max(1, st.get('faces', 0))
+    print('%s: %s; recall %.4f of %d faces; %.1f candidates/image' % (
+        out, ' '.join('%s=%d' % kv for kv in sorted(man['counts'].items())), recall, st.get('faces', 0),
+        st.get('candidates', 0) / max(1, st.get('images', 1))))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
