@@ -23,7 +23,7 @@ class MtcnnDetector:
 
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
                  thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, max_batch=512,
-                 interp=cv2.INTER_LINEAR):
+                 interp=cv2.INTER_LINEAR, pack_pyramid=False):
         if pnet is None or pnet.info.get('kind') != 'pnet':
             raise ValueError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
@@ -38,6 +38,7 @@ class MtcnnDetector:
         self.legacy_clip = legacy_clip
         self.max_batch = int(max_batch)
         self.interp = interp  # resampling of pyramid levels and crops (the original: bilinear)
+        self.pack_pyramid = pack_pyramid
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
@@ -53,13 +54,43 @@ class MtcnnDetector:
 
     # --- stages --------------------------------------------------------------------------
     def detect_pnet(self, img):
-        """Returns (pre-regression boxes N×5, calibrated boxes N×5)."""
+        """Returns (pre-regression boxes N×5, calibrated boxes N×5).
+
+        With ``pack_pyramid`` every level but the largest is shelf-packed into one canvas at
+        stride-aligned offsets and run in one call; only cells whose window lies inside a level are
+        read, so the result equals running the levels one by one (fewer, larger runs are faster).
+        """
         h, w = img.shape[:2]
+        scales = bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor)
+        levels = []
+        for s in scales:
+            size = (int(w * s), int(h * s))
+            levels.append((s, img if size == (w, h) else cv2.resize(img, size, interpolation=self.interp)))
+        maps = []
+        if self.pack_pyramid and len(levels) > 2:
+            first, rest = levels[0], levels[1:]
+            prob, reg = self.pnet(to_tensor(first[1]))[:2]
+            maps.append((first[0], prob[0, 1], reg[0]))
+            sizes = [(im.shape[1], im.shape[0]) for _, im in rest]
+            up = lambda v: -(-v // self.stride) * self.stride  # noqa: E731
+            width = up(sizes[0][0]) + (up(sizes[1][0]) if len(sizes) > 1 else 0)  # two largest side by side
+            offsets, cw, ch = bx.pack_levels(sizes, self.stride, width)
+            canvas = np.zeros((ch, cw, 3), np.uint8)
+            for (x, y), (_, im) in zip(offsets, rest):
+                canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
+            prob, reg = self.pnet(to_tensor(canvas))[:2]
+            for (x, y), (s, im) in zip(offsets, rest):
+                r0, c0 = y // self.stride, x // self.stride
+                nr = (im.shape[0] - self.cell) // self.stride + 1
+                nc = (im.shape[1] - self.cell) // self.stride + 1
+                maps.append((s, prob[0, 1, r0:r0 + nr, c0:c0 + nc], reg[0, :, r0:r0 + nr, c0:c0 + nc]))
+        else:
+            for s, im in levels:
+                prob, reg = self.pnet(to_tensor(im))[:2]
+                maps.append((s, prob[0, 1], reg[0]))
         found = []
-        for s in bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor):
-            resized = cv2.resize(img, (int(w * s), int(h * s)), interpolation=self.interp)
-            prob, reg = self.pnet(to_tensor(resized))[:2]
-            cand = bx.generate_bbox(prob[0, 1], reg[0], s, self.thresh[0], self.cell, self.stride)
+        for s, prob, reg in maps:
+            cand = bx.generate_bbox(prob, reg, s, self.thresh[0], self.cell, self.stride)
             if len(cand):
                 found.append(cand[bx.nms(cand, 0.5, 'Union')])
         if not found:

@@ -121,3 +121,12 @@ def test_demo106_cli(tmp_path):
     subprocess.run([sys.executable, 'demo106.py', '--out', str(tmp_path / 'o.png'),
                     '--save_points', str(pts)], cwd=REPO, check=True, capture_output=True)
     assert np.abs(np.loadtxt(str(pts)) - ref).max() < 1e-4
+
+
+def test_packed_pyramid_gives_the_same_detections():
+    import cv2
+    img = cv2.imread(shared_path('images', '4.jpg'))
+    models = _shipped()
+    a = MtcnnDetector(*models, min_face=20, thresh=(0.5, 0.5, 0.7), pack_pyramid=False).detect_face(img)
+    b = MtcnnDetector(*models, min_face=20, thresh=(0.5, 0.5, 0.7), pack_pyramid=True).detect_face(img)
+    np.testing.assert_allclose(a, b, atol=1e-3)
