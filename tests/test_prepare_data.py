@@ -295,3 +295,21 @@ def test_raw_and_jpeg_crops_decode():
     np.testing.assert_array_equal(decode_image(encode_raw(img)), img)
     assert decode_image(encode(img)).shape == (20, 20, 3)
     assert decode_image(b'RAW\x00abcd') is None  # 4 bytes: not a square of pixels
+
+
+def test_end_to_end_on_real_wider_images(tmp_path):
+    root = shared_path('data', 'widerface')
+    mat = wider.read_mat(os.path.join(root, 'wider_face_split', 'wider_face_train.mat'))
+    kept, _ = wider.build_annotations(mat, os.path.join(root, 'WIDER_train', 'images'))
+    anno = str(tmp_path / 'anno.txt')
+    wider.write_annotations(kept[:3], anno, str(tmp_path / 'train.txt'))
+    for size in (20, 48):
+        m = generate(anno, size, str(tmp_path / 's'), workers=2, seed=1)
+        assert m['counts']['neg'] >= 150 and m['counts']['pos'] > 0
+    rep = assemble(str(tmp_path / 's' / '20'), str(tmp_path / 'l.txt'))
+    from core import data as D
+    entries = D.read_list(str(tmp_path / 'l.txt'))
+    src = D.SampleSource(entries, 20)
+    img, code, bbox, _ = src.get(0)
+    assert img.shape == (20, 20, 3) and code == 1 and np.abs(bbox).max() < 1
+    assert sum(t for _, t in rep.values()) == len(entries)
