@@ -14,6 +14,7 @@ REQUIRES = [
     'protobuf==7.36.2',
     'onnxruntime==1.32.0',
     'pytest==9.2.0',
+    'scikit-image==0.22.0',  # embedded demo set: LFW face crops + natural images ship in its wheel
 ]
 
 setup(
