@@ -322,6 +322,8 @@ def parser(description, defaults):
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--no_flip', action='store_true', help='do not double the epoch with flipped samples')
     ap.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128)')
+    ap.add_argument('--no_ohem', action='store_true',
+                    help='no online hard example mining (config CLS_OHEM/BBOX_OHEM); small data sets learn better')
     ap.add_argument('--quiet', action='store_true', help='no progress bar')
     return ap
 
@@ -341,6 +343,8 @@ def main(argv, description, defaults, extra=None):
         extra(ap)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
+    if args.no_ohem:
+        CFG.CLS_OHEM = CFG.BBOX_OHEM = False
     args.image_set = resolve_list(args.image_set)
     args.val_list = resolve_list(args.val_list)
     if not args.image_set:

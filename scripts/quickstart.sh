@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Main job. Until the whole-cascade pipeline lands this installs the project, prints the FLOP
-# table and, when the reference models are present, runs the demo on ../shared/images/4.jpg.
+# Main job: install if needed, then run the whole cascade pipeline (annotations -> P -> P hard ->
+# R -> O -> evaluation) on the embedded demo set with short recipes, and print the summary ending
+# with the AP line. `--wider_root DIR` runs the same on real WIDER FACE (full recipes); other flags
+# go to tools/pipeline.py (e.g. --from STAGE, --set p_epochs=2).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$PY" tools/flops.py
-SHARED="${MTCNN_SHARED:-$ROOT/../shared}"
-if [ -f "$SHARED/models/train-mtcnn/pnet20_v1-0016.params" ] && [ -f demo.py ]; then
-  M="$SHARED/models/train-mtcnn"
-  "$PY" demo.py --prefix "$M/pnet20_v1,$M/rnet_v1,$M/onet_v1" --epoch 16,16,16 \
-    --imgfile "$SHARED/images/4.jpg" --out runs/demo/4_result.jpg --save_dets runs/demo/4_dets.txt
+if [[ " $* " == *" --wider_root "* ]]; then
+  "$PY" tools/pipeline.py --run "${RUN:-runs/wider}" "$@"
+else
+  "$PY" tools/pipeline.py --run "${RUN:-runs/quickstart}" --demo "$@"
 fi
