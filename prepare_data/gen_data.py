@@ -58,7 +58,8 @@ def generate(anno_path, size, out_dir, base_num=1, prob_thresh=0.0, prob_file=No
     if encoding == 'auto':  # raw pixels are no bigger than a JPEG up to 24 px, and need no decoding
         encoding = 'raw' if fmt == 'packed' and size <= 24 else 'jpeg'
     job = SampleJob(anno, probs, size, base_num, prob_thresh if prob_file else 0.0, min_face, encoding)
-    config_ = dict(anno=os.path.abspath(anno_path), size=size, base_num=base_num,
+    st = os.stat(anno_path)
+    config_ = dict(anno=os.path.abspath(anno_path), anno_stamp=[st.st_size, st.st_mtime_ns], size=size, base_num=base_num,
                    prob_thresh=prob_thresh if prob_file else None,
                    prob_file=os.path.abspath(prob_file) if prob_file else None, limit=limit, min_face=min_face,
                    encoding=encoding)

@@ -202,7 +202,11 @@ def main(argv=None):
         print('threshold of stage %d for recall %.3f: %.4f (recall %.4f on %d calibration images)'
               % (n_stages, args.target_recall, t, r, len(idx)))
     classes = ['neg_hard'] + (['pos_hard', 'part_hard'] if args.keep_pos_part else [])
-    cfg = dict(mode=args.test_mode, prefixes=[os.path.abspath(p) for p in prefixes], epochs=epochs,
+    stamps = []  # a retrained model must invalidate an earlier, finished mining run
+    for p, e in zip(prefixes, epochs):
+        st = os.stat('%s-%04d.params' % (p, e)) if os.path.exists('%s-%04d.params' % (p, e)) else None
+        stamps.append([st.st_size, st.st_mtime_ns] if st else None)
+    cfg = dict(mode=args.test_mode, prefixes=[os.path.abspath(p) for p in prefixes], epochs=epochs, models=stamps,
                thresh=job.thresh, min_face=args.min_face, size=size, keep_pos_part=args.keep_pos_part,
                n=len(anno), backend=args.backend)
     out = os.path.join(args.out or data_dir('samples'), str(size))

@@ -35,6 +35,8 @@ DEFAULTS = {
     'r_epochs': 16, 'r_lr': 0.01, 'r_lr_epoch': '8,14', 'r_batch': 512,
     'o_epochs': 16, 'o_lr': 0.01, 'o_lr_epoch': '8,14', 'o_batch': 512,
     'limit_images': 0, 'ohem': False, 'o_no_flip': False,
+    'hard_thresh_p': 0.5,        # Pnet threshold when mining its own hard negatives (the original's 0.5)
+    'p_hard_finetune': True,     # train P-with-hard from the first Pnet (the original started over)
 }
 # Short recipes for the embedded demo set (quickstart, ≤ 10 minutes on 2 cores).
 QUICK = {'p_epochs': 6, 'p_lr': 0.05, 'p_lr_epoch': '5', 'p_batch': 128,
@@ -68,12 +70,13 @@ def stages(run, cfg, wider_root):
         ('p_train', train('train_P20.py', 'pnet', j('lists', 'p.txt'), j('model', 'pnet20'), 'p'),
          [j('model', 'pnet20-%04d.params' % int(pe))]),
         ('p_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'hardpnet20', '--prefix', j('model', 'pnet20'),
-                    '--epoch', pe, '--thresh', str(s['mine_thresh_p']), '--anno', anno, '--out', samples,
+                    '--epoch', pe, '--thresh', str(s['hard_thresh_p']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '20', 'manifest_hard.json')]),
         ('p_list_hard', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--with_hard', '--samples', samples,
                          '--out', j('lists', 'p_hard.txt'), '--base_num', str(s['base_num']), '--seed', seed],
          [j('lists', 'p_hard.txt')]),
-        ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'p'),
+        ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'p') +
+         (['--pretrained', j('model', 'pnet20'), '--epoch', pe] if s['p_hard_finetune'] else []),
          [j('model', 'pnet20_hard-%04d.params' % int(pe))]),
         ('r_data', [py, 'prepare_data/gen_data.py', '--size', '24', '--anno', anno, '--out', samples,
                     '--base_num', str(s['base_num']), '--workers', w, '--seed', seed] + lim, [j('samples', '24', 'manifest.json')]),
