@@ -5,18 +5,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from core.train import main  # noqa: E402
+from core.train import landmark_args, main  # noqa: E402
 
 DEFAULTS = dict(network='Lnet_v1', image_set='landmark', prefix='model/lnet', lr=0.001, lr_epoch='8,14',
                 end_epoch=16, batch_size=512, frequent=100)
 
 
-def extra(ap):
-    ap.add_argument('--online', action='store_true',
-                    help='online augmentation from a landmark list (rotation, crop, flip, blur) instead of crops')
-    ap.add_argument('--list_format', choices=['celeba', 'cuhk', 'l106'], default='cuhk')
-    ap.add_argument('--image_root', default=None, help='with --online: image folder (default: the list folder)')
-
+extra = landmark_args('cuhk')
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv[1:], __doc__, DEFAULTS, extra))

@@ -6,18 +6,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from core.train import main  # noqa: E402
+from core.train import landmark_args, main  # noqa: E402
 
 DEFAULTS = dict(network='Lnet106_v1', image_set='106data_merge', prefix='model/lnet106', lr=0.01,
                 lr_epoch='1000,1500', end_epoch=5000, batch_size=100, frequent=10)
 
 
-def extra(ap):
-    ap.add_argument('--online', action='store_true',
-                    help='online augmentation from a landmark list (rotation, crop, flip, blur) instead of crops')
-    ap.add_argument('--list_format', choices=['celeba', 'cuhk', 'l106'], default='l106')
-    ap.add_argument('--image_root', default=None, help='with --online: image folder (default: the list folder)')
-
+extra = landmark_args('l106')
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv[1:], __doc__, DEFAULTS, extra))

@@ -65,6 +65,16 @@ def generate_bbox(prob, reg, scale, thresh, cell=20, stride=4):
     return out
 
 
+def iou_matrix(a, b):
+    """IoU of every box in ``a`` with every box in ``b`` (x1 y1 x2 y2, +1 pixel convention)."""
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
+    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
 def nms(boxes, thresh, mode='Union'):
     """Greedy NMS by descending score; returns kept indices.
 

@@ -209,7 +209,6 @@ class LandmarkOnlineMaker:
     flip_double = False
 
     def __init__(self, samples, size, n_points, augment=True, cfg=None):
-        from .landmarks import flip_points  # noqa: F401
         self.source = _Sized(samples, n_points)
         self.size, self.n_points, self.augment = size, n_points, augment
         cfg = cfg or {}

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from . import boxes as bx
-from .image import MEAN, SCALE, to_tensor
+from .image import to_tensor
 
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 

@@ -328,6 +328,16 @@ def parser(description, defaults):
     return ap
 
 
+def landmark_args(list_format):
+    """``extra`` hook of the landmark trainers: online augmentation from a landmark list."""
+    def extra(ap):
+        ap.add_argument('--online', action='store_true',
+                        help='online augmentation from a landmark list (rotation, crop, flip, blur) instead of crops')
+        ap.add_argument('--list_format', choices=['celeba', 'cuhk', 'l106'], default=list_format)
+        ap.add_argument('--image_root', default=None, help='with --online: image folder (default: the list folder)')
+    return extra
+
+
 def resolve_list(name):
     if name is None:
         return None

@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from config import add_config_args, apply_config_args, config, data_dir  # noqa: E402
+from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from prepare_data.sampling import CLASS_NAMES, sample_image  # noqa: E402
 from prepare_data.wider import AnnotationError, read_anno, read_prob  # noqa: E402
 from prepare_data.writers import encode  # noqa: E402

@@ -25,18 +25,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
+from core.boxes import iou_matrix  # noqa: E402
 
 MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': (2, 48),
          'hardrnet': (2, 24), 'hardonet': (3, 48)}
-
-
-def iou_matrix(a, b):
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
-    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
-    aa = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    ab = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    return inter / (aa[:, None] + ab[None, :] - inter)
 
 
 def label_candidates(cands, gt, w, h, keep_pos_part=False):

@@ -6,7 +6,6 @@ List formats (``read_list(path, fmt)``), each giving (image path, box x,y,w,h or
 * ``cuhk``    — ``path x1 … x5 y1 … y5`` (../shared/data/landmarks5; the crop is the face box);
 * ``l106``    — ``path x0 y0 … x105 y105`` (interleaved, the 106-point lists).
 """
-import os
 import random
 
 import cv2

@@ -8,7 +8,6 @@ import json
 import os
 
 import cv2
-import numpy as np
 
 from core.packed import RecordWriter, encode_raw, frame_many, pack
 

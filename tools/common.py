@@ -15,6 +15,24 @@ def _csv(text, cast=str):
     return [cast(v) for v in text.split(',') if v.strip() != '']
 
 
+def add_checkpoint_args(ap):
+    """--prefix/--epoch/--network of a single checkpoint."""
+    ap.add_argument('--prefix', required=True)
+    ap.add_argument('--epoch', type=int, required=True)
+    ap.add_argument('--network', default=None, help='registered variant (default: read from the checkpoint or matched)')
+    return ap
+
+
+def load_checkpoint(args):
+    """The model of :func:`add_checkpoint_args` flags, or None after printing a clear error."""
+    from core.model_io import ModelError, load_model
+    try:
+        return load_model(args.prefix, args.epoch, network=args.network)
+    except ModelError as exc:
+        print('error: %s' % exc, file=sys.stderr)
+        return None
+
+
 def add_detector_args(ap, default_prefix=None):
     """The original demo20.py flags plus network names, backend and landmark nets."""
     if default_prefix is None:

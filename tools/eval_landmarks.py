@@ -27,26 +27,9 @@ EYES = {5: (0, 1), 106: (52, 61)}
 
 
 def read_list(path, n_points, image_root=None):
-    """[(image path, P×2 pixel points)]; a malformed line raises an error naming file and line."""
-    root = image_root or os.path.dirname(os.path.abspath(path))
-    out = []
-    with open(path) as f:
-        for k, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < 1 + 2 * n_points:
-                raise ValueError('%s:%d: expected a path and %d numbers, got %d fields'
-                                 % (path, k, 2 * n_points, len(parts)))
-            try:
-                v = np.array([float(x) for x in parts[1:1 + 2 * n_points]])
-            except ValueError:
-                raise ValueError('%s:%d: non-numeric coordinate' % (path, k))
-            pts = np.stack([v[:n_points], v[n_points:]], 1) if n_points == 5 else v.reshape(-1, 2)
-            out.append((os.path.join(root, parts[0].replace('\\', '/')), pts))
-    if not out:
-        raise ValueError('%s: no samples' % path)
-    return out
+    """[(image path, P×2 pixel points)] of a 5-point (CUHK layout) or 106-point list."""
+    from core.landmarks import read_list as read_landmarks
+    return [(p, pts) for p, _, pts in read_landmarks(path, 'cuhk' if n_points == 5 else 'l106', image_root)]
 
 
 def metrics(pred, gt, sides, n_points):

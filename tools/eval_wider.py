@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from core.boxes import iou_matrix  # noqa: E402
 from tools.common import add_detector_args, config  # noqa: E402
 
 SETTINGS = ('easy', 'medium', 'hard')
@@ -101,16 +102,6 @@ def load_predictions(pred_dir, events):
 
 # --- the protocol -------------------------------------------------------------------------------
 
-def _overlaps(a, b):
-    """IoU matrix with the +1 convention; a, b are x1 y1 x2 y2."""
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
-    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
-    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
-
-
 def image_eval(pred, gt, counted):
     """Per-detection cumulative recall and proposal flags for one image (``pred`` sorted by score).
 
@@ -121,7 +112,7 @@ def image_eval(pred, gt, counted):
     p[:, 2:] += p[:, :2]
     g = gt.copy()
     g[:, 2:] += g[:, :2]
-    ovr = _overlaps(p, g)
+    ovr = iou_matrix(p, g)
     recalled = np.zeros(len(g), dtype=np.int64)
     proposal = np.ones(len(p), dtype=bool)
     pred_recall = np.zeros(len(p))

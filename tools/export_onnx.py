@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.model_io import ModelError, load_model  # noqa: E402
+from tools.common import add_checkpoint_args, load_checkpoint  # noqa: E402
 from core.onnx_backend import OnnxModel, export_onnx  # noqa: E402
 
 
@@ -33,15 +33,11 @@ def parity(model, onnx_model, seed=0):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument('--prefix', required=True)
-    ap.add_argument('--epoch', type=int, required=True)
-    ap.add_argument('--network', default=None)
+    add_checkpoint_args(ap)
     ap.add_argument('--out', required=True, help='.onnx file to write')
     args = ap.parse_args(argv)
-    try:
-        model = load_model(args.prefix, args.epoch, network=args.network)
-    except ModelError as exc:
-        print('error: %s' % exc, file=sys.stderr)
+    model = load_checkpoint(args)
+    if model is None:
         return 2
     export_onnx(model, args.out)
     diff = parity(model, OnnxModel(args.out, model.network))

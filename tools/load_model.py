@@ -8,19 +8,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.model_io import ModelError, load_model  # noqa: E402,F401  (re-exported for tools)
+from tools.common import add_checkpoint_args, load_checkpoint  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument('--prefix', required=True)
-    ap.add_argument('--epoch', type=int, required=True)
-    ap.add_argument('--network', help='registered network (default: read from the checkpoint or matched)')
+    add_checkpoint_args(ap)
     args = ap.parse_args(argv)
-    try:
-        model = load_model(args.prefix, args.epoch, network=args.network)
-    except ModelError as exc:
-        print('error: %s' % exc, file=sys.stderr)
+    model = load_checkpoint(args)
+    if model is None:
         return 2
     info = model.info
     n_params = sum(int(v.size) for v in model.arg.values())

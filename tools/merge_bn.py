@@ -114,18 +114,16 @@ def count_layers(sym, op=None):
 
 
 def main(argv=None):
+    from tools.common import add_checkpoint_args
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument('--prefix', required=True)
-    ap.add_argument('--epoch', type=int, required=True)
-    ap.add_argument('--network', default=None)
+    add_checkpoint_args(ap)
     ap.add_argument('--out', required=True, help='output prefix (writes -symbol.json and -%%04d.params)')
     args = ap.parse_args(argv)
-    from core.model_io import InferenceModel, ModelError, load_model, save_checkpoint
+    from core.model_io import InferenceModel, save_checkpoint
     from symbols.flops import count_ops, MEGA
-    try:
-        model = load_model(args.prefix, args.epoch, network=args.network)
-    except ModelError as exc:
-        print('error: %s' % exc, file=sys.stderr)
+    from tools.common import load_checkpoint
+    model = load_checkpoint(args)
+    if model is None:
         return 2
     sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
     info = model.info
