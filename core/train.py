@@ -122,11 +122,55 @@ def _to_nd(batch, ctx):
     return {k: mx.nd.array(v, ctx=ctx) for k, v in batch.items()}
 
 
-def _split(batch, ctxs):
-    n = len(batch['data'])
-    step = n // len(ctxs)
-    return [{k: v[i * step:(i + 1) * step if i < len(ctxs) - 1 else n] for k, v in batch.items()}
-            for i in range(len(ctxs))]
+def _split(batch, parts):
+    """``parts`` nearly equal consecutive slices of a batch dict."""
+    bounds = np.linspace(0, len(batch['data']), parts + 1).astype(int)
+    return [{k: v[lo:hi] for k, v in batch.items()} for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def micro_batch_size(size, ctx):
+    """Automatic chunk size: on CPU, chunks whose activations stay in cache (an Onet_v1 step on 256
+    samples runs 2.7x faster as 8 chunks of 32); on GPU the whole device shard."""
+    if ctx.device_type != 'cpu':
+        return 0
+    return 128 if size <= 20 else 64 if size <= 24 else 32
+
+
+def use_micro_batches(net, micro, per_device):
+    """Switch ``net`` to accumulated gradients when chunks of ``micro`` split a device batch;
+    returns the chunk size to pass to :func:`train_step` (0 = whole batches)."""
+    if not micro or micro >= per_device:
+        return 0
+    for p in net.collect_params().values():
+        if p.grad_req != 'null':
+            p.grad_req = 'add'
+    return micro
+
+
+def train_step(net, trainer, batch, ctxs, kind, with_landmark=False, micro=0, num_parts=1):
+    """One SGD step on ``batch`` (numpy dict): split over ``ctxs``, each device shard in chunks of
+    ``micro`` samples (0 = whole shard) whose gradients accumulate. Every chunk computes its own
+    OHEM selection and BN statistics, exactly as one device of a multi-GPU run does; the gradient is
+    the mean of the chunks' gradients. Returns [(numpy outputs, numpy loss parts, chunk)] per chunk."""
+    chunks = []
+    for shard, ctx in zip(_split(batch, len(ctxs)), ctxs):
+        n = len(shard['data'])
+        chunks += [(c, ctx) for c in _split(shard, max(1, -(-n // micro)) if micro else 1)]
+    results = []
+    for chunk, ctx in chunks:
+        nb = _to_nd(chunk, ctx)
+        with mx.autograd.record():
+            outs = net(nb['data'])
+            outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
+            loss, parts = stage_losses(outs, nb, kind, CFG, with_landmark)
+        loss.backward()
+        results.append((outs, parts, chunk))
+    trainer.step(len(chunks) * num_parts)
+    for p in net.collect_params().values():
+        if p.grad_req == 'add':
+            p.zero_grad()
+    return [([o.asnumpy() for o in outs], {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()}, chunk)
+            for outs, parts, chunk in results]
 
 
 class CsvLog:
@@ -166,14 +210,16 @@ class CsvLog:
                       ylim=(0.0, max(1.0, top)))
 
 
-def evaluate(net, loader, kind, with_landmark, ctx):
+def evaluate(net, loader, kind, with_landmark, ctx, micro=0):
     metrics = StageMetrics(kind, with_landmark)
     for batch in loader.batches(0):
-        nb = _to_nd(batch, ctx)
-        outs = net(nb['data'])
-        outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
-        _, parts = stage_losses(outs, nb, kind, CFG, with_landmark)
-        metrics.update([o.asnumpy() for o in outs], batch, {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()})
+        n = len(batch['data'])
+        for chunk in _split(batch, max(1, -(-n // micro)) if micro else 1):
+            nb = _to_nd(chunk, ctx)
+            outs = net(nb['data'])
+            outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
+            _, parts = stage_losses(outs, nb, kind, CFG, with_landmark)
+            metrics.update([o.asnumpy() for o in outs], chunk, {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()})
     return metrics.get()
 
 
@@ -209,6 +255,10 @@ def train(args):
         aux.update({k: v for k, v in loaded_aux.items() if k in aux and v.shape == aux[k].shape})
         log.info('fine-tuning from %s epoch %s (%d parameters)', args.pretrained, args.epoch, n)
     net = make_block(train_sym, arg, aux, ctxs)
+    micro = use_micro_batches(net, micro_batch_size(size, ctxs[0]) if args.micro_batch < 0 else args.micro_batch,
+                              args.batch_size // len(ctxs))
+    if micro:
+        log.info('%d samples per device step in chunks of %d (--micro_batch)', args.batch_size // len(ctxs), micro)
     per_worker = n_samples // args.num_parts
     base_lr, sched = lr_schedule(args.lr, [int(e) for e in args.lr_epoch.split(',') if e],
                                  args.begin_epoch, per_worker, args.batch_size)
@@ -231,23 +281,10 @@ def train(args):
             bar = tqdm(total=len(train_loader), desc='epoch %d' % (epoch + 1), unit='batch',
                        disable=not is_main or args.quiet, leave=False)
             for b, batch in enumerate(train_loader.batches(epoch)):
-                shards = _split(batch, ctxs)
-                with mx.autograd.record():
-                    results = []
-                    for shard, ctx in zip(shards, ctxs):
-                        nb = _to_nd(shard, ctx)
-                        outs = net(nb['data'])
-                        outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
-                        loss, parts = stage_losses(outs, nb, kind, CFG, with_landmark)
-                        results.append((loss, outs, parts, shard))
-                for loss, _, _, _ in results:
-                    loss.backward()
-                trainer.step(len(ctxs) * args.num_parts)
-                for _, outs, parts, shard in results:
-                    np_outs = [o.asnumpy() for o in outs]
-                    np_parts = {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()}
-                    metrics.update(np_outs, shard, np_parts)
-                    epoch_metrics.update(np_outs, shard, np_parts)
+                for outs, parts, shard in train_step(net, trainer, batch, ctxs, kind, with_landmark, micro,
+                                                     args.num_parts):
+                    metrics.update(outs, shard, parts)
+                    epoch_metrics.update(outs, shard, parts)
                 seen += len(batch['data'])
                 bar.update(1)
                 if (b + 1) % args.frequent == 0:
@@ -274,7 +311,7 @@ def train(args):
                            **last['train'])
                 csv_log.add(row)
                 if val_loader is not None:
-                    last['val'] = evaluate(net, val_loader, kind, with_landmark, ctxs[0])
+                    last['val'] = evaluate(net, val_loader, kind, with_landmark, ctxs[0], micro)
                     csv_log.add(dict(phase='val', epoch=epoch + 1, **last['val']))
                 log.info('Epoch[%d] Train-%s', epoch + 1, '\tTrain-'.join('%s=%f' % kv for kv in last['train'].items()))
                 if 'val' in last:
@@ -324,6 +361,9 @@ def parser(description, defaults):
     ap.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128)')
     ap.add_argument('--no_ohem', action='store_true',
                     help='no online hard example mining (config CLS_OHEM/BBOX_OHEM); small data sets learn better')
+    ap.add_argument('--micro_batch', type=int, default=-1,
+                    help='accumulate each device batch in chunks of this many samples (-1 = auto: cache-sized '
+                         'on CPU, off on GPU; 0 = off). Chunks do OHEM and BN like devices of a multi-GPU run')
     ap.add_argument('--quiet', action='store_true', help='no progress bar')
     return ap
 

@@ -15,7 +15,7 @@ from core.augment import flip_batch, transform_batch
 from core.losses import cls_loss, reg_loss, stage_losses
 from core.metrics import StageMetrics
 from core.model_io import load_model, load_params
-from core.train import init_params, lr_schedule
+from core.train import init_params, lr_schedule, make_block, micro_batch_size, train_step, use_micro_batches
 from conftest import REPO
 
 nd = mx.nd
@@ -164,6 +164,33 @@ def test_flip_and_transform():
     a = transform_batch(imgs, D.batch_rng(1, 2, 3))
     b2 = transform_batch(imgs, D.batch_rng(1, 2, 3))
     np.testing.assert_array_equal(a, b2)  # seeded
+
+
+def test_micro_batches_step_like_devices_of_a_multi_device_run():
+    # one CPU in chunks of 16 == two (CPU) devices of 16 each: same OHEM/BN batch statistics per
+    # chunk, same update
+    name = 'Rnet_v2'  # has BN in its heads
+    sym = symbols.get_symbol(name, 'train')
+    rng = np.random.RandomState(0)
+    batch = dict(data=rng.uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32),
+                 label=rng.choice([-1, 0, 1], 32).astype(np.float32), bbox_target=rng.randn(32, 4).astype(np.float32),
+                 landmark_target=np.zeros((32, 10), np.float32))
+    batch['type_label'] = batch['label'].copy()
+    weights = []
+    for ctxs, micro in (([mx.cpu(0), mx.cpu(1)], 0), ([mx.cpu(0)], 16)):
+        arg, aux = init_params(sym, (1, 3, 24, 24), seed=1)
+        net = make_block(sym, arg, aux, ctxs)
+        micro = use_micro_batches(net, micro, 32)
+        trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1, 'momentum': 0.9})
+        for _ in range(2):  # the second step checks the accumulators were zeroed
+            out = train_step(net, trainer, batch, ctxs, 'rnet', micro=micro)
+        assert len(out) == 2 and len(out[0][2]['data']) == 16
+        weights.append({k: p.data(ctxs[0]).asnumpy() for k, p in net.collect_params().items()})
+    for k in weights[0]:  # BN moving statistics differ (per device vs updated by each chunk)
+        if 'moving' in k:
+            continue
+        np.testing.assert_allclose(weights[0][k], weights[1][k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert micro_batch_size(48, mx.cpu()) == 32 and micro_batch_size(20, mx.gpu(0)) == 0
 
 
 def _tiny_data(tmp_path, n=8):

@@ -22,8 +22,7 @@ import symbols  # noqa: E402
 import mxnet as mx  # noqa: E402
 from config import config  # noqa: E402
 from core import data as D  # noqa: E402
-from core.losses import stage_losses  # noqa: E402
-from core.train import init_params, make_block  # noqa: E402
+from core.train import init_params, make_block, micro_batch_size, train_step, use_micro_batches  # noqa: E402
 
 
 def original_transform(img, rng):
@@ -74,29 +73,24 @@ class ThreadLoader:
                        landmark_target=np.zeros((len(items), 10), np.float32), type_label=codes)
 
 
-def timed(net, trainer, batches, kind, warmup=2):
+def timed(net, trainer, batches, kind, micro, warmup=2):
+    """Samples/s of the training loop's own step (core.train.train_step) fed by ``batches``."""
     n, t0 = 0, None
     for i, batch in enumerate(batches):
         if i == warmup:
             t0, n = time.perf_counter(), 0
-        nb = {k: mx.nd.array(v) for k, v in batch.items()}
-        with mx.autograd.record():
-            outs = net(nb['data'])
-            outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
-            loss, _ = stage_losses(outs, nb, kind, config)
-        loss.backward()
-        trainer.step(1)
-        loss.wait_to_read()
+        train_step(net, trainer, batch, [mx.cpu()], kind, micro=micro)
         n += len(batch['data'])
     return n / (time.perf_counter() - t0)
 
 
-def model(network):
+def model(network, batch_size, micro):
     info = symbols.network_info(network)
     sym = symbols.get_symbol(network, 'train')
     arg, aux = init_params(sym, (1, 3, info['size'], info['size']))
     net = make_block(sym, arg, aux, [mx.cpu()])
-    return net, mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.001, 'momentum': 0.9}), info
+    micro = use_micro_batches(net, micro_batch_size(info['size'], mx.cpu()) if micro < 0 else micro, batch_size)
+    return net, mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.001, 'momentum': 0.9}), micro
 
 
 def make_samples(wider_root, size, work, samples):
@@ -124,6 +118,7 @@ def main(argv=None):
     ap.add_argument('--wider_root', default=os.path.join(config.shared, 'data', 'widerface'))
     ap.add_argument('--workers', type=int, default=2, help='packed loader processes')
     ap.add_argument('--threads', type=int, default=4, help='baseline decoding threads (the original: 4-32)')
+    ap.add_argument('--micro_batch', type=int, default=-1, help='as the trainers (-1 = auto)')
     ap.add_argument('--also', default='Rnet_v1,Onet_v1', help='more nets to report (packed only)')
     args = ap.parse_args(argv)
     work = tempfile.mkdtemp(prefix='bench-train-')
@@ -134,17 +129,17 @@ def main(argv=None):
             info = symbols.network_info(network)
             lists = make_samples(args.wider_root, info['size'], os.path.join(work, str(info['size'])), args.samples)
             n_batches = max(4, args.samples // args.batch_size)
-            net, trainer, _ = model(network)
+            net, trainer, micro = model(network, args.batch_size, args.micro_batch)
             loader = D.Loader(D.BatchMaker(D.SampleSource(D.read_list(lists['packed']), info['size'])),
                               args.batch_size, 0, args.workers)
             gen = (b for _, b in zip(range(n_batches + 2), loader.batches(0)))
-            packed = timed(net, trainer, gen, info['kind'])
+            packed = timed(net, trainer, gen, info['kind'], micro)
             loader.close()
             results[network] = {'packed': packed}
             if i == 0:
-                net, trainer, _ = model(network)
+                net, trainer, micro = model(network, args.batch_size, args.micro_batch)
                 base = ThreadLoader(D.read_list(lists['jpg']), args.batch_size, args.threads)
-                results[network]['baseline'] = timed(net, trainer, base.batches(n_batches + 2), info['kind'])
+                results[network]['baseline'] = timed(net, trainer, base.batches(n_batches + 2), info['kind'], micro)
             print('%-10s %s' % (network, '  '.join('%s %.0f samples/s' % kv for kv in results[network].items())))
         r = results[args.network]
         print('speed-up %.2fx' % (r['packed'] / r['baseline']))

@@ -35,6 +35,8 @@ DEFAULTS = {
     'r_epochs': 16, 'r_lr': 0.01, 'r_lr_epoch': '8,14', 'r_batch': 512,
     'o_epochs': 16, 'o_lr': 0.01, 'o_lr_epoch': '8,14', 'o_batch': 512,
     'limit_images': 0, 'ohem': False, 'o_no_flip': False,
+    'p_base_num': 0, 'r_base_num': 0, 'o_base_num': 0,  # per-stage sample budgets (0 = base_num)
+    'ph_epochs': 0, 'ph_lr': 0.0, 'ph_lr_epoch': '',    # P-with-hard recipe (0/empty = the P recipe)
     'hard_thresh_p': 0.5,        # Pnet threshold when mining its own hard negatives (the original's 0.5)
     'p_hard_finetune': True,     # train P-with-hard from the first Pnet (the original started over)
 }
@@ -53,52 +55,57 @@ def stages(run, cfg, wider_root):
     anno, samples = j('anno.txt'), j('samples')
     lim = ['--limit', str(s['limit_images'])] if s['limit_images'] else []
 
+    def get(k, what):  # the P-with-hard recipe falls back to P's
+        return s.get(k + what) or s['p' + what]
+
     def train(script, net, lst, prefix, k):
         return [py, script, '--network', s[net], '--image_set', lst, '--prefix', prefix, '--end_epoch',
-                str(s[k + '_epochs']), '--lr', str(s[k + '_lr']), '--lr_epoch', s[k + '_lr_epoch'],
-                '--batch_size', str(s[k + '_batch']), '--workers', w, '--seed', seed, '--quiet', '--frequent', '1000000'] + \
+                str(get(k, '_epochs')), '--lr', str(get(k, '_lr')), '--lr_epoch', get(k, '_lr_epoch'),
+                '--batch_size', str(s[k[0] + '_batch']), '--workers', w, '--seed', seed, '--quiet', '--frequent', '1000000'] + \
             ([] if s['ohem'] else ['--no_ohem']) + (['--no_flip'] if k == 'o' and s['o_no_flip'] else [])
 
     pe, re_, oe = str(s['p_epochs']), str(s['r_epochs']), str(s['o_epochs'])
+    he = str(get('ph', '_epochs'))  # the P-with-hard checkpoint used downstream
+    bn = {k: str(s[k + '_base_num'] or s['base_num']) for k in 'pro'}
     return [
         ('anno', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root, '--anno', anno,
                   '--list', j('train.txt')], [anno]),
         ('p_data', [py, 'prepare_data/gen_data.py', '--size', '20', '--anno', anno, '--out', samples,
-                    '--base_num', str(s['base_num']), '--workers', w, '--seed', seed] + lim, [j('samples', '20', 'manifest.json')]),
+                    '--base_num', bn['p'], '--workers', w, '--seed', seed] + lim, [j('samples', '20', 'manifest.json')]),
         ('p_list', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--samples', samples, '--out', j('lists', 'p.txt'),
-                    '--base_num', str(s['base_num']), '--seed', seed], [j('lists', 'p.txt')]),
+                    '--base_num', bn['p'], '--seed', seed], [j('lists', 'p.txt')]),
         ('p_train', train('train_P20.py', 'pnet', j('lists', 'p.txt'), j('model', 'pnet20'), 'p'),
          [j('model', 'pnet20-%04d.params' % int(pe))]),
         ('p_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'hardpnet20', '--prefix', j('model', 'pnet20'),
                     '--epoch', pe, '--thresh', str(s['hard_thresh_p']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '20', 'manifest_hard.json')]),
         ('p_list_hard', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--with_hard', '--samples', samples,
-                         '--out', j('lists', 'p_hard.txt'), '--base_num', str(s['base_num']), '--seed', seed],
+                         '--out', j('lists', 'p_hard.txt'), '--base_num', bn['p'], '--seed', seed],
          [j('lists', 'p_hard.txt')]),
-        ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'p') +
+        ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'ph') +
          (['--pretrained', j('model', 'pnet20'), '--epoch', pe] if s['p_hard_finetune'] else []),
-         [j('model', 'pnet20_hard-%04d.params' % int(pe))]),
+         [j('model', 'pnet20_hard-%04d.params' % int(he))]),
         ('r_data', [py, 'prepare_data/gen_data.py', '--size', '24', '--anno', anno, '--out', samples,
-                    '--base_num', str(s['base_num']), '--workers', w, '--seed', seed] + lim, [j('samples', '24', 'manifest.json')]),
+                    '--base_num', bn['r'], '--workers', w, '--seed', seed] + lim, [j('samples', '24', 'manifest.json')]),
         ('r_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'rnet', '--prefix', j('model', 'pnet20_hard'),
-                    '--epoch', pe, '--thresh', str(s['mine_thresh_p']), '--anno', anno, '--out', samples,
+                    '--epoch', he, '--thresh', str(s['mine_thresh_p']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '24', 'manifest_hard.json')]),
         ('r_list', [py, 'prepare_data/gen_imglist.py', '--size', '24', '--with_hard', '--samples', samples,
-                    '--out', j('lists', 'r.txt'), '--base_num', str(s['base_num']), '--seed', seed], [j('lists', 'r.txt')]),
+                    '--out', j('lists', 'r.txt'), '--base_num', bn['r'], '--seed', seed], [j('lists', 'r.txt')]),
         ('r_train', train('train_R.py', 'rnet', j('lists', 'r.txt'), j('model', 'rnet'), 'r'),
          [j('model', 'rnet-%04d.params' % int(re_))]),
         ('o_data', [py, 'prepare_data/gen_data.py', '--size', '48', '--anno', anno, '--out', samples,
-                    '--base_num', str(s['base_num']), '--workers', w, '--seed', seed] + lim, [j('samples', '48', 'manifest.json')]),
+                    '--base_num', bn['o'], '--workers', w, '--seed', seed] + lim, [j('samples', '48', 'manifest.json')]),
         ('o_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'onet', '--prefix',
-                    j('model', 'pnet20_hard') + ',' + j('model', 'rnet'), '--epoch', pe + ',' + re_, '--thresh',
+                    j('model', 'pnet20_hard') + ',' + j('model', 'rnet'), '--epoch', he + ',' + re_, '--thresh',
                     '%s,%s' % (s['mine_thresh_p'], s['mine_thresh_r']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '48', 'manifest_hard.json')]),
         ('o_list', [py, 'prepare_data/gen_imglist.py', '--size', '48', '--with_hard', '--samples', samples,
-                    '--out', j('lists', 'o.txt'), '--base_num', str(s['base_num']), '--seed', seed], [j('lists', 'o.txt')]),
+                    '--out', j('lists', 'o.txt'), '--base_num', bn['o'], '--seed', seed], [j('lists', 'o.txt')]),
         ('o_train', train('train_O.py', 'onet', j('lists', 'o.txt'), j('model', 'onet'), 'o'),
          [j('model', 'onet-%04d.params' % int(oe))]),
         ('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join(j('model', p) for p in ('pnet20_hard', 'rnet', 'onet')),
-                  '--epoch', ','.join((pe, re_, oe)), '--thresh', s['eval_thresh'], '--min_face', str(s['min_face']),
+                  '--epoch', ','.join((he, re_, oe)), '--thresh', s['eval_thresh'], '--min_face', str(s['min_face']),
                   '--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
                   '--image_root', os.path.join(wider_root, 'WIDER_val', 'images'), '--out', j('eval'), '--backend', 'onnx'],
          [j('eval', 'pr_curve.png')]),
@@ -191,7 +198,11 @@ def main(argv=None):
     if args.demo:
         cfg.update(QUICK)
     if args.config:
-        cfg.update(json.load(open(args.config)))
+        extra = {k: v for k, v in json.load(open(args.config)).items() if not k.startswith('_')}  # _about etc.
+        unknown = sorted(set(extra) - set(cfg))
+        if unknown:
+            ap.error('%s: unknown settings %s' % (args.config, ', '.join(unknown)))
+        cfg.update(extra)
     for kv in args.set:
         k, _, v = kv.partition('=')
         if k not in cfg:
