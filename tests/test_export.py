@@ -25,6 +25,17 @@ def test_onnx_parity_every_variant(name, lm, tmp_path):
     assert parity(model, OnnxModel(path, name, threads=1)) < 1e-4
 
 
+@pytest.mark.parametrize('name,lm', [('Pnet20_v1', False), ('Rnet_v1', False), ('Onet_v1', True),
+                                     ('L106_Net64', False)])
+def test_onnx_fast_prelu_same_outputs(name, lm, tmp_path):
+    import onnx
+    model = random_model(name, lm, seed=4)
+    path = export_onnx(model, str(tmp_path / (name + '.onnx')), fast_prelu=True)
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert 'PRelu' not in ops and 'Relu' in ops
+    assert parity(model, OnnxModel(path, name, threads=1)) < 1e-4
+
+
 @pytest.mark.parametrize('name,lm', [('Onet_v3', False), ('Lnet106_96_v2', False), ('Onet_v2', True),
                                      ('L106_Net64', False), ('Pnet20_v1', False)])
 def test_merge_bn_identical_outputs_fewer_layers(name, lm):

@@ -35,11 +35,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     add_checkpoint_args(ap)
     ap.add_argument('--out', required=True, help='.onnx file to write')
+    ap.add_argument('--fast_prelu', action='store_true',
+                    help='PRelu as s*x + (1-s)*Relu(x): 2-3x faster in ONNX Runtime on CPU (default: standard PRelu)')
     args = ap.parse_args(argv)
     model = load_checkpoint(args)
     if model is None:
         return 2
-    export_onnx(model, args.out)
+    export_onnx(model, args.out, args.fast_prelu)
     diff = parity(model, OnnxModel(args.out, model.network))
     print('%s -> %s; onnxruntime max abs diff %.2e' % (model.network, args.out, diff))
     return 0 if diff < 1e-4 else 1
