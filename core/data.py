@@ -10,9 +10,11 @@ epoch, and the last partial batch dropped. Every random draw of a batch comes fr
 ``seed, epoch, batch`` only, so results do not depend on the number of workers and a resumed run
 sees exactly the batches an uninterrupted one would.
 """
+import mmap
 import multiprocessing as mp
 import os
 import signal
+import tempfile
 
 import cv2
 import numpy as np
@@ -139,10 +141,8 @@ class BatchMaker:
 _MAKER = None
 
 
-def _init(maker):
+def _init_local(maker):
     global _MAKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)
     _MAKER = maker
 
 
@@ -151,16 +151,145 @@ def _make(args):
     return _MAKER(indices, batch_rng(seed, epoch, b))
 
 
-class Loader:
-    """Epoch iterator of batches built by ``workers`` processes (0 = in this process)."""
+# --- worker processes writing batches into shared slots -------------------------------------------
 
-    def __init__(self, maker, batch_size, seed=0, workers=2, shuffle=True, shard=(0, 1), drop_last=True):
+def _slot_dir():
+    return '/dev/shm' if os.path.isdir('/dev/shm') and os.access('/dev/shm', os.W_OK) else tempfile.gettempdir()
+
+
+def _write_slot(buf, batch):
+    """Copy a batch dict into a slot buffer; returns its layout, or None if it does not fit."""
+    layout, off = [], 0
+    for k, v in batch.items():
+        v = np.ascontiguousarray(v)
+        if off + v.nbytes > len(buf):
+            return None
+        np.frombuffer(buf, np.uint8, v.nbytes, off)[:] = v.view(np.uint8).ravel()
+        layout.append((k, v.dtype.str, v.shape, off))
+        off += -(-v.nbytes // 64) * 64
+    return layout
+
+
+def _read_slot(buf, layout):
+    return {k: np.frombuffer(buf, np.dtype(dt), int(np.prod(shape)), off).reshape(shape)
+            for k, dt, shape, off in layout}
+
+
+def _worker(maker, tasks, results, slot_paths):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
+    maps = []
+    for path in slot_paths:
+        with open(path, 'r+b') as f:
+            maps.append(mmap.mmap(f.fileno(), 0))
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        slot, args = task
+        try:
+            batch = maker(args[0], batch_rng(*args[1:]))
+            layout = _write_slot(maps[slot], batch)
+            results.put((args[3], slot, layout, None if layout is not None else batch, None))
+        except Exception as exc:  # reported in the training process, with the message
+            results.put((args[3], slot, None, None, '%s: %s' % (type(exc).__name__, exc)))
+
+
+class _WorkerPool:
+    """``n`` processes, each building batches into one of ``n_slots`` shared-memory slots; at most
+    ``n_slots`` batches are in flight (bounded memory), results come back in order. Slot buffers
+    are memory-mapped files (``/dev/shm`` where it exists), so batches cross processes without
+    pickling; a batch that does not fit its slot is sent through the queue instead."""
+
+    def __init__(self, maker, n, slot_bytes, n_slots):
+        ctx = mp.get_context('forkserver')  # forking a process that runs MXNet can deadlock on OpenMP
+        self.dir = tempfile.mkdtemp(prefix='mtcnn-batches-', dir=_slot_dir())
+        self.paths, self.maps = [], []
+        for i in range(n_slots):
+            path = os.path.join(self.dir, 'slot%d' % i)
+            with open(path, 'wb') as f:
+                f.truncate(slot_bytes)
+            with open(path, 'r+b') as f:
+                self.maps.append(mmap.mmap(f.fileno(), 0))
+            self.paths.append(path)
+        self.tasks, self.results = ctx.Queue(), ctx.Queue()
+        self.procs = [ctx.Process(target=_worker, args=(maker, self.tasks, self.results, self.paths), daemon=True)
+                      for _ in range(n)]
+        for proc in self.procs:
+            proc.start()
+        self.closed = False
+
+    def run(self, tasks):
+        """Yield the batches of ``tasks`` in order; a yielded batch stays valid until the next one."""
+        pending, free, ready, nxt, held = iter(tasks), list(range(len(self.maps))), {}, None, None
+        in_flight = 0
+        try:
+            order = [t[3] for t in tasks]
+            for want in order:
+                while free:
+                    t = next(pending, None)
+                    if t is None:
+                        break
+                    self.tasks.put((free.pop(), t))
+                    in_flight += 1
+                while want not in ready:
+                    b, slot, layout, batch, err = self._get()
+                    in_flight -= 1
+                    if err:
+                        raise DataError('batch %d: %s' % (b, err))
+                    ready[b] = (slot, layout, batch)
+                if held is not None:
+                    free.append(held)
+                slot, layout, batch = ready.pop(want)
+                held = slot
+                yield batch if batch is not None else _read_slot(self.maps[slot], layout)
+        finally:
+            while in_flight and not self.closed:  # let started tasks finish: no write into a reused slot
+                self._get()
+                in_flight -= 1
+
+    def _get(self):
+        import queue
+        while True:
+            try:
+                return self.results.get(timeout=5)
+            except queue.Empty:
+                dead = [p.exitcode for p in self.procs if not p.is_alive()]
+                if dead:
+                    raise DataError('a data worker died (exit code %s)' % dead[0])
+
+    def close(self):
+        self.closed = True
+        for _ in self.procs:
+            self.tasks.put(None)
+        for proc in self.procs:
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.terminate()
+        for m in self.maps:
+            try:
+                m.close()
+            except BufferError:  # a batch view is still alive; the mapping goes with it
+                pass
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Loader:
+    """Epoch iterator of batches built by ``workers`` processes (0 = in this process).
+
+    A batch from worker processes lives in a shared slot: it stays valid until the next batch is
+    requested (copy what must outlive it)."""
+
+    def __init__(self, maker, batch_size, seed=0, workers=2, shuffle=True, shard=(0, 1), drop_last=True,
+                 prefetch=2):
         self.maker, self.batch_size, self.seed = maker, int(batch_size), int(seed)
         self.shuffle, self.drop_last = shuffle, drop_last
         n = len(maker.source) * (2 if maker.flip_double else 1)
         self.indices = np.arange(n)
         self.rank, self.parts = shard
         self.workers = workers
+        self.prefetch = prefetch
         self._pool = None
 
     def __len__(self):
@@ -170,6 +299,12 @@ class Loader:
     @property
     def num_samples(self):
         return len(self.indices)
+
+    def _slot_bytes(self):
+        size = getattr(self.maker, 'size', None) or getattr(self.maker.source, 'size', 0)
+        n_points = getattr(self.maker, 'n_points', None) or getattr(self.maker.source, 'n_points', 5)
+        per_sample = 4 * (3 * size * size + 7 + 2 * n_points)
+        return self.batch_size * per_sample + 64 * 8
 
     def batches(self, epoch, start=0):
         order = self.indices
@@ -186,20 +321,13 @@ class Loader:
                 yield _make(t)
             return
         if self._pool is None:
-            # forkserver: forking a process that runs MXNet can deadlock on its OpenMP locks
-            self._pool = mp.get_context('forkserver').Pool(self.workers, initializer=_init, initargs=(self.maker,))
-        for batch in self._pool.imap(_make, tasks, chunksize=1):
-            yield batch
+            self._pool = _WorkerPool(self.maker, self.workers, self._slot_bytes(), self.workers + self.prefetch + 1)
+        yield from self._pool.run(tasks)
 
     def close(self):
         if self._pool is not None:
-            self._pool.terminate()
+            self._pool.close()
             self._pool = None
-
-
-def _init_local(maker):
-    global _MAKER
-    _MAKER = maker
 
 
 class LandmarkOnlineMaker:

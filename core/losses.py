@@ -7,8 +7,9 @@
 * landmarks: Onet-with-landmark on landmark samples (type −2), Lnet/Lnet106 on all samples; OHEM
   (off by default) by the summed L1 error, then samples with L1 < thresh·coords dropped.
 
-Selections are made on device with a double argsort (rank of each sample), so nothing goes back to
-the host; a batch without samples for a task contributes exactly 0 (never NaN). The defaults
+Every function takes ``F`` (``mx.nd`` or ``mx.sym``): the training loop builds the losses into the
+network's cached graph (one call per step instead of ~60 Python-dispatched operators). Selections
+are made on device with a double argsort (rank of each sample), so nothing goes back to the host; a batch without samples for a task contributes exactly 0 (never NaN). The defaults
 reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landmarks 4(l − t)/K,
 106-point 2(l − t)/K) but with a true cross-entropy for classification.
 """
@@ -17,60 +18,62 @@ import mxnet as mx
 nd = mx.nd
 
 
-def _keep_top(key, valid, ratio, ohem):
+def _keep_top(key, valid, ratio, ohem, F=nd):
     """0/1 mask of the ``floor(ratio·n_valid)`` largest ``key`` among ``valid`` (all valid if not ohem)."""
-    valid = valid.astype('float32')
+    valid = F.cast(valid, 'float32')
     if not ohem:
         return valid
-    masked = nd.where(valid > 0, key, nd.ones_like(key) * -1e30)
-    rank = nd.argsort(nd.argsort(-masked))  # 0 = largest
-    k = nd.floor(ratio * nd.sum(valid))
-    return nd.broadcast_lesser(rank, k) * valid
+    masked = F.where(valid > 0, key, F.ones_like(key) * -1e30)
+    rank = F.argsort(F.argsort(-masked))  # 0 = largest
+    k = F.floor(ratio * F.sum(valid))
+    return F.broadcast_lesser(rank, k) * valid
 
 
-def cls_loss(logits, label, ratio=0.7, ohem=True):
+def cls_loss(logits, label, ratio=0.7, ohem=True, F=nd):
     """(loss, keep mask, probabilities)."""
-    logp = nd.log_softmax(logits, axis=1)
+    logp = F.log_softmax(logits, axis=1)
     valid = label >= 0
-    nll = -nd.pick(logp, nd.maximum(label, 0), axis=1)
-    keep = nd.stop_gradient(_keep_top(nll.detach(), valid, ratio, ohem))
-    loss = nd.sum(nll * keep) / nd.maximum(nd.sum(keep), 1)
-    return loss, keep, nd.exp(logp.detach())
+    nll = -F.pick(logp, F.maximum(label, 0), axis=1)
+    keep = F.stop_gradient(_keep_top(F.stop_gradient(nll), valid, ratio, ohem, F))
+    loss = F.sum(nll * keep) / F.maximum(F.sum(keep), 1)
+    return loss, keep, F.exp(F.stop_gradient(logp))
 
 
-def reg_loss(pred, target, valid, ratio=0.7, ohem=True, weight=2.0, l1_thresh=None):
-    """Squared-error regression with OHEM; (loss, keep mask)."""
+def reg_loss(pred, target, valid, ratio=0.7, ohem=True, weight=2.0, l1_thresh=None, F=nd, n_coords=None):
+    """Squared-error regression with OHEM; (loss, keep mask). ``n_coords`` (default: pred's width)
+    scales ``l1_thresh``."""
     diff = pred - target
-    se = nd.sum(diff * diff, axis=1)
-    key = nd.sum(nd.abs(diff.detach()), axis=1) if l1_thresh is not None else se.detach()
-    keep = _keep_top(key, valid, ratio, ohem)
+    se = F.sum(diff * diff, axis=1)
+    key = F.sum(F.abs(F.stop_gradient(diff)), axis=1) if l1_thresh is not None else F.stop_gradient(se)
+    keep = _keep_top(key, valid, ratio, ohem, F)
     if l1_thresh is not None and ohem:
-        keep = keep * (key >= l1_thresh * pred.shape[1])
-    keep = nd.stop_gradient(keep)
-    return weight * nd.sum(se * keep) / nd.maximum(nd.sum(keep), 1), keep
+        keep = keep * (key >= l1_thresh * (n_coords or pred.shape[1]))
+    keep = F.stop_gradient(keep)
+    return weight * F.sum(se * keep) / F.maximum(F.sum(keep), 1), keep
 
 
-def stage_losses(outputs, batch, kind, cfg, with_landmark=False):
+def stage_losses(outputs, batch, kind, cfg, with_landmark=False, F=nd, n_coords=None):
     """Total loss and per-task (loss, keep) for a P/R/O net or a landmark net.
 
-    ``outputs``: the train-mode heads; ``batch``: NDArrays label, bbox_target, type_label,
-    landmark_target. ``cfg``: OHEM switches/ratios and loss weights (config.py)."""
+    ``outputs``: the train-mode heads; ``batch``: label, bbox_target, type_label, landmark_target
+    (NDArrays, or Symbols with ``F=mx.sym`` and the landmark net's ``n_coords`` given).
+    ``cfg``: OHEM switches/ratios and loss weights (config.py)."""
     parts = {}
     if kind == 'lnet':
         pts = outputs[0]
-        n_coords = pts.shape[1]
-        valid = nd.ones((pts.shape[0],), ctx=pts.context)
+        n_coords = n_coords or pts.shape[1]
+        valid = F.ones_like(F.sum(F.stop_gradient(pts), axis=1))
         parts['landmark'] = reg_loss(pts, batch['landmark_target'], valid, cfg.LANDMARK_OHEM_RATIO,
                                      cfg.LANDMARK_OHEM, cfg.landmark_weight_106 if n_coords == 212 else cfg.landmark_weight,
-                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None)
+                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, n_coords)
         return parts['landmark'][0], parts
-    parts['cls'] = cls_loss(outputs[0], batch['label'], cfg.CLS_OHEM_RATIO, cfg.CLS_OHEM)
-    parts['bbox'] = reg_loss(outputs[1], batch['bbox_target'], nd.abs(batch['type_label']) == 1,
-                             cfg.BBOX_OHEM_RATIO, cfg.BBOX_OHEM, cfg.bbox_weight)
+    parts['cls'] = cls_loss(outputs[0], batch['label'], cfg.CLS_OHEM_RATIO, cfg.CLS_OHEM, F)
+    parts['bbox'] = reg_loss(outputs[1], batch['bbox_target'], F.abs(batch['type_label']) == 1,
+                             cfg.BBOX_OHEM_RATIO, cfg.BBOX_OHEM, cfg.bbox_weight, F=F)
     total = cfg.cls_weight * parts['cls'][0] + parts['bbox'][0]
     if with_landmark:
         parts['landmark'] = reg_loss(outputs[2], batch['landmark_target'], batch['type_label'] == -2,
                                      cfg.LANDMARK_OHEM_RATIO, cfg.LANDMARK_OHEM, cfg.landmark_weight,
-                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None)
+                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, 10)
         total = total + parts['landmark'][0]
     return total, parts

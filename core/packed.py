@@ -6,6 +6,7 @@ exactly as ``mx.recordio.MXIndexedRecordIO`` does (magic, length, 4-byte padding
 readers (``ImageRecordIter``, ``MXIndexedRecordIO``) read these files too. Appending and
 truncating to a known size is what makes sample generation resumable.
 """
+import mmap
 import os
 import struct
 
@@ -126,7 +127,7 @@ class RecordReader:
                 if len(parts) != 2:
                     raise ValueError('%s.idx:%d: expected "index<TAB>offset"' % (self.path, k))
                 self.offsets.append(int(parts[1]))
-        self._fh = None
+        self._fh = self._mm = None
         self._pid = None
 
     def __len__(self):
@@ -136,13 +137,18 @@ class RecordReader:
         if self._fh is None or self._pid != os.getpid():
             self._fh = open(self.path + '.rec', 'rb')
             self._pid = os.getpid()
-        self._fh.seek(self.offsets[i])
-        magic, n = struct.unpack('II', self._fh.read(8))
+            size = os.fstat(self._fh.fileno()).st_size
+            # memory-mapped: a record is two slices instead of a seek and two read calls
+            self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b''
+        off = self.offsets[i]
+        if off + 8 > len(self._mm):
+            raise ValueError('%s.rec: record %d lies beyond the end of the file' % (self.path, i))
+        magic, n = struct.unpack_from('II', self._mm, off)
         if magic != MAGIC:
             raise ValueError('%s.rec: bad record magic at index %d' % (self.path, i))
-        return unpack(self._fh.read(n & ((1 << 29) - 1)))
+        return unpack(self._mm[off + 8:off + 8 + (n & ((1 << 29) - 1))])
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state['_fh'] = None
+        state['_fh'] = state['_mm'] = None
         return state

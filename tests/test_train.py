@@ -15,7 +15,7 @@ from core.augment import flip_batch, transform_batch
 from core.losses import cls_loss, reg_loss, stage_losses
 from core.metrics import StageMetrics
 from core.model_io import load_model, load_params
-from core.train import init_params, lr_schedule, make_block, micro_batch_size, train_step, use_micro_batches
+from core.train import init_params, lr_schedule, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
 from conftest import REPO
 
 nd = mx.nd
@@ -183,14 +183,15 @@ def test_micro_batches_step_like_devices_of_a_multi_device_run():
         micro = use_micro_batches(net, micro, 32)
         trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1, 'momentum': 0.9})
         for _ in range(2):  # the second step checks the accumulators were zeroed
-            out = train_step(net, trainer, batch, ctxs, 'rnet', micro=micro)
+            out = train_step(LossGraph(net, 'rnet'), trainer, batch, ctxs, micro=micro)
         assert len(out) == 2 and len(out[0][2]['data']) == 16
         weights.append({k: p.data(ctxs[0]).asnumpy() for k, p in net.collect_params().items()})
     for k in weights[0]:  # BN moving statistics differ (per device vs updated by each chunk)
         if 'moving' in k:
             continue
         np.testing.assert_allclose(weights[0][k], weights[1][k], rtol=1e-5, atol=1e-6, err_msg=k)
-    assert micro_batch_size(48, mx.cpu()) == 32 and micro_batch_size(20, mx.gpu(0)) == 0
+    assert micro_batch_size(48, mx.cpu()) == 32 and micro_batch_size(20, mx.cpu()) == 0
+    assert micro_batch_size(48, mx.gpu(0)) == 0
 
 
 def _tiny_data(tmp_path, n=8):
@@ -210,6 +211,31 @@ def _tiny_data(tmp_path, n=8):
     generate(str(tmp_path / 'anno.txt'), 20, str(tmp_path / 's'), min_face=20)
     assemble(str(tmp_path / 's' / '20'), str(tmp_path / 'train.txt'))
     return str(tmp_path / 'train.txt')
+
+
+def test_worker_loader_equals_in_process_and_reports_errors(tmp_path):
+    lst = _tiny_data(tmp_path)
+    maker = D.BatchMaker(D.SampleSource(D.read_list(lst), 20))
+    ref = [dict((k, v.copy()) for k, v in b.items()) for b in D.Loader(maker, 16, 3, 0).batches(1)]
+    loader = D.Loader(maker, 16, 3, workers=2, prefetch=1)
+    try:
+        for _ in range(2):  # second pass reuses the workers and slots
+            got = [dict((k, v.copy()) for k, v in b.items()) for b in loader.batches(1)]
+            assert len(got) == len(ref) > 3
+            for a, b in zip(ref, got):
+                for k in a:
+                    np.testing.assert_array_equal(a[k], b[k])
+        first = next(loader.batches(2))  # an abandoned epoch leaves the pool usable
+        assert first['data'].shape == (16, 3, 20, 20)
+        assert len(list(loader.batches(0))) == len(ref)
+    finally:
+        loader.close()
+    bad = D.Loader(D.BatchMaker(D.SampleSource(D.read_list(lst), 24)), 16, 0, workers=1)  # wrong size
+    try:
+        with pytest.raises(D.DataError, match='expected 24x24'):
+            list(bad.batches(0))
+    finally:
+        bad.close()
 
 
 def _run(args):

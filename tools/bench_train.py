@@ -22,7 +22,7 @@ import symbols  # noqa: E402
 import mxnet as mx  # noqa: E402
 from config import config  # noqa: E402
 from core import data as D  # noqa: E402
-from core.train import init_params, make_block, micro_batch_size, train_step, use_micro_batches  # noqa: E402
+from core.train import init_params, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph  # noqa: E402
 
 
 def original_transform(img, rng):
@@ -73,13 +73,13 @@ class ThreadLoader:
                        landmark_target=np.zeros((len(items), 10), np.float32), type_label=codes)
 
 
-def timed(net, trainer, batches, kind, micro, warmup=2):
+def timed(graph, trainer, batches, kind, micro, warmup=2):
     """Samples/s of the training loop's own step (core.train.train_step) fed by ``batches``."""
     n, t0 = 0, None
     for i, batch in enumerate(batches):
         if i == warmup:
             t0, n = time.perf_counter(), 0
-        train_step(net, trainer, batch, [mx.cpu()], kind, micro=micro)
+        train_step(graph, trainer, batch, [mx.cpu()], micro=micro)
         n += len(batch['data'])
     return n / (time.perf_counter() - t0)
 
@@ -89,8 +89,9 @@ def model(network, batch_size, micro):
     sym = symbols.get_symbol(network, 'train')
     arg, aux = init_params(sym, (1, 3, info['size'], info['size']))
     net = make_block(sym, arg, aux, [mx.cpu()])
+    graph = LossGraph(net, info['kind'])
     micro = use_micro_batches(net, micro_batch_size(info['size'], mx.cpu()) if micro < 0 else micro, batch_size)
-    return net, mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.001, 'momentum': 0.9}), micro
+    return graph, mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.001, 'momentum': 0.9}), micro
 
 
 def make_samples(wider_root, size, work, samples):
