@@ -286,8 +286,10 @@ def train(args):
     arg, aux = init_params(train_sym, (1, 3, size, size), args.seed)
     states = None
     if args.resume:
-        src = args.pretrained or args.prefix
-        epoch = args.epoch if args.epoch is not None else args.begin_epoch
+        # own checkpoint at --begin_epoch first (also for a fine-tune that was interrupted), else --pretrained
+        own = os.path.exists(params_path(args.prefix, args.begin_epoch))
+        src = args.prefix if own or not args.pretrained else args.pretrained
+        epoch = args.begin_epoch if own or args.epoch is None else args.epoch
         loaded_arg, loaded_aux = load_params(params_path(src, epoch))
         arg.update({k: v for k, v in loaded_arg.items() if k in arg})
         aux.update({k: v for k, v in loaded_aux.items() if k in aux})

@@ -47,17 +47,59 @@ def test_changed_settings_change_the_stage_keys(tmp_path):
     cfg = dict(pl.DEFAULTS, p_epochs=3)
     b = pl.stages(str(tmp_path), cfg, str(tmp_path))
     ka, kb, prev_a, prev_b = {}, {}, '', ''
-    for (n, argv_a, _), (_, argv_b, _) in zip(a, b):
+    for (n, argv_a, *_), (_, argv_b, *_) in zip(a, b):
         prev_a = ka[n] = pl._key(n, argv_a, prev_a)
         prev_b = kb[n] = pl._key(n, argv_b, prev_b)
     assert ka['p_data'] == kb['p_data'] and ka['p_train'] != kb['p_train'] and ka['eval'] != kb['eval']
 
 
 def test_failed_stage_stops_with_its_log(tmp_path, monkeypatch):
-    def stages(run, cfg, wider_root):
+    def stages(run, cfg, wider_root):  # noqa: F811
         return [('bad', [sys.executable, '-c', 'import sys; sys.exit(3)'], [os.path.join(run, 'x')])]
     monkeypatch.setattr(pl, 'stages', stages)
     with pytest.raises(SystemExit, match='stage bad failed'):
         pl.run_pipeline(str(tmp_path / 'r'), str(tmp_path), {}, log=lambda *a: None)
     man = json.load(open(str(tmp_path / 'r' / 'manifest.json')))
     assert man['stages']['bad']['status'] == 'failed'
+
+
+def _pipeline_cmd(run, root):
+    # the real stages up to the first training, tiny settings, on the embedded demo set
+    code = ('import sys; sys.argv[0] = "pipeline"; from tools import pipeline as pl; real = pl.stages; '
+            'pl.stages = lambda *a: real(*a)[:4]; '
+            'sys.exit(pl.main(sys.argv[1:]))')
+    return [sys.executable, '-c', code, '--run', run, '--wider_root', root, '--set', 'limit_images=60',
+            '--set', 'p_epochs=4', '--set', 'p_lr_epoch=3', '--set', 'p_batch=64', '--set', 'workers=1',
+            '--set', 'p_lr=0.02']
+
+
+def test_interrupted_stage_resumes_to_the_same_result(tmp_path):
+    import signal
+    import subprocess
+    import time
+    from conftest import REPO
+    from core.model_io import load_params
+    from prepare_data.demo_set import make_demo_set
+    root = str(tmp_path / 'demo')
+    make_demo_set(root, seed=0)
+    ref, cut = str(tmp_path / 'ref'), str(tmp_path / 'cut')
+    r = subprocess.run(_pipeline_cmd(ref, root), cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    proc = subprocess.Popen(_pipeline_cmd(cut, root), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    mark = os.path.join(cut, 'model', 'pnet20-0002.states')
+    t0 = time.time()
+    while not os.path.exists(mark) and proc.poll() is None and time.time() - t0 < 600:
+        time.sleep(0.05)
+    assert proc.poll() is None, 'training finished before it could be interrupted'
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the middle of p_train (epoch 3 of 4)
+    proc.communicate(timeout=120)
+    assert not os.path.exists(os.path.join(cut, 'model', 'pnet20-0004.params'))
+    assert json.load(open(os.path.join(cut, 'manifest.json')))['stages']['p_train']['status'] == 'running'
+    r = subprocess.run(_pipeline_cmd(cut, root), cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert 'p_train       resuming at epoch' in r.stdout and 'p_data        up to date' in r.stdout
+    a, _ = load_params(os.path.join(ref, 'model', 'pnet20-0004.params'))
+    b, _ = load_params(os.path.join(cut, 'model', 'pnet20-0004.params'))
+    for k in a:
+        assert (a[k].asnumpy() == b[k].asnumpy()).all(), k

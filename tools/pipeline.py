@@ -48,7 +48,8 @@ QUICK = {'p_epochs': 6, 'p_lr': 0.05, 'p_lr_epoch': '5', 'p_batch': 128,
 
 
 def stages(run, cfg, wider_root):
-    """[(name, argv, outputs)] in order; paths are inside the run folder."""
+    """[(name, argv, outputs[, (checkpoint prefix, end epoch)])] in order; paths are inside the run
+    folder. Training stages name their checkpoints so that an interrupted one resumes."""
     py = sys.executable
     j = lambda *p: os.path.join(run, *p)  # noqa: E731
     s, w, seed = cfg, str(cfg['workers']), str(cfg['seed'])
@@ -75,7 +76,7 @@ def stages(run, cfg, wider_root):
         ('p_list', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--samples', samples, '--out', j('lists', 'p.txt'),
                     '--base_num', bn['p'], '--seed', seed], [j('lists', 'p.txt')]),
         ('p_train', train('train_P20.py', 'pnet', j('lists', 'p.txt'), j('model', 'pnet20'), 'p'),
-         [j('model', 'pnet20-%04d.params' % int(pe))]),
+         [j('model', 'pnet20-%04d.params' % int(pe))], (j('model', 'pnet20'), int(pe))),
         ('p_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'hardpnet20', '--prefix', j('model', 'pnet20'),
                     '--epoch', pe, '--thresh', str(s['hard_thresh_p']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '20', 'manifest_hard.json')]),
@@ -84,7 +85,7 @@ def stages(run, cfg, wider_root):
          [j('lists', 'p_hard.txt')]),
         ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'ph') +
          (['--pretrained', j('model', 'pnet20'), '--epoch', pe] if s['p_hard_finetune'] else []),
-         [j('model', 'pnet20_hard-%04d.params' % int(he))]),
+         [j('model', 'pnet20_hard-%04d.params' % int(he))], (j('model', 'pnet20_hard'), int(he))),
         ('r_data', [py, 'prepare_data/gen_data.py', '--size', '24', '--anno', anno, '--out', samples,
                     '--base_num', bn['r'], '--workers', w, '--seed', seed] + lim, [j('samples', '24', 'manifest.json')]),
         ('r_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'rnet', '--prefix', j('model', 'pnet20_hard'),
@@ -93,7 +94,7 @@ def stages(run, cfg, wider_root):
         ('r_list', [py, 'prepare_data/gen_imglist.py', '--size', '24', '--with_hard', '--samples', samples,
                     '--out', j('lists', 'r.txt'), '--base_num', bn['r'], '--seed', seed], [j('lists', 'r.txt')]),
         ('r_train', train('train_R.py', 'rnet', j('lists', 'r.txt'), j('model', 'rnet'), 'r'),
-         [j('model', 'rnet-%04d.params' % int(re_))]),
+         [j('model', 'rnet-%04d.params' % int(re_))], (j('model', 'rnet'), int(re_))),
         ('o_data', [py, 'prepare_data/gen_data.py', '--size', '48', '--anno', anno, '--out', samples,
                     '--base_num', bn['o'], '--workers', w, '--seed', seed] + lim, [j('samples', '48', 'manifest.json')]),
         ('o_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'onet', '--prefix',
@@ -103,7 +104,7 @@ def stages(run, cfg, wider_root):
         ('o_list', [py, 'prepare_data/gen_imglist.py', '--size', '48', '--with_hard', '--samples', samples,
                     '--out', j('lists', 'o.txt'), '--base_num', bn['o'], '--seed', seed], [j('lists', 'o.txt')]),
         ('o_train', train('train_O.py', 'onet', j('lists', 'o.txt'), j('model', 'onet'), 'o'),
-         [j('model', 'onet-%04d.params' % int(oe))]),
+         [j('model', 'onet-%04d.params' % int(oe))], (j('model', 'onet'), int(oe))),
         ('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join(j('model', p) for p in ('pnet20_hard', 'rnet', 'onet')),
                   '--epoch', ','.join((he, re_, oe)), '--thresh', s['eval_thresh'], '--min_face', str(s['min_face']),
                   '--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
@@ -114,6 +115,16 @@ def stages(run, cfg, wider_root):
 
 def _key(name, argv, previous):
     return hashlib.sha1(json.dumps([name, argv[1:], previous]).encode()).hexdigest()[:16]
+
+
+def _resume_epoch(ckpt, entry, key):
+    """Last epoch an interrupted run of this very stage (same key) saved with optimizer state."""
+    prefix, end = ckpt
+    if entry.get('key') != key or entry.get('status') == 'done':
+        return 0
+    done = [e for e in range(1, end) if os.path.exists('%s-%04d.params' % (prefix, e))
+            and os.path.exists('%s-%04d.states' % (prefix, e))]
+    return max(done) if done else 0
 
 
 def _save(path, data):
@@ -129,12 +140,12 @@ def run_pipeline(run, wider_root, cfg, start=None, only=None, log=print):
     manifest = json.load(open(man_path)) if os.path.exists(man_path) else {'stages': {}}
     manifest['config'] = cfg
     todo = stages(run, cfg, os.path.abspath(wider_root))
-    names = [n for n, _, _ in todo]
+    names = [t[0] for t in todo]
     for flag in (start, only):
         if flag and flag not in names:
             raise SystemExit('error: unknown stage %r (%s)' % (flag, ', '.join(names)))
     previous, forced = '', False
-    for name, argv, outputs in todo:
+    for name, argv, outputs, *ckpt in todo:
         key = _key(name, argv, previous)
         previous = key
         if start == name:
@@ -146,8 +157,14 @@ def run_pipeline(run, wider_root, cfg, start=None, only=None, log=print):
         if done and not forced and not only:
             log('[pipeline] %-13s up to date (%.0f s)' % (name, entry.get('seconds', 0)))
             continue
-        log('[pipeline] %-13s running: %s' % (name, ' '.join(os.path.relpath(a, REPO) if os.path.isabs(a) else a
-                                                               for a in argv[1:4]) + ' ...'))
+        resume = _resume_epoch(ckpt[0], entry, key) if ckpt and not forced else 0
+        log('[pipeline] %-13s %s: %s' % (name, 'resuming at epoch %d' % resume if resume else 'running',
+                                         ' '.join(os.path.relpath(a, REPO) if os.path.isabs(a) else a
+                                                  for a in argv[1:4]) + ' ...'))
+        if resume:
+            argv = argv + ['--resume', '--begin_epoch', str(resume)]
+        manifest['stages'][name] = dict(key=key, status='running')
+        _save(man_path, manifest)
         t0 = time.time()
         with open(os.path.join(run, 'logs', name + '.log'), 'w') as lf:
             proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=lf, text=True)
