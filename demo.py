@@ -14,7 +14,7 @@ from tools.common import add_detector_args, build_detector, config  # noqa: F401
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_detector_args(ap)
+    add_detector_args(ap, committed_defaults=True)
     ap.add_argument('--imgfile', default=os.path.join(config.shared, 'images', '4.jpg'))
     ap.add_argument('--out', default='demoresult.jpg', help='annotated image to write')
     ap.add_argument('--save_dets', default=None, help='write "x1 y1 x2 y2 score" lines here')

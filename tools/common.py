@@ -33,16 +33,35 @@ def load_checkpoint(args):
         return None
 
 
-def add_detector_args(ap, default_prefix=None):
-    """The original demo20.py flags plus network names, backend and landmark nets."""
-    if default_prefix is None:
-        default_prefix = ','.join(os.path.join(SHIPPED, p) for p in ('pnet20_v1', 'rnet_v1', 'onet_v1'))
-    ap.add_argument('--prefix', default=default_prefix, help='checkpoint prefixes P[,R[,O]]')
-    ap.add_argument('--epoch', default='16,16,16', help='epochs, one per prefix')
+DEFAULT_MODELS = os.path.join(config.root, 'model', 'default.json')
+
+
+def default_cascade(prefer_committed=True):
+    """(prefixes, epochs, thresholds) as comma lists: the project's committed default models
+    (``model/default.json``) when present and preferred, else the original's shipped models."""
+    if prefer_committed and os.path.isfile(DEFAULT_MODELS):
+        import json
+        with open(DEFAULT_MODELS) as f:
+            card = json.load(f)
+        base = os.path.dirname(DEFAULT_MODELS)
+        return (','.join(os.path.join(base, p) for p in card['prefix']), ','.join(str(e) for e in card['epoch']),
+                ','.join(str(t) for t in card['thresh']))
+    return (','.join(os.path.join(SHIPPED, p) for p in ('pnet20_v1', 'rnet_v1', 'onet_v1')), '16,16,16',
+            '0.5,0.5,0.7')
+
+
+def add_detector_args(ap, committed_defaults=False):
+    """The original demo20.py flags plus network names, backend and landmark nets. Without
+    ``--prefix`` the cascade is the committed default models (``committed_defaults``, with their
+    recorded epochs and thresholds) or the original's shipped models."""
+    ap.set_defaults(committed_defaults=committed_defaults)
+    ap.add_argument('--prefix', default=None, help='checkpoint prefixes P[,R[,O]] (default: %s)'
+                    % ('model/default.json, else the shipped models' if committed_defaults else 'the shipped models'))
+    ap.add_argument('--epoch', default=None, help='epochs, one per prefix (default 16 each)')
     ap.add_argument('--pnet', default=None, help='Pnet variant (default: read/matched from the checkpoint)')
     ap.add_argument('--rnet', default=None, help='Rnet variant')
     ap.add_argument('--onet', default=None, help='Onet variant')
-    ap.add_argument('--thresh', default='0.5,0.5,0.7', help='stage thresholds')
+    ap.add_argument('--thresh', default=None, help='stage thresholds (default 0.5,0.5,0.7 or the default models\' own)')
     ap.add_argument('--min_face', type=float, default=20)
     ap.add_argument('--factor', type=float, default=0.709, help='pyramid scale factor')
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch')
@@ -56,9 +75,21 @@ def add_detector_args(ap, default_prefix=None):
     return ap
 
 
+def resolve_detector_args(args):
+    """Fill in --prefix/--epoch/--thresh left at their defaults (see :func:`add_detector_args`)."""
+    if not args.prefix:
+        args.prefix, epochs, thresh = default_cascade(getattr(args, 'committed_defaults', False))
+        args.epoch = args.epoch or epochs
+        args.thresh = args.thresh or thresh
+    args.epoch = args.epoch or ','.join(['16'] * len(_csv(args.prefix)))
+    args.thresh = args.thresh or '0.5,0.5,0.7'
+    return args
+
+
 def build_detector(args):
     """An :class:`core.detector.MtcnnDetector` from parsed :func:`add_detector_args` flags."""
     import mxnet as mx
+    resolve_detector_args(args)
     from core.detector import MtcnnDetector
     from core.model_io import load_model
 

@@ -225,15 +225,6 @@ def plot_pr(curves, aps, path, title='WIDER FACE'):
     line_plot(series, path, title=title, xlabel='recall', ylabel='precision', xlim=(0.0, 1.0))
 
 
-def default_models():
-    """The committed default models under model/ if present, else the original's shipped ones."""
-    own = [os.path.join(config.root, 'model', p) for p in ('pnet20', 'rnet', 'onet')]
-    if all(os.path.isfile(p + '-symbol.json') for p in own):
-        return ','.join(own), '16,16,16'
-    shipped = os.path.join(config.shared, 'models', 'train-mtcnn')
-    return ','.join(os.path.join(shipped, p) for p in ('pnet20_v1', 'rnet_v1', 'onet_v1')), '16,16,16'
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     wider = os.path.join(config.shared, 'data', 'widerface')
@@ -241,7 +232,7 @@ def main(argv=None):
     ap.add_argument('--gt_dir', default=os.path.join(wider, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(wider, 'WIDER_val', 'images'))
     ap.add_argument('--out', default=os.path.join('runs', 'eval_wider'), help='predictions and plot go here')
-    add_detector_args(ap, default_prefix='')
+    add_detector_args(ap, committed_defaults=True)
     args = ap.parse_args(argv)
     try:
         gt = load_ground_truth(args.gt_dir)
@@ -254,8 +245,6 @@ def main(argv=None):
             events = sorted(set(events) | set(present_events(args.image_root, gt)))
         pred_dir = args.pred_dir
     else:
-        if not args.prefix:
-            args.prefix, args.epoch = default_models()
         from tools.common import build_detector
         det = build_detector(args)
         events = present_events(args.image_root, gt)
