@@ -182,6 +182,7 @@ def _worker(maker, tasks, results, slot_paths):
     for path in slot_paths:
         with open(path, 'r+b') as f:
             maps.append(mmap.mmap(f.fileno(), 0))
+    results.put(None)  # mapped: the files may go
     while True:
         task = tasks.get()
         if task is None:
@@ -198,8 +199,9 @@ def _worker(maker, tasks, results, slot_paths):
 class _WorkerPool:
     """``n`` processes, each building batches into one of ``n_slots`` shared-memory slots; at most
     ``n_slots`` batches are in flight (bounded memory), results come back in order. Slot buffers
-    are memory-mapped files (``/dev/shm`` where it exists), so batches cross processes without
-    pickling; a batch that does not fit its slot is sent through the queue instead."""
+    are memory-mapped files (``/dev/shm`` where it exists, unlinked as soon as every worker has
+    mapped them), so batches cross processes without pickling; a batch that does not fit its slot
+    is sent through the queue instead."""
 
     def __init__(self, maker, n, slot_bytes, n_slots):
         ctx = mp.get_context('forkserver')  # forking a process that runs MXNet can deadlock on OpenMP
@@ -218,6 +220,10 @@ class _WorkerPool:
         for proc in self.procs:
             proc.start()
         self.closed = False
+        for _ in self.procs:  # once every worker has mapped the slots, unlink them: nothing leaks
+            self._get()       # even if this process is killed
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def run(self, tasks):
         """Yield the batches of ``tasks`` in order; a yielded batch stays valid until the next one."""
@@ -271,8 +277,6 @@ class _WorkerPool:
                 m.close()
             except BufferError:  # a batch view is still alive; the mapping goes with it
                 pass
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Loader:

@@ -7,6 +7,10 @@ negatives with ``--with_hard``), 600,000 landmark samples with ``--with_landmark
 is subsampled without replacement (seeded), a smaller one taken whole. Lines are grouped pos,
 part, neg, neg_hard, landmark (shuffled at training time).
 
+``--keep_ratio``: when a class pool is short of its count (a small data set), scale every count
+down by the scarcest class's fill fraction, keeping the recipe's proportions (pos : part : neg :
+hard = 1 : 1 : 2 : 1) instead of letting a huge mined pool dominate the list.
+
 Packed pools give lines ``<class file>.rec#<record> <label code>`` (path relative to the list);
 jpg pools keep the original's lines (``<path> <label> [offsets]``).
 """
@@ -58,13 +62,18 @@ def pool_lines(folder, cls, list_dir):
     raise FileNotFoundError('no %s samples in %s (%s.rec/.idx or %s.txt)' % (cls, folder, cls, cls))
 
 
-def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False, seed=0):
+def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False, seed=0, keep_ratio=False):
     """Write the list; returns {class: (pool size, taken)}."""
     rng = np.random.RandomState(seed)
     list_dir = os.path.dirname(os.path.abspath(out_path))
     report, lines = {}, []
-    for cls, want in class_counts(base_num, with_hard, with_landmark).items():
-        pool = pool_lines(folder, cls, list_dir)
+    counts = class_counts(base_num, with_hard, with_landmark)
+    pools = {cls: pool_lines(folder, cls, list_dir) for cls in counts}
+    if keep_ratio:
+        fill = min(1.0, min(len(pools[c]) / float(w) for c, w in counts.items()))
+        counts = {c: max(1, int(round(w * fill))) for c, w in counts.items()}
+    for cls, want in counts.items():
+        pool = pools[cls]
         if len(pool) > want:
             pick = np.sort(rng.choice(len(pool), want, replace=False))
             chosen = [pool[i] for i in pick]
@@ -94,13 +103,15 @@ def main(argv=None):
     ap.add_argument('--samples', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--out', default=None, help='list path (default <root>/data/imglists/train_<S>..._<base>.txt)')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--keep_ratio', action='store_true',
+                    help='scale all class counts by the scarcest pool to keep the recipe proportions')
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)
     folder = os.path.join(args.samples or data_dir('samples'), str(args.size))
     out = args.out or data_dir('imglists', list_name(args.size, args.base_num, args.with_hard, args.with_landmark))
     try:
-        report = assemble(folder, out, args.base_num, args.with_hard, args.with_landmark, args.seed)
+        report = assemble(folder, out, args.base_num, args.with_hard, args.with_landmark, args.seed, args.keep_ratio)
     except (OSError, ValueError) as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 2

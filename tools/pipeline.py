@@ -37,6 +37,7 @@ DEFAULTS = {
     'limit_images': 0, 'ohem': False, 'o_no_flip': False,
     'p_base_num': 0, 'r_base_num': 0, 'o_base_num': 0,  # per-stage sample budgets (0 = base_num)
     'ph_epochs': 0, 'ph_lr': 0.0, 'ph_lr_epoch': '',    # P-with-hard recipe (0/empty = the P recipe)
+    'keep_ratio': True,  # lists with mined negatives keep the recipe's class proportions (gen_imglist)
     'hard_thresh_p': 0.5,        # Pnet threshold when mining its own hard negatives (the original's 0.5)
     'p_hard_finetune': True,     # train P-with-hard from the first Pnet (the original started over)
 }
@@ -68,6 +69,7 @@ def stages(run, cfg, wider_root):
     pe, re_, oe = str(s['p_epochs']), str(s['r_epochs']), str(s['o_epochs'])
     he = str(get('ph', '_epochs'))  # the P-with-hard checkpoint used downstream
     bn = {k: str(s[k + '_base_num'] or s['base_num']) for k in 'pro'}
+    ratio = ['--keep_ratio'] if s['keep_ratio'] else []
     return [
         ('anno', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root, '--anno', anno,
                   '--list', j('train.txt')], [anno]),
@@ -81,7 +83,7 @@ def stages(run, cfg, wider_root):
                     '--epoch', pe, '--thresh', str(s['hard_thresh_p']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '20', 'manifest_hard.json')]),
         ('p_list_hard', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--with_hard', '--samples', samples,
-                         '--out', j('lists', 'p_hard.txt'), '--base_num', bn['p'], '--seed', seed],
+                         '--out', j('lists', 'p_hard.txt'), '--base_num', bn['p'], '--seed', seed] + ratio,
          [j('lists', 'p_hard.txt')]),
         ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'ph') +
          (['--pretrained', j('model', 'pnet20'), '--epoch', pe] if s['p_hard_finetune'] else []),
@@ -92,7 +94,7 @@ def stages(run, cfg, wider_root):
                     '--epoch', he, '--thresh', str(s['mine_thresh_p']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '24', 'manifest_hard.json')]),
         ('r_list', [py, 'prepare_data/gen_imglist.py', '--size', '24', '--with_hard', '--samples', samples,
-                    '--out', j('lists', 'r.txt'), '--base_num', bn['r'], '--seed', seed], [j('lists', 'r.txt')]),
+                    '--out', j('lists', 'r.txt'), '--base_num', bn['r'], '--seed', seed] + ratio, [j('lists', 'r.txt')]),
         ('r_train', train('train_R.py', 'rnet', j('lists', 'r.txt'), j('model', 'rnet'), 'r'),
          [j('model', 'rnet-%04d.params' % int(re_))], (j('model', 'rnet'), int(re_))),
         ('o_data', [py, 'prepare_data/gen_data.py', '--size', '48', '--anno', anno, '--out', samples,
@@ -102,7 +104,7 @@ def stages(run, cfg, wider_root):
                     '%s,%s' % (s['mine_thresh_p'], s['mine_thresh_r']), '--anno', anno, '--out', samples,
                     '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '48', 'manifest_hard.json')]),
         ('o_list', [py, 'prepare_data/gen_imglist.py', '--size', '48', '--with_hard', '--samples', samples,
-                    '--out', j('lists', 'o.txt'), '--base_num', bn['o'], '--seed', seed], [j('lists', 'o.txt')]),
+                    '--out', j('lists', 'o.txt'), '--base_num', bn['o'], '--seed', seed] + ratio, [j('lists', 'o.txt')]),
         ('o_train', train('train_O.py', 'onet', j('lists', 'o.txt'), j('model', 'onet'), 'o'),
          [j('model', 'onet-%04d.params' % int(oe))], (j('model', 'onet'), int(oe))),
         ('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join(j('model', p) for p in ('pnet20_hard', 'rnet', 'onet')),
