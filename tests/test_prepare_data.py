@@ -313,3 +313,18 @@ def test_end_to_end_on_real_wider_images(tmp_path):
     img, code, bbox, _ = src.get(0)
     assert img.shape == (20, 20, 3) and code == 1 and np.abs(bbox).max() < 1
     assert sum(t for _, t in rep.values()) == len(entries)
+
+
+def test_imglist_keep_ratio_scales_every_class_by_the_scarcest(tmp_path):
+    from prepare_data.gen_imglist import assemble
+    folder = tmp_path / 'pools'
+    folder.mkdir()
+    sizes = {'pos': 30, 'part': 90, 'neg': 500, 'neg_hard': 5000}
+    codes = {'pos': 1, 'part': -1, 'neg': 0, 'neg_hard': 0}
+    for cls, n in sizes.items():
+        (folder / (cls + '.txt')).write_text(''.join('%s/%d.jpg %d\n' % (cls, i, codes[cls]) for i in range(n)))
+    plain = assemble(str(folder), str(tmp_path / 'a.txt'), with_hard=True)
+    assert plain['neg_hard'] == (5000, 5000) and plain['pos'] == (30, 30)  # small pools taken whole
+    kept = assemble(str(folder), str(tmp_path / 'b.txt'), with_hard=True, keep_ratio=True)
+    assert {c: t for c, (_, t) in kept.items()} == {'pos': 30, 'part': 30, 'neg': 60, 'neg_hard': 30}
+    assert len(open(tmp_path / 'b.txt').read().split('\n')) == 151
