@@ -33,12 +33,12 @@ def load_checkpoint(args):
         return None
 
 
-DEFAULT_MODELS = os.path.join(config.root, 'model', 'default.json')
+DEFAULT_MODELS = os.path.join(config.root, 'model', 'default', 'models.json')
 
 
 def default_cascade(prefer_committed=True):
     """(prefixes, epochs, thresholds) as comma lists: the project's committed default models
-    (``model/default.json``) when present and preferred, else the original's shipped models."""
+    (``model/default/models.json``) when present and preferred, else the original's shipped models."""
     if prefer_committed and os.path.isfile(DEFAULT_MODELS):
         import json
         with open(DEFAULT_MODELS) as f:
@@ -56,7 +56,7 @@ def add_detector_args(ap, committed_defaults=False):
     recorded epochs and thresholds) or the original's shipped models."""
     ap.set_defaults(committed_defaults=committed_defaults)
     ap.add_argument('--prefix', default=None, help='checkpoint prefixes P[,R[,O]] (default: %s)'
-                    % ('model/default.json, else the shipped models' if committed_defaults else 'the shipped models'))
+                    % ('model/default/models.json, else the shipped models' if committed_defaults else 'the shipped models'))
     ap.add_argument('--epoch', default=None, help='epochs, one per prefix (default 16 each)')
     ap.add_argument('--pnet', default=None, help='Pnet variant (default: read/matched from the checkpoint)')
     ap.add_argument('--rnet', default=None, help='Rnet variant')
