@@ -32,9 +32,10 @@ log = logging.getLogger('train')
 
 # --- model ---------------------------------------------------------------------------------------
 
-def init_params(sym, data_shape, seed=0):
+def init_params(sym, data_shape, seed=0, prelu_init=1.0):
     """The original's initialisation (spec §5.2): He-normal weights, zero biases, every ``gamma``
-    (BN scale and PReLU slope) 1, ``beta`` 0, BN statistics 0/1; ``fc*`` parameters ÷10."""
+    (BN scale and PReLU slope) 1, ``beta`` 0, BN statistics 0/1; ``fc*`` parameters ÷10.
+    ``prelu_init`` sets the PReLU slopes instead (BN scales stay 1)."""
     rng = np.random.RandomState(seed)
     arg_shapes, _, aux_shapes = sym.infer_shape(data=data_shape)
     arg = {}
@@ -45,7 +46,8 @@ def init_params(sym, data_shape, seed=0):
             fan_in = int(np.prod(shape[1:]))
             v = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
         elif name.endswith('_gamma'):
-            v = np.ones(shape)
+            is_bn = 'bn' in name or 'batchnorm' in name
+            v = np.ones(shape) * (1.0 if is_bn else prelu_init)
         else:
             v = np.zeros(shape)
         if name.startswith('fc'):
@@ -283,7 +285,7 @@ def train(args):
     train_sym = symbols.get_symbol(args.network, 'train', with_landmark=with_landmark, basenum=args.basenum)
     test_sym = symbols.get_symbol(args.network, 'test', with_landmark=with_landmark, basenum=args.basenum)
     size = info['size']
-    arg, aux = init_params(train_sym, (1, 3, size, size), args.seed)
+    arg, aux = init_params(train_sym, (1, 3, size, size), args.seed, args.prelu_init)
     states = None
     if args.resume:
         # own checkpoint at --begin_epoch first (also for a fine-tune that was interrupted), else --pretrained
@@ -409,6 +411,8 @@ def parser(description, defaults):
     ap.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128)')
     ap.add_argument('--no_ohem', action='store_true',
                     help='no online hard example mining (config CLS_OHEM/BBOX_OHEM); small data sets learn better')
+    ap.add_argument('--prelu_init', type=float, default=1.0,
+                    help='initial PReLU slope (the original: 1.0, a linear start; 0.25 trains deep nets from scratch)')
     ap.add_argument('--micro_batch', type=int, default=-1,
                     help='accumulate each device batch in chunks of this many samples (-1 = auto: cache-sized '
                          'on CPU, off on GPU; 0 = off). Chunks do OHEM and BN like devices of a multi-GPU run')

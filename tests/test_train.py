@@ -127,6 +127,8 @@ def test_initialisation_is_the_originals():
     w = arg['res3_block0_conv_sep_conv2d_weight'].asnumpy()
     assert abs(w.std() - np.sqrt(2.0 / 16)) < 0.2 * np.sqrt(2.0 / 16)  # 256 samples of N(0, 2/fan_in)
     assert (aux['conv1_batchnorm_moving_var'].asnumpy() == 1).all()
+    arg, _ = init_params(sym, (1, 3, 64, 64), seed=0, prelu_init=0.25)
+    assert (arg['conv1_relu_gamma'].asnumpy() == 0.25).all() and (arg['conv1_batchnorm_gamma'].asnumpy() == 1).all()
 
 
 def test_train_and_test_graphs_compute_the_same():
