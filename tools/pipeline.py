@@ -44,7 +44,7 @@ DEFAULTS = {
 # Short recipes for the embedded demo set (quickstart, ≤ 10 minutes on 2 cores).
 QUICK = {'p_epochs': 6, 'p_lr': 0.05, 'p_lr_epoch': '5', 'p_batch': 128,
          'r_epochs': 4, 'r_lr': 0.05, 'r_lr_epoch': '3', 'r_batch': 128,
-         'o_epochs': 2, 'o_lr': 0.05, 'o_lr_epoch': '100', 'o_batch': 128, 'o_no_flip': True,
+         'o_epochs': 6, 'o_lr': 0.05, 'o_lr_epoch': '5', 'o_batch': 128, 'o_no_flip': True, 'keep_ratio': False,
          'mine_thresh_p': 0.2, 'mine_thresh_r': 0.3, 'eval_thresh': '0.2,0.3,0.5'}
 
 
