@@ -13,6 +13,8 @@ sees exactly the batches an uninterrupted one would.
 import mmap
 import multiprocessing as mp
 import os
+import queue
+import shutil
 import signal
 import tempfile
 
@@ -206,32 +208,27 @@ class _WorkerPool:
     def __init__(self, maker, n, slot_bytes, n_slots):
         ctx = mp.get_context('forkserver')  # forking a process that runs MXNet can deadlock on OpenMP
         self.dir = tempfile.mkdtemp(prefix='mtcnn-batches-', dir=_slot_dir())
-        self.paths, self.maps = [], []
-        for i in range(n_slots):
-            path = os.path.join(self.dir, 'slot%d' % i)
-            with open(path, 'wb') as f:
+        paths = [os.path.join(self.dir, 'slot%d' % i) for i in range(n_slots)]
+        self.maps = []
+        for path in paths:
+            with open(path, 'w+b') as f:
                 f.truncate(slot_bytes)
-            with open(path, 'r+b') as f:
                 self.maps.append(mmap.mmap(f.fileno(), 0))
-            self.paths.append(path)
         self.tasks, self.results = ctx.Queue(), ctx.Queue()
-        self.procs = [ctx.Process(target=_worker, args=(maker, self.tasks, self.results, self.paths), daemon=True)
+        self.procs = [ctx.Process(target=_worker, args=(maker, self.tasks, self.results, paths), daemon=True)
                       for _ in range(n)]
         for proc in self.procs:
             proc.start()
         self.closed = False
         for _ in self.procs:  # once every worker has mapped the slots, unlink them: nothing leaks
             self._get()       # even if this process is killed
-        import shutil
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def run(self, tasks):
         """Yield the batches of ``tasks`` in order; a yielded batch stays valid until the next one."""
-        pending, free, ready, nxt, held = iter(tasks), list(range(len(self.maps))), {}, None, None
-        in_flight = 0
+        pending, free, ready, held, in_flight = iter(tasks), list(range(len(self.maps))), {}, None, 0
         try:
-            order = [t[3] for t in tasks]
-            for want in order:
+            for want in [t[3] for t in tasks]:
                 while free:
                     t = next(pending, None)
                     if t is None:
@@ -255,7 +252,6 @@ class _WorkerPool:
                 in_flight -= 1
 
     def _get(self):
-        import queue
         while True:
             try:
                 return self.results.get(timeout=5)

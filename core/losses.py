@@ -9,7 +9,8 @@
 
 Every function takes ``F`` (``mx.nd`` or ``mx.sym``): the training loop builds the losses into the
 network's cached graph (one call per step instead of ~60 Python-dispatched operators). Selections
-are made on device with a double argsort (rank of each sample), so nothing goes back to the host; a batch without samples for a task contributes exactly 0 (never NaN). The defaults
+are made on device with a double argsort (rank of each sample), so nothing goes back to the host;
+a batch without samples for a task contributes exactly 0 (never NaN). The defaults
 reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landmarks 4(l − t)/K,
 106-point 2(l − t)/K) but with a true cross-entropy for classification.
 """
