@@ -15,6 +15,8 @@ REQUIRES = [
     'onnxruntime==1.32.0',
     'pytest==9.2.0',
     'scikit-image==0.22.0',  # embedded demo set: LFW face crops + natural images ship in its wheel
+    'matplotlib==3.9.4',     # plots (PR, ROC, CED, training curves); 3.9 is the last line for numpy 1.23
+    'contourpy==1.3.2',      # matplotlib's dependency, pinned to a release that accepts numpy 1.23.5
 ]
 
 setup(
@@ -22,7 +24,7 @@ setup(
     version='0.1.0',
     description=__doc__,
     python_requires='>=3.8,<3.12',
-    packages=['core', 'symbols', 'prepare_data', 'tools'],
-    py_modules=['config'],
+    packages=['core', 'core.evaluation', 'core.export', 'symbols', 'prepare_data', 'tools'],
+    py_modules=['config', 'cli'],
     install_requires=REQUIRES,
 )

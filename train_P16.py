@@ -4,10 +4,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from core.train import main  # noqa: E402
-
-DEFAULTS = dict(network='Pnet16_v0', image_set='train_16', prefix='model/pnet16', lr=0.01, lr_epoch='8,14', end_epoch=16, batch_size=512, frequent=100)
-
+from cli import train_main  # noqa: E402
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:], __doc__, DEFAULTS))
+    sys.exit(train_main(__doc__, os.path.basename(__file__)))

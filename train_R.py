@@ -1,13 +1,11 @@
-"""Train an Rnet variant on a 24x24 sample list (the original's train_R_net.py)."""
+"""Train an Rnet variant on a 24x24 sample list (the original's train_R_net.py; recipe R =
+R_train_with_hard.bat: phase 1 from scratch, phase 2 continues at a lower lr and a larger batch)."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from core.train import main  # noqa: E402
-
-DEFAULTS = dict(network='Rnet_v1', image_set='train_24_with_hard_1', prefix='model/rnet', lr=0.01, lr_epoch='8,14', end_epoch=16, batch_size=512, frequent=100)
-
+from cli import train_main  # noqa: E402
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:], __doc__, DEFAULTS))
+    sys.exit(train_main(__doc__, os.path.basename(__file__)))

@@ -22,41 +22,47 @@ import cv2
 import numpy as np
 
 from .augment import black_border, flip_batch, normalise_batch, transform_batch
+from .fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
 from .packed import RecordReader, decode_image
 
 
-class DataError(ValueError):
+class DataError(FormatError):
     """A malformed list line or sample (the message names file and line)."""
 
 
+# values after the label code: none (negatives), 4 box offsets, 10 or 212 landmark values
+_TAIL = {POSITIVE: (4,), PART: (4,), NEGATIVE: (0, 4), LANDMARK: (10, 212)}
+
+
 def read_list(path):
-    """[(source, index or None, code, values)] from a training list."""
+    """[(source, index or None, code, values)] from a training list (paths may contain spaces)."""
     if not os.path.isfile(path):
         raise FileNotFoundError('training list not found: %s' % path)
     base = os.path.dirname(os.path.abspath(path))
     out = []
     with open(path) as f:
         for k, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
+            if not line.strip():
                 continue
-            if len(parts) < 2:
+            ref, numbers = split_path(line)
+            if not numbers:
                 raise DataError('%s:%d: truncated line (need a sample and a label code)' % (path, k))
+            code_text, values = numbers[0], parse_floats(numbers[1:], path, k)
             try:
-                code = int(parts[1])
-                values = np.array([float(v) for v in parts[2:]], np.float32)
+                code = int(code_text)
             except ValueError:
-                raise DataError('%s:%d: non-numeric label' % (path, k))
-            if code not in (1, 0, -1, -2):
+                raise DataError('%s:%d: the label code must be an integer, got %r' % (path, k, code_text))
+            if code not in LABEL_CODES:
                 raise DataError('%s:%d: unknown label code %d (1, 0, -1, -2)' % (path, k, code))
-            ref = parts[0]
+            values = np.array(values, np.float32)
             if '.rec#' in ref:
                 rec, _, idx = ref.rpartition('#')
                 out.append((os.path.normpath(os.path.join(base, rec)), int(idx), code, values))
-            else:
-                if code in (1, -1) and len(values) != 4:
-                    raise DataError('%s:%d: a %s sample needs 4 box offsets' % (path, k, 'positive' if code == 1 else 'part'))
-                out.append((ref + '.jpg', None, code, values))
+                continue
+            if len(values) not in _TAIL[code]:
+                raise DataError('%s:%d: a sample with label %d needs %s values after the label, got %d'
+                                % (path, k, code, ' or '.join(map(str, _TAIL[code])), len(values)))
+            out.append((ref + '.jpg', None, code, values))
     if not out:
         raise DataError('%s: empty training list' % path)
     return out
@@ -93,9 +99,9 @@ class SampleSource:
                                                                      img.shape[1], img.shape[0], self.size, self.size))
         bbox = np.zeros(4, np.float32)
         lm = np.zeros(2 * self.n_points, np.float32)
-        if code in (1, -1):
+        if code in (POSITIVE, PART):
             bbox = values[:4]
-        elif code == -2:
+        elif code == LANDMARK:
             lm = values[:2 * self.n_points]
         return img, code, bbox, lm
 
@@ -136,21 +142,8 @@ class BatchMaker:
                 lm = np.zeros((len(items), 2 * self.source.n_points), np.float32)
         data = transform_batch(imgs, rng, self.gray, self.jitter, self.noise) if self.augment \
             else normalise_batch(imgs)
-        label = np.where(codes == -2, -1, codes).astype(np.float32)
+        label = np.where(codes == LANDMARK, PART, codes).astype(np.float32)  # no class for landmark samples
         return dict(data=data, label=label, bbox_target=bbox, landmark_target=lm, type_label=codes)
-
-
-_MAKER = None
-
-
-def _init_local(maker):
-    global _MAKER
-    _MAKER = maker
-
-
-def _make(args):
-    indices, seed, epoch, b = args
-    return _MAKER(indices, batch_rng(seed, epoch, b))
 
 
 # --- worker processes writing batches into shared slots -------------------------------------------
@@ -306,7 +299,7 @@ class Loader:
         per_sample = 4 * (3 * size * size + 7 + 2 * n_points)
         return self.batch_size * per_sample + 64 * 8
 
-    def batches(self, epoch, start=0):
+    def batches(self, epoch):
         order = self.indices
         if self.shuffle:
             order = np.random.RandomState(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]) \
@@ -314,11 +307,10 @@ class Loader:
         order = order[self.rank::self.parts]  # distributed: each worker its own shard
         nb = len(self)
         tasks = [(order[b * self.batch_size:(b + 1) * self.batch_size], self.seed, epoch, b)
-                 for b in range(start, nb)]
+                 for b in range(nb)]
         if self.workers <= 0:
-            _init_local(self.maker)
-            for t in tasks:
-                yield _make(t)
+            for indices, seed, ep, b in tasks:
+                yield self.maker(indices, batch_rng(seed, ep, b))
             return
         if self._pool is None:
             self._pool = _WorkerPool(self.maker, self.workers, self._slot_bytes(), self.workers + self.prefetch + 1)
@@ -370,7 +362,7 @@ class LandmarkOnlineMaker:
                                self.cfg.get('enable_gaussian_noise', True)) if self.augment else normalise_batch(imgs)
         n = len(imgs)
         return dict(data=data, label=np.zeros(n, np.float32), bbox_target=np.zeros((n, 4), np.float32),
-                    landmark_target=np.stack(targets).astype(np.float32), type_label=np.full(n, -2, np.float32))
+                    landmark_target=np.stack(targets).astype(np.float32), type_label=np.full(n, LANDMARK, np.float32))
 
 
 class _Sized:
@@ -379,3 +371,48 @@ class _Sized:
 
     def __len__(self):
         return len(self.samples)
+
+
+def _augment_cfg():
+    from config import config as CFG
+    return {k: CFG[k] for k in ('enable_gray', 'enable_color_jitter', 'enable_gaussian_noise', 'enable_blur',
+                                'min_rot_angle', 'max_rot_angle', 'landmark106_migu_random_flip',
+                                'landmark106_migu_init_rot', 'landmark106_migu_weighting', 'enable_black_border')}
+
+
+def _held_out(items, ratio, rng):
+    order = rng.permutation(len(items))
+    n_val = int(len(items) * ratio)
+    return [items[i] for i in np.sort(order[n_val:])], [items[i] for i in order[:n_val]]
+
+
+def make_loaders(s, info, shard=(0, 1)):
+    """(training loader, validation loader or None) of a :class:`core.train.TrainSettings`.
+
+    Sample lists give :class:`BatchMaker` batches (flip-doubled epochs unless ``s.flip`` is off);
+    ``s.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
+    ``s.val_list`` or a seeded held-out ``s.val_ratio`` of the training list."""
+    cfg = _augment_cfg()
+    n_points = info['n_points'] if info['kind'] == 'lnet' else 5
+    rng = np.random.RandomState(s.seed)
+    if s.online:
+        from .landmarks import read_list as read_landmarks
+        samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
+        train, val = _held_out(samples, s.val_ratio, rng)
+        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
+        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
+    else:
+        entries = read_list(s.image_set)
+        if s.val_list:
+            val = read_list(s.val_list)
+        else:
+            entries, val = _held_out(entries, s.val_ratio, rng)
+        tmaker = BatchMaker(SampleSource(entries, info['size'], n_points), True, s.flip, cfg['enable_black_border'], cfg)
+        vmaker = BatchMaker(SampleSource(val, info['size'], n_points), False, False, False, cfg) if val else None
+    train_loader = Loader(tmaker, s.batch_size, s.seed, s.workers, True, shard)
+    if len(train_loader) == 0:
+        raise DataError('%s: fewer samples (%d) than one batch of %d' % (s.image_set, train_loader.num_samples,
+                                                                        s.batch_size))
+    val_loader = Loader(vmaker, min(s.batch_size, len(vmaker.source)), s.seed, 0, False, drop_last=False) \
+        if vmaker is not None and len(vmaker.source) else None
+    return train_loader, val_loader

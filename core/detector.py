@@ -1,7 +1,11 @@
 """The MTCNN cascade (spec §6.2): Pnet pyramid → Rnet → Onet [→ Lnet / Lnet106].
 
-    det = MtcnnDetector.from_checkpoints(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])
+    det = core.cascade.load_cascade(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])
     boxes, scores, landmarks = det.detect(cv2.imread('4.jpg'))
+
+The stages are any objects with the call interface of :class:`core.model_io.InferenceModel`
+(MXNet, ONNX Runtime, OpenCV DNN) and an ``info`` dict (kind, size, Pnet cell and stride); this
+module itself needs only numpy and OpenCV.
 
 Differences from the original (README, "Differences"): Pnet cell and stride come from the
 network (stride 2 for Pnet20_s2*), Rnet/Onet batches are sized to the work instead of padded
@@ -42,15 +46,6 @@ class MtcnnDetector:
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
-
-    @classmethod
-    def from_checkpoints(cls, prefixes, epochs, networks=None, ctx=None, **kw):
-        """Build from 1–3 checkpoints (P[, R[, O]]); network names are optional."""
-        from .model_io import load_model  # imports mxnet only when needed
-        networks = list(networks or []) + [None] * (len(prefixes) - len(networks or []))
-        models = [load_model(p, e, network=n, ctx=ctx) for p, e, n in zip(prefixes, epochs, networks)]
-        models += [None] * (3 - len(models))
-        return cls(models[0], models[1], models[2], **kw)
 
     # --- stages --------------------------------------------------------------------------
     def detect_pnet(self, img):

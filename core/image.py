@@ -23,11 +23,54 @@ def to_tensor(img):
     return x
 
 
-def read_image(path):
-    """Read a BGR image; raise a clear error naming the file when it is missing or unreadable."""
+# Largest image the detector and the data tools accept. The Pnet pyramid at min face 20 runs the
+# full-resolution image first: a 12000x9000 photo needs ~14 GB there. Above the limit the message
+# says to downscale (or to raise the limit with --max_pixels where a tool offers it).
+MAX_PIXELS = 40_000_000
+
+
+class ImageError(ValueError):
+    """An image that is missing, cannot be decoded or is too large (the message names the file)."""
+
+
+def check_size(img, path='image', max_pixels=MAX_PIXELS):
+    h, w = img.shape[:2]
+    if max_pixels and h * w > max_pixels:
+        raise ImageError('%s: %dx%d is %.1f megapixels, more than the limit of %.1f; downscale it first '
+                         '(or raise --max_pixels)' % (path, w, h, h * w / 1e6, max_pixels / 1e6))
+    return img
+
+
+def read_image(path, max_pixels=MAX_PIXELS):
+    """Read a BGR image; an :class:`ImageError` naming the file when it is missing, unreadable or
+    larger than ``max_pixels`` (0 = no limit)."""
     if not os.path.isfile(path):
-        raise FileNotFoundError('image not found: %s' % path)
+        raise ImageError('%s: image not found' % path)
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
-        raise ValueError('cannot decode image: %s' % path)
-    return img
+        raise ImageError('%s: cannot decode image' % path)
+    return check_size(img, path, max_pixels)
+
+
+def from_tensor(x):
+    """Inverse of :func:`to_tensor`: float N×3×H×W -> uint8 N×H×W×3."""
+    return (np.asarray(x).transpose(0, 2, 3, 1) / SCALE + MEAN).round().clip(0, 255).astype(np.uint8)
+
+
+def write_image(path, img):
+    """Write an image atomically in the format its extension names; an :class:`ImageError` when it
+    cannot be encoded or written (never a silent failure)."""
+    from .fileio import atomic_write
+    ext = os.path.splitext(path)[1].lower() or '.png'
+    try:
+        ok, buf = cv2.imencode(ext, img)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise ImageError('%s: cannot encode an image as %r (use .png or .jpg)' % (path, ext))
+    try:
+        with atomic_write(path, 'wb') as f:
+            f.write(buf.tobytes())
+    except OSError as exc:
+        raise ImageError('%s: cannot write (%s)' % (path, exc.strerror or exc))
+    return path

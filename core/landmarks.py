@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from .fileio import FormatError, parse_floats, split_path
+
 # Horizontal flip: output point i takes the mirrored source point FLIP5[i] / FLIP106[i].
 FLIP5 = np.array([1, 0, 2, 4, 3])
 
@@ -84,40 +86,50 @@ def normalise(points, x0, y0, side):
 FORMATS = ('celeba', 'cuhk', 'l106')
 
 
-class ListError(ValueError):
+class ListError(FormatError):
     """A malformed landmark list (the message names file and line)."""
 
 
-def read_list(path, fmt, image_root=None):
-    """[(image path, box x,y,w,h or None, P×2 pixel points)] of a ``celeba``/``cuhk``/``l106`` list."""
+def extent(points):
+    """Larger side of the points' bounding box (the original's size filter)."""
+    pts = np.asarray(points)
+    return float(max(np.ptp(pts[:, 0]), np.ptp(pts[:, 1])))
+
+
+def read_list(path, fmt, image_root=None, min_size=0):
+    """[(image path, box x,y,w,h or None, P×2 pixel points)] of a ``celeba``/``cuhk``/``l106`` list.
+
+    Paths may contain spaces and are relative to ``image_root`` (default: the list's folder).
+    ``min_size``: keep only faces whose landmark extent is at least this many pixels, as the
+    original's L106_Net112/80 loaders do (80)."""
     if fmt not in FORMATS:
         raise ListError('unknown landmark list format %r (%s)' % (fmt, ', '.join(FORMATS)))
     if not os.path.isfile(path):
         raise FileNotFoundError('landmark list not found: %s' % path)
     root = image_root if image_root is not None else os.path.dirname(os.path.abspath(path))
     need = {'celeba': 14, 'cuhk': 10, 'l106': 212}[fmt]
-    out = []
+    out, small = [], 0
     with open(path) as f:
         for k, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
+            if not line.strip():
                 continue
-            if len(parts) < 1 + need:
-                raise ListError('%s:%d: %s line needs a path and %d numbers, got %d fields'
-                                % (path, k, fmt, need, len(parts)))
-            try:
-                v = np.array([float(x) for x in parts[1:1 + need]])
-            except ValueError:
-                raise ListError('%s:%d: non-numeric value' % (path, k))
-            img = os.path.join(root, parts[0].replace('\\', '/'))
+            name, numbers = split_path(line)
+            if len(numbers) < need:
+                raise ListError('%s:%d: a %s line needs a path and %d numbers, got %d numbers'
+                                % (path, k, fmt, need, len(numbers)))
+            v = np.array(parse_floats(numbers[:need], path, k))
+            img = os.path.join(root, name.replace('\\', '/'))
             if fmt == 'celeba':
-                out.append((img, v[:4], v[4:].reshape(5, 2)))
+                item = (img, v[:4], v[4:].reshape(5, 2))
             elif fmt == 'cuhk':
-                out.append((img, None, np.stack([v[:5], v[5:]], 1)))
+                item = (img, None, np.stack([v[:5], v[5:]], 1))
             else:
-                out.append((img, None, v.reshape(106, 2)))
+                item = (img, None, v.reshape(106, 2))
+            if min_size and extent(item[2]) < min_size:
+                small += 1
+                continue
+            out.append(item)
     if not out:
-        raise ListError('%s: empty list' % path)
+        raise ListError('%s: no faces in the list%s' % (path, ' of at least %g px (%d smaller)' % (min_size, small)
+                                                          if small else ''))
     return out
-
-

@@ -26,6 +26,15 @@ def params_path(prefix, epoch):
     return '%s-%04d.params' % (prefix, int(epoch))
 
 
+def available_epochs(prefix):
+    """Sorted epochs of the ``prefix-NNNN.params`` files that exist."""
+    import glob
+    import re
+    pat = re.compile(re.escape(os.path.basename(prefix)) + r'-(\d{4,})\.params$')
+    found = (pat.match(os.path.basename(p)) for p in glob.glob(glob.escape(prefix) + '-*.params'))
+    return sorted(int(m.group(1)) for m in found if m)
+
+
 def load_params(path):
     """Read an ``arg:``/``aux:`` params file into two dicts of NDArrays."""
     if not os.path.isfile(path):

@@ -1,55 +1,135 @@
-"""Minimal line plots to PNG with OpenCV (no matplotlib dependency)."""
+"""Plots people read (matplotlib, headless): PR curves per WIDER setting with several detectors
+overlaid (as the official toolkit draws them), training curves with one panel per metric, ROC curves,
+landmark cumulative-error curves and learning curves. Every figure is written atomically."""
 import os
 
-import cv2
 import numpy as np
 
-COLORS = [(200, 80, 30), (40, 160, 40), (30, 30, 220), (160, 40, 160), (20, 150, 200), (90, 90, 90)]
+from .fileio import atomic_call
 
 
-def line_plot(series, path, title='', xlabel='', ylabel='', xlim=None, ylim=(0.0, 1.0), logx=False,
-              size=(640, 480)):
-    """Draw ``series`` = [(label, xs, ys), ...] into ``path`` (PNG)."""
-    w, h = size
-    left, right, top, bottom = 60, 20, 40, 50
-    img = np.full((h, w, 3), 255, np.uint8)
-    xs_all = np.concatenate([np.asarray(s[1], float) for s in series]) if series else np.array([0., 1.])
-    if logx:
-        xs_all = np.log10(np.maximum(xs_all, 1e-9))
-    x0, x1 = xlim if xlim else (float(np.nanmin(xs_all)), float(np.nanmax(xs_all)))
-    if x1 <= x0:
-        x1 = x0 + 1
-    y0, y1 = ylim
+def _plt():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
 
-    def px(x, y):
-        x = np.log10(max(x, 1e-9)) if logx else x
-        u = left + (x - x0) / (x1 - x0) * (w - left - right)
-        v = h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom)
-        return int(round(u)), int(round(v))
 
-    cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
-    for k in range(6):
-        fy = y0 + (y1 - y0) * k / 5.0
-        u, v = px(x0 if not logx else 10 ** x0, fy)
-        cv2.putText(img, '%.1f' % fy, (5, v + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.line(img, (left, v), (w - right, v), (230, 230, 230), 1)
-    for k in range(6):
-        fx = x0 + (x1 - x0) * k / 5.0
-        val = 10 ** fx if logx else fx
-        u = int(round(left + k / 5.0 * (w - left - right)))
-        cv2.putText(img, ('%.0f' % val) if abs(val) >= 10 else '%.2f' % val, (u - 12, h - bottom + 15),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    for i, (label, xs, ys) in enumerate(series):
-        color = COLORS[i % len(COLORS)]
-        pts = [px(x, y) for x, y in zip(xs, ys) if np.isfinite(x) and np.isfinite(y)]
-        if len(pts) > 1:
-            cv2.polylines(img, [np.array(pts, np.int32)], False, color, 2, cv2.LINE_AA)
-        cv2.putText(img, label, (left + 10, top + 20 + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1,
-                    cv2.LINE_AA)
-    cv2.putText(img, title, (left, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, xlabel, (w // 2 - 20, h - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, ylabel, (5, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    cv2.imwrite(path, img)
+def _save(fig, path):
+    plt = _plt()
+    fig.tight_layout()
+    atomic_call(path, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
+    plt.close(fig)
     return path
+
+
+def pr_plot(detectors, path, title='WIDER FACE'):
+    """``detectors``: {label: (curves {setting: (recall, precision)}, aps {setting: ap})}; one panel
+    per setting, every detector in each, the legend giving each one's AP."""
+    plt = _plt()
+    settings = list(next(iter(detectors.values()))[0])
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 4.2), squeeze=False)
+    for ax, s in zip(axes[0], settings):
+        ranked = sorted(detectors.items(), key=lambda kv: -kv[1][1][s])
+        for label, (curves, aps) in ranked:
+            rec, prec = curves[s]
+            ax.plot(rec, prec, lw=1.6, label='%s (%.3f)' % (label, aps[s]))
+        ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel='recall', ylabel='precision', title='%s: %s' % (title, s))
+        ax.grid(alpha=0.3)
+        ax.legend(loc='lower left', fontsize=8, title='AP', title_fontsize=8)
+    return _save(fig, path)
+
+
+def training_curves(rows, path, title=''):
+    """Training log rows (dicts with phase, epoch and metric columns) -> one panel per metric, train
+    (per logged interval and per epoch) and validation overlaid."""
+    plt = _plt()
+    keys = [k for k in ('acc', 'loss', 'boxL2', 'boxL1', 'lmL2', 'lmL1', 'lr')
+            if any(r.get(k) not in (None, '') for r in rows)]
+    if not keys:
+        return None
+    cols = min(3, len(keys))
+    nrows = -(-len(keys) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
+    for ax, key in zip(axes.ravel(), keys):
+        for phase, style in (('train', dict(lw=0.8, alpha=0.5)), ('train_epoch', dict(lw=1.8, marker='o', ms=3)),
+                             ('val', dict(lw=1.8, marker='s', ms=3))):
+            pts = [(_epoch_x(r), float(r[key])) for r in rows if r.get('phase') == phase and r.get(key) not in (None, '')]
+            if pts:
+                x, y = zip(*pts)
+                ax.plot(x, y, label={'train': 'train (interval)', 'train_epoch': 'train (epoch)',
+                                     'val': 'validation'}[phase], **style)
+        ax.set(xlabel='epoch', title=key)
+        if key == 'lr':
+            ax.set_yscale('log')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(keys):]:
+        ax.axis('off')
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _epoch_x(row):
+    """Epoch position of a log row: interval rows sit inside their epoch by batch fraction."""
+    e = float(row['epoch'])
+    if row.get('phase') == 'train' and row.get('batch') and row.get('batches'):
+        return e - 1 + float(row['batch']) / float(row['batches'])
+    return e
+
+
+def roc_plot(series, path, title='', xlabel='false positives', ylabel='true positive rate', xlim=None):
+    """``series``: [(label, xs, ys)] on one axis."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for label, xs, ys in series:
+        ax.plot(xs, ys, lw=1.6, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, ylim=(0, 1.01))
+    if xlim:
+        ax.set_xlim(*xlim)
+    ax.grid(alpha=0.3)
+    ax.legend(loc='lower right', fontsize=8)
+    return _save(fig, path)
+
+
+def ced_auc(errors, limit=0.1):
+    """Area under the cumulative error distribution up to ``limit``, normalised to [0, 1]."""
+    e = np.sort(np.asarray(errors, float))
+    xs = np.linspace(0, limit, 1001)
+    ys = np.searchsorted(e, xs, side='right') / max(len(e), 1)
+    return float(np.trapz(ys, xs) / limit)
+
+
+def ced_plot(errors, path, title='', limit=0.1):
+    """Landmark cumulative error distribution: ``errors`` {label: per-face normalised errors}."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    xs = np.linspace(0, limit, 201)
+    for label, err in errors.items():
+        e = np.sort(np.asarray(err, float))
+        ax.plot(xs * 100, np.searchsorted(e, xs, side='right') / max(len(e), 1), lw=1.6,
+                label='%s (AUC@%g %.3f)' % (label, limit, ced_auc(e, limit)))
+    ax.set(xlabel='NME (% of inter-ocular distance)', ylabel='fraction of faces', title=title, ylim=(0, 1.01),
+           xlim=(0, limit * 100))
+    ax.grid(alpha=0.3)
+    ax.legend(loc='lower right', fontsize=8)
+    return _save(fig, path)
+
+
+def learning_curve_plot(points, path, title='learning curve'):
+    """``points``: [(fraction of training images, {name: AP})] -> AP against data."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    names = list(points[0][1])
+    xs = [100 * p[0] for p in points]
+    for name in names:
+        ax.plot(xs, [p[1][name] for p in points], marker='o', lw=1.6, label=name)
+    ax.set(xlabel='training images used (%)', ylabel='AP', title=title, xticks=xs)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def ensure_dir(path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -1,41 +1,91 @@
-"""The one training loop for every stage (spec §5), used by train_P20.py … train_L106.py.
+"""The one training loop for every stage (P, R, O, 5-point and 106-point landmark nets).
 
-SGD (momentum 0.9, weight decay 1e-5), lr ×0.1 at epoch milestones turned into update counts as the
-original (``--lr_epoch``, ``--begin_epoch``), the original's initialisation (He-normal, PReLU slopes
-1.0, ``fc*`` parameters ÷10), OHEM losses, Speedometer lines every ``--frequent`` batches, a tqdm bar
-per epoch, a CSV metrics log and a PNG of the curves. Every epoch writes ``prefix-symbol.json`` (an
-inference graph), ``prefix-%04d.params`` (``arg:``/``aux:``) and ``prefix-%04d.states`` (optimizer),
-atomically; ``--resume`` continues from them exactly. ``--gpus 0,1`` trains data-parallel (CPU when
-empty), ``--kvstore dist_sync`` across machines (see tools/launch.py).
+    settings = TrainSettings(network='Rnet_v1', image_set='data/imglists/train_24_with_hard_1.txt',
+                             prefix='model/rnet', lr=0.01, lr_epoch=(8, 14), end_epoch=16)
+    train(settings)
+
+:func:`train` builds the objects and runs the epochs; each piece is a function of built objects:
+:func:`build_model` (the original's initialisation), :func:`restore` (weights from a checkpoint and,
+when the settings are unchanged, its optimizer state), :func:`core.optim.make_trainer`, then per
+epoch :func:`train_epoch`, :func:`validate` and :func:`save_checkpoint`.
+
+Every epoch (every ``save_every``-th for the landmark-only recipes, and always the last) writes
+``prefix-symbol.json`` (an inference graph, no loss nodes), ``prefix-%04d.params`` (``arg:``/``aux:``)
+and ``prefix-%04d.states`` (optimizer, arrays + JSON), atomically; ``prefix-metrics.csv`` and
+``prefix-curves.png`` log the original's metrics per ``frequent`` batches, per epoch and on a
+held-out validation split. ``gpus='0,1'`` trains data-parallel with the gradients of the devices
+summed (as the original's Module), ``kvstore='dist_sync'`` across machines (tools/launch.py).
 """
-import argparse
 import csv
+import dataclasses
 import logging
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
+from easydict import EasyDict
 
-import symbols  # noqa: F401  (sets the MXNet environment first)
+import symbols
 import mxnet as mx
 from config import config as CFG
 
 from . import data as D
+from . import optim
+from .devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
-from .model_io import load_params, params_path, save_checkpoint
+from .model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
 
 log = logging.getLogger('train')
+
+
+@dataclasses.dataclass
+class TrainSettings:
+    """Everything one training run needs; the entry points fill it from their flags."""
+    network: str
+    image_set: str
+    prefix: str
+    lr: float = 0.01
+    lr_epoch: tuple = (8, 14)
+    begin_epoch: int = 0
+    end_epoch: int = 16
+    batch_size: int = 512
+    wd: float = 1e-5
+    momentum: float = optim.MOMENTUM
+    with_landmark: bool = False      # Onet: train the 5-point head on landmark samples too
+    basenum: int = None              # Lnet width multiplier
+    ohem: bool = True                # online hard example mining in the losses
+    flip: bool = True                # double every epoch with mirrored samples (P/R/O/offline L)
+    prelu_init: float = 1.0          # initial PReLU slope (the original: 1.0, the identity)
+    micro_batch: int = -1            # -1 auto (cache-sized chunks on CPU), 0 whole device batches
+    seed: int = 0
+    workers: int = 2                 # data loader processes (0 = in this process)
+    frequent: int = 100              # log every this many batches
+    save_every: int = 1              # checkpoint every this many epochs (and the last)
+    val_list: str = None             # validation list; default a held-out split of the training list
+    val_ratio: float = 0.02
+    online: bool = False             # landmark nets: online augmentation from a landmark list
+    list_format: str = 'cuhk'
+    image_root: str = None
+    min_landmark_size: float = 0     # online landmark lists: keep faces whose point extent is this big
+    resume: bool = False
+    pretrained: str = None
+    epoch: int = None                # epoch of --pretrained (or of the resumed checkpoint)
+    gpus: str = ''
+    kvstore: str = 'device'
+    quiet: bool = False
+
+    def info(self):
+        return symbols.network_info(self.network)
 
 
 # --- model ---------------------------------------------------------------------------------------
 
 def init_params(sym, data_shape, seed=0, prelu_init=1.0):
-    """The original's initialisation (spec §5.2): He-normal weights, zero biases, every ``gamma``
-    (BN scale and PReLU slope) 1, ``beta`` 0, BN statistics 0/1; ``fc*`` parameters ÷10.
-    ``prelu_init`` sets the PReLU slopes instead (BN scales stay 1)."""
+    """The original's initialisation: He-normal weights (N(0, 2/fan_in)), zero biases, every ``gamma``
+    1 (BN scales, and PReLU slopes, so each PReLU starts as the identity), ``beta`` 0, BN statistics
+    0/1; then every ``fc*`` parameter ÷10. ``prelu_init`` sets the PReLU slopes instead."""
     rng = np.random.RandomState(seed)
     arg_shapes, _, aux_shapes = sym.infer_shape(data=data_shape)
     arg = {}
@@ -43,11 +93,9 @@ def init_params(sym, data_shape, seed=0, prelu_init=1.0):
         if name == 'data':
             continue
         if name.endswith('_weight'):
-            fan_in = int(np.prod(shape[1:]))
-            v = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
+            v = rng.normal(0, np.sqrt(2.0 / int(np.prod(shape[1:]))), shape)
         elif name.endswith('_gamma'):
-            is_bn = 'bn' in name or 'batchnorm' in name
-            v = np.ones(shape) * (1.0 if is_bn else prelu_init)
+            v = np.ones(shape) * (1.0 if ('bn' in name or 'batchnorm' in name) else prelu_init)
         else:
             v = np.zeros(shape)
         if name.startswith('fc'):
@@ -56,6 +104,71 @@ def init_params(sym, data_shape, seed=0, prelu_init=1.0):
     aux = {n: mx.nd.array(np.ones(s) if n.endswith('_var') else np.zeros(s))
            for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
     return arg, aux
+
+
+@dataclasses.dataclass
+class Model:
+    network: str
+    train_sym: object
+    test_sym: object
+    arg: dict
+    aux: dict
+    with_landmark: bool = False
+    basenum: int = None
+
+
+def build_model(s):
+    """The training and inference graphs of ``s.network`` with freshly initialised parameters."""
+    info = s.info()
+    with_landmark = bool(s.with_landmark) and info['kind'] == 'onet'
+    train_sym = symbols.get_symbol(s.network, 'train', with_landmark=with_landmark, basenum=s.basenum)
+    test_sym = symbols.get_symbol(s.network, 'test', with_landmark=with_landmark, basenum=s.basenum)
+    arg, aux = init_params(train_sym, (1, 3, info['size'], info['size']), s.seed, s.prelu_init)
+    return Model(s.network, train_sym, test_sym, arg, aux, with_landmark, s.basenum)
+
+
+def _load_into(model, path, strict):
+    arg, aux = load_params(path)
+    for mine, theirs in ((model.arg, arg), (model.aux, aux)):
+        for k, v in theirs.items():
+            if k in mine and v.shape == mine[k].shape:
+                mine[k] = v
+            elif strict and k in mine:
+                raise ModelError('%s: %s has shape %s, %s needs %s' % (path, k, v.shape, model.network, mine[k].shape))
+    return sum(1 for k in arg if k in model.arg)
+
+
+def _checkpoint(prefix, epoch):
+    path = params_path(prefix, epoch)
+    if not os.path.isfile(path):
+        have = available_epochs(prefix)
+        raise ModelError('%s: no checkpoint of epoch %d (%s)' % (path, epoch, 'epochs found: %s' % ', '.join(
+            map(str, have)) if have else 'no checkpoints with this prefix'))
+    return path
+
+
+def restore(model, s):
+    """Load weights as the flags say; returns the optimizer state file to continue from, or None.
+
+    ``resume``: continue at ``begin_epoch`` from this run's own checkpoint ``prefix-<begin_epoch>``,
+    else from ``pretrained`` at ``epoch`` (the original's second-stage commands). Without ``resume``,
+    ``pretrained`` initialises the matching parameters (a fine-tune). The optimizer state is only
+    ever read from the run's own prefix, never from ``pretrained``."""
+    if s.resume:
+        own = os.path.isfile(params_path(s.prefix, s.begin_epoch))
+        if not own and not s.pretrained and s.begin_epoch == 0:
+            raise ModelError('--resume: nothing to resume from (give --begin_epoch N of a saved epoch, '
+                             'or --pretrained PREFIX --epoch N)')
+        src, epoch = (s.prefix, s.begin_epoch) if own else (s.pretrained or s.prefix, s.epoch or s.begin_epoch)
+        n = _load_into(model, _checkpoint(src, epoch), strict=True)
+        log.info('weights: %d parameters from %s epoch %d', n, src, epoch)
+        states = '%s-%04d.states' % (s.prefix, s.begin_epoch)
+        return states if own and os.path.isfile(states) else None
+    if s.pretrained:
+        epoch = s.epoch if s.epoch is not None else 0
+        n = _load_into(model, _checkpoint(s.pretrained, epoch), strict=False)
+        log.info('weights: fine-tuning from %s epoch %d (%d parameters)', s.pretrained, epoch, n)
+    return None
 
 
 def make_block(sym, arg, aux, ctx):
@@ -67,65 +180,62 @@ def make_block(sym, arg, aux, ctx):
     return block
 
 
-def lr_schedule(lr, lr_epoch, begin_epoch, samples_per_epoch, batch_size):
-    """(base lr after passed milestones, MultiFactorScheduler or None), as the original."""
-    passed = [e for e in lr_epoch if e <= begin_epoch]
-    base = lr * (0.1 ** len(passed))
-    steps = [int((e - begin_epoch) * samples_per_epoch / batch_size) for e in lr_epoch if e > begin_epoch]
-    steps = [s for s in steps if s > 0]
-    if not steps:
-        return base, None
-    return base, mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.1, base_lr=base)
+# --- one step --------------------------------------------------------------------------------------
+
+def loss_config(ohem=True):
+    """The loss settings of config.py with OHEM switched on or off for this run only."""
+    cfg = EasyDict(CFG)
+    if not ohem:
+        cfg.CLS_OHEM = cfg.BBOX_OHEM = cfg.LANDMARK_OHEM = False
+    return cfg
 
 
-# --- data ----------------------------------------------------------------------------------------
+class LossGraph(mx.gluon.HybridBlock):
+    """The train-mode net and its losses as one hybridized graph (a single cached call per chunk
+    instead of ~60 Python-dispatched operators). ``run(batch)`` returns
+    ``(total loss, [heads], {task: (loss, keep[, prob])})``; BN is in training mode under
+    ``autograd.record()`` and uses its moving statistics otherwise."""
 
-def build_data(args, info):
-    """(train loader, validation loader or None, samples per epoch)."""
-    cfg = {k: CFG[k] for k in ('enable_gray', 'enable_color_jitter', 'enable_gaussian_noise', 'enable_blur',
-                               'min_rot_angle', 'max_rot_angle', 'landmark106_migu_random_flip')}
-    n_points = info['n_points'] if info['kind'] == 'lnet' else 5
-    rng = np.random.RandomState(args.seed)
-    if getattr(args, 'online', False):
-        from .landmarks import read_list
-        samples = read_list(args.image_set, args.list_format, args.image_root)
-        order = rng.permutation(len(samples))
-        n_val = int(len(samples) * args.val_ratio)
-        val = [samples[i] for i in order[:n_val]]
-        train = [samples[i] for i in order[n_val:]]
-        tmaker = D.LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
-        vmaker = D.LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
-    else:
-        entries = D.read_list(args.image_set)
-        if args.val_list:
-            val_entries = D.read_list(args.val_list)
-        else:
-            order = rng.permutation(len(entries))
-            n_val = int(len(entries) * args.val_ratio)
-            val_entries = [entries[i] for i in order[:n_val]]
-            entries = [entries[i] for i in np.sort(order[n_val:])]
-        tmaker = D.BatchMaker(D.SampleSource(entries, info['size'], n_points), True, not args.no_flip,
-                              CFG.enable_black_border, cfg)
-        vmaker = D.BatchMaker(D.SampleSource(val_entries, info['size'], n_points), False, False, False, cfg) \
-            if val_entries else None
-    shard = (args.rank, args.num_parts)
-    train = D.Loader(tmaker, args.batch_size, args.seed, args.workers, True, shard)
-    if len(train) == 0:
-        raise D.DataError('%s: fewer samples (%d) than one batch of %d' % (args.image_set, train.num_samples,
-                                                                          args.batch_size))
-    val = D.Loader(vmaker, min(args.batch_size, max(1, len(vmaker.source))), args.seed, 0, False,
-                   drop_last=False) if vmaker is not None and len(vmaker.source) else None
-    return train, val, train.num_samples
+    KEYS = ('data', 'label', 'bbox_target', 'type_label', 'landmark_target')
 
+    def __init__(self, net, kind, with_landmark=False, n_coords=None, cfg=None):
+        super().__init__()
+        self.kind, self.with_landmark, self.n_coords = kind, with_landmark, n_coords
+        self.cfg = cfg if cfg is not None else loss_config()
+        self._layout = None
+        with self.name_scope():
+            self.net = net
+        self.hybridize(static_alloc=True)
 
-# --- the loop ------------------------------------------------------------------------------------
+    def hybrid_forward(self, F, data, label, bbox_target, type_label, landmark_target):
+        outs = self.net(data)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        batch = dict(label=label, bbox_target=bbox_target, type_label=type_label, landmark_target=landmark_target)
+        total, parts = stage_losses(outs, batch, self.kind, self.cfg, self.with_landmark, F, self.n_coords)
+        tasks = sorted(parts)
+        self._layout = (len(outs), [(t, len(parts[t])) for t in tasks])
+        return tuple([total] + outs + [x for t in tasks for x in parts[t]])
+
+    def run(self, nb):
+        with warnings.catch_warnings():
+            if self._layout is None:  # the first call traces the graph; unused inputs (landmarks) are fine
+                warnings.simplefilter('ignore', UserWarning)
+            res = self(*[nb[k] for k in self.KEYS])
+        n_outs, tasks = self._layout
+        parts, i = {}, 1 + n_outs
+        for t, k in tasks:
+            parts[t] = tuple(res[i:i + k])
+            i += k
+        return res[0], list(res[1:1 + n_outs]), parts
+
 
 def _to_nd(batch, ctx):
     n = len(batch['data'])
     out = {k: mx.nd.array(v, ctx=ctx) for k, v in batch.items()}
+    widths = {'landmark_target': 10, 'bbox_target': 4}
     for k in LossGraph.KEYS:  # every graph input must exist
         if k not in out:
-            out[k] = mx.nd.zeros((n, 10) if k == 'landmark_target' else (n, 4) if k == 'bbox_target' else (n,), ctx=ctx)
+            out[k] = mx.nd.zeros((n, widths[k]) if k in widths else (n,), ctx=ctx)
     return out
 
 
@@ -159,55 +269,21 @@ def use_micro_batches(net, micro, per_device):
     return micro
 
 
-class LossGraph(mx.gluon.HybridBlock):
-    """The train-mode net and its losses as one hybridized graph (a single cached call per chunk
-    instead of ~60 Python-dispatched operators). Calling it with the batch arrays returns
-    ``(total loss, [heads], {task: (loss, keep[, prob])})``; BN is in training mode under
-    ``autograd.record()`` and uses its moving statistics otherwise."""
-
-    KEYS = ('data', 'label', 'bbox_target', 'type_label', 'landmark_target')
-
-    def __init__(self, net, kind, with_landmark=False, n_coords=None):
-        super().__init__()
-        self.kind, self.with_landmark, self.n_coords = kind, with_landmark, n_coords
-        self._layout = None
-        with self.name_scope():
-            self.net = net
-        self.hybridize(static_alloc=True)
-
-    def hybrid_forward(self, F, data, label, bbox_target, type_label, landmark_target):
-        outs = self.net(data)
-        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-        batch = dict(label=label, bbox_target=bbox_target, type_label=type_label, landmark_target=landmark_target)
-        total, parts = stage_losses(outs, batch, self.kind, CFG, self.with_landmark, F, self.n_coords)
-        tasks = sorted(parts)
-        self._layout = (len(outs), [(t, len(parts[t])) for t in tasks])
-        return tuple([total] + outs + [x for t in tasks for x in parts[t]])
-
-    def run(self, nb):
-        with warnings.catch_warnings():
-            if self._layout is None:  # the first call traces the graph; unused inputs (landmarks) are fine
-                warnings.simplefilter('ignore', UserWarning)
-            res = self(*[nb[k] for k in self.KEYS])
-        n_outs, tasks = self._layout
-        parts, i = {}, 1 + n_outs
-        for t, k in tasks:
-            parts[t] = tuple(res[i:i + k])
-            i += k
-        return res[0], list(res[1:1 + n_outs]), parts
-
-
 def _numpy(outs, parts):
     return [o.asnumpy() for o in outs], {k: tuple(x.asnumpy() for x in v) for k, v in parts.items()}
 
 
-def train_step(graph, trainer, batch, ctxs, micro=0, num_parts=1):
-    """One SGD step of a :class:`LossGraph` on ``batch`` (numpy dict): split over ``ctxs``, each
-    device shard in chunks of ``micro`` samples (0 = whole shard) whose gradients accumulate. Every
-    chunk computes its own OHEM selection and BN statistics, exactly as one device of a multi-GPU
-    run does; the gradient is the mean of the chunks' gradients. Returns [(numpy outputs, numpy
-    loss parts, chunk)] per chunk."""
-    chunks = [(c, ctx) for shard, ctx in zip(_split(batch, len(ctxs)), ctxs) for c in _chunks(shard, micro)]
+def train_step(graph, trainer, batch, ctxs, micro=0):
+    """One SGD step of a :class:`LossGraph` on ``batch`` (numpy dict), split over ``ctxs``.
+
+    Each device's loss is a mean over its shard and the devices' gradients are summed (the
+    original's Module: with G devices the step is G times a one-device step, so a recipe's lr is
+    per device). Within a device, chunks of ``micro`` samples accumulate and are averaged, so
+    micro-batching changes nothing but speed; every chunk computes its own OHEM selection and BN
+    statistics, like a device of a multi-device run. Returns [(numpy outputs, numpy loss parts,
+    chunk)] per chunk."""
+    shards = _split(batch, len(ctxs))
+    chunks = [(c, ctx) for shard, ctx in zip(shards, ctxs) for c in _chunks(shard, micro)]
     results = []
     for chunk, ctx in chunks:
         nb = _to_nd(chunk, ctx)
@@ -215,51 +291,67 @@ def train_step(graph, trainer, batch, ctxs, micro=0, num_parts=1):
             loss, outs, parts = graph.run(nb)
         loss.backward()
         results.append((outs, parts, chunk))
-    trainer.step(len(chunks) * num_parts)
+    trainer.step(len(chunks) // len(ctxs))
     for p in graph.collect_params().values():
         if p.grad_req == 'add':
             p.zero_grad()
     return [_numpy(outs, parts) + (chunk,) for outs, parts, chunk in results]
 
 
+# --- epochs ----------------------------------------------------------------------------------------
+
 class CsvLog:
-    def __init__(self, path, resume):
-        self.path = path
-        self.rows = []
-        if resume and os.path.exists(path):
-            with open(path) as f:
-                self.rows = list(csv.DictReader(f))
+    """Metrics rows in ``<prefix>-metrics.csv`` (rewritten atomically) and their plot."""
+
+    def __init__(self, path, keep_until_epoch=None):
+        self.path, self.rows = path, []
+        if keep_until_epoch is not None and os.path.exists(path):
+            with open(path) as f:  # a resumed run keeps the rows of the epochs it continues from
+                self.rows = [r for r in csv.DictReader(f) if float(r.get('epoch') or 0) <= keep_until_epoch]
 
     def add(self, row):
+        from .fileio import atomic_write
         self.rows.append({k: str(v) for k, v in row.items()})
         keys = []
         for r in self.rows:
             keys += [k for k in r if k not in keys]
-        tmp = self.path + '.tmp'
-        with open(tmp, 'w', newline='') as f:
+        with atomic_write(self.path, newline='') as f:
             w = csv.DictWriter(f, fieldnames=keys)
             w.writeheader()
             w.writerows(self.rows)
-        os.replace(tmp, self.path)
 
-    def plot(self, png):
-        from .plot import line_plot
-        epochs = [r for r in self.rows if r.get('phase') in ('train_epoch', 'val')]
-        series = []
-        for phase in ('train_epoch', 'val'):
-            rows = [r for r in epochs if r['phase'] == phase]
-            for key in ('acc', 'loss', 'boxL2', 'lmL2'):
-                pts = [(float(r['epoch']), float(r[key])) for r in rows if r.get(key) not in (None, '')]
-                if pts:
-                    series.append(('%s %s' % (phase.replace('_epoch', ''), key), [p[0] for p in pts],
-                                   [p[1] for p in pts]))
-        if series:
-            top = max(max(s[2]) for s in series)
-            line_plot(series, png, title=os.path.basename(png), xlabel='epoch', ylabel='metric',
-                      ylim=(0.0, max(1.0, top)))
+    def plot(self, png, title=''):
+        from .plot import training_curves
+        return training_curves(self.rows, png, title)
 
 
-def evaluate(graph, loader, ctx, micro=0):
+def train_epoch(graph, trainer, loader, epoch, ctxs, micro=0, frequent=100, on_log=None, progress=True):
+    """One pass over ``loader``; returns the epoch's metrics. ``on_log(batch, speed, metrics)`` is
+    called every ``frequent`` batches with the metrics since the previous call (the original's
+    Speedometer lines)."""
+    from tqdm import tqdm
+    window = StageMetrics(graph.kind, graph.with_landmark)
+    whole = StageMetrics(graph.kind, graph.with_landmark)
+    tic, seen = time.time(), 0
+    bar = tqdm(total=len(loader), desc='epoch %d' % (epoch + 1), unit='batch', disable=not progress, leave=False)
+    try:
+        for b, batch in enumerate(loader.batches(epoch)):
+            for outs, parts, chunk in train_step(graph, trainer, batch, ctxs, micro):
+                window.update(outs, chunk, parts)
+                whole.update(outs, chunk, parts)
+            seen += len(batch['data'])
+            bar.update(1)
+            if (b + 1) % frequent == 0:
+                if on_log:
+                    on_log(b + 1, seen / max(time.time() - tic, 1e-9), window, bar)
+                window.reset()
+                tic, seen = time.time(), 0
+    finally:
+        bar.close()
+    return whole.get()
+
+
+def validate(graph, loader, ctx, micro=0):
     """Metrics of a :class:`LossGraph` over ``loader`` (inference mode: BN moving statistics)."""
     metrics = StageMetrics(graph.kind, graph.with_landmark)
     for batch in loader.batches(0):
@@ -270,189 +362,102 @@ def evaluate(graph, loader, ctx, micro=0):
     return metrics.get()
 
 
-def train(args):
-    """Train one stage; returns the last epoch's metrics."""
-    info = symbols.network_info(args.network)
-    kind = info['kind']
-    with_landmark = bool(getattr(args, 'with_landmark', False)) and kind == 'onet'
-    ctxs = [mx.gpu(int(g)) for g in args.gpus.split(',') if g.strip() != ''] if args.gpus else [mx.cpu()]
-    kv = mx.kv.create(args.kvstore) if args.kvstore.startswith('dist') else args.kvstore
-    args.rank, args.num_parts = (kv.rank, kv.num_workers) if not isinstance(kv, str) else (0, 1)
-    is_main = args.rank == 0
-    mx.random.seed(args.seed)
-    train_loader, val_loader, n_samples = build_data(args, info)
-    train_sym = symbols.get_symbol(args.network, 'train', with_landmark=with_landmark, basenum=args.basenum)
-    test_sym = symbols.get_symbol(args.network, 'test', with_landmark=with_landmark, basenum=args.basenum)
-    size = info['size']
-    arg, aux = init_params(train_sym, (1, 3, size, size), args.seed, args.prelu_init)
-    states = None
-    if args.resume:
-        # own checkpoint at --begin_epoch first (also for a fine-tune that was interrupted), else --pretrained
-        own = os.path.exists(params_path(args.prefix, args.begin_epoch))
-        src = args.prefix if own or not args.pretrained else args.pretrained
-        epoch = args.begin_epoch if own or args.epoch is None else args.epoch
-        loaded_arg, loaded_aux = load_params(params_path(src, epoch))
-        arg.update({k: v for k, v in loaded_arg.items() if k in arg})
-        aux.update({k: v for k, v in loaded_aux.items() if k in aux})
-        if os.path.exists('%s-%04d.states' % (src, epoch)):
-            states = '%s-%04d.states' % (src, epoch)
-        log.info('resumed from %s epoch %d%s', src, epoch, ' with optimizer state' if states else '')
-    elif args.pretrained:
-        loaded_arg, loaded_aux = load_params(params_path(args.pretrained, args.epoch or 0))
-        n = sum(1 for k in loaded_arg if k in arg)
-        arg.update({k: v for k, v in loaded_arg.items() if k in arg and v.shape == arg[k].shape})
-        aux.update({k: v for k, v in loaded_aux.items() if k in aux and v.shape == aux[k].shape})
-        log.info('fine-tuning from %s epoch %s (%d parameters)', args.pretrained, args.epoch, n)
-    net = make_block(train_sym, arg, aux, ctxs)
-    micro = use_micro_batches(net, micro_batch_size(size, ctxs[0]) if args.micro_batch < 0 else args.micro_batch,
-                              args.batch_size // len(ctxs))
-    if micro:
-        log.info('%d samples per device step in chunks of %d (--micro_batch)', args.batch_size // len(ctxs), micro)
-    per_worker = n_samples // args.num_parts
-    base_lr, sched = lr_schedule(args.lr, [int(e) for e in args.lr_epoch.split(',') if e],
-                                 args.begin_epoch, per_worker, args.batch_size)
-    opt = {'learning_rate': base_lr, 'momentum': 0.9, 'wd': args.wd}
-    if sched is not None:
-        opt['lr_scheduler'] = sched
-    trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', opt, kvstore=kv)
-    graph = LossGraph(net, kind, with_landmark, 2 * info['n_points'] if kind == 'lnet' else None)
-    if states:
-        trainer.load_states(states)
-    metrics = StageMetrics(kind, with_landmark)
-    csv_log = CsvLog(args.prefix + '-metrics.csv', args.resume) if is_main else None
-    os.makedirs(os.path.dirname(os.path.abspath(args.prefix)), exist_ok=True)
+def save_checkpoint(prefix, epoch, model, net, trainer, settings, ctx):
+    """Weights (inference graph + params) and optimizer state of ``epoch``, each file atomic."""
+    params = net.collect_params()
+    arg = {k: v.data(ctx) for k, v in params.items() if k in model.arg}
+    aux = {k: v.data(ctx) for k, v in params.items() if k in model.aux}
+    save_model(prefix, epoch, model.test_sym, arg, aux, network=model.network, with_landmark=model.with_landmark,
+               basenum=model.basenum)
+    optim.save_state('%s-%04d.states' % (prefix, epoch), trainer, settings, epoch)
+
+
+def _fmt(metrics):
+    return '\t'.join('%s=%f' % kv for kv in metrics.items())
+
+
+def describe(s, info, n_samples, micro):
+    """The effective settings, logged when a run starts."""
+    cfg = loss_config(s.ohem)
+    schedule = 'lr %g, x0.1 at epochs %s' % (s.lr, ','.join(map(str, s.lr_epoch)) or 'none')
+    aug = 'online landmark crops (rotation, crop jitter, flip, blur) + ' if s.online else \
+        ('mirrored copies (epoch doubled) + ' if s.flip else '')
+    colour = [n for n, k in (('brightness', 'enable_color_jitter'), ('grey/colour gains', 'enable_gray'),
+                             ('gaussian noise', 'enable_gaussian_noise')) if CFG[k]]
+    return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.network, info['kind'], info['size'], info['size'],
+                                                             s.image_set, n_samples),
+            'epochs %d..%d, batch %d%s, %s, SGD momentum %g, weight decay %g (weights and gammas)'
+            % (s.begin_epoch + 1, s.end_epoch, s.batch_size, ' in chunks of %d' % micro if micro else '',
+               schedule, s.momentum, s.wd),
+            'OHEM: classification %s, boxes %s, landmarks %s' % tuple(
+                ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
+                ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
+                 (cfg.LANDMARK_OHEM, cfg.LANDMARK_OHEM_RATIO))),
+            'augmentation: %s%s' % (aug, ', '.join(colour) or 'none')]
+
+
+def train(s):
+    """Train one stage as ``s`` says; returns the last epoch's metrics {'train': …, 'val': …}."""
+    info = s.info()
+    if s.begin_epoch >= s.end_epoch:
+        raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.end_epoch))
+    ctxs = contexts(s.gpus)
+    dist = s.kvstore.startswith('dist')
+    kv = mx.kv.create(s.kvstore) if dist else s.kvstore
+    rank, parts = (kv.rank, kv.num_workers) if dist else (0, 1)
+    saves = rank == 0 or '{rank}' in s.prefix
+    prefix = s.prefix.replace('{rank}', str(rank))
+    mx.random.seed(s.seed)
+    train_loader, val_loader = D.make_loaders(s, info, shard=(rank, parts))
+    model = build_model(s)
+    state_file = restore(model, dataclasses.replace(s, prefix=prefix))
+    net = make_block(model.train_sym, model.arg, model.aux, ctxs)
+    per_device = s.batch_size // len(ctxs)
+    micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.micro_batch < 0 else s.micro_batch,
+                              per_device)
+    opt_settings = dict(lr=s.lr, lr_epoch=list(s.lr_epoch), origin_epoch=s.begin_epoch, batch_size=s.batch_size,
+                        samples_per_epoch=train_loader.num_samples // parts, wd=s.wd, momentum=s.momentum,
+                        devices=len(ctxs), workers=parts)
+    trainer = optim.make_trainer(net.collect_params(), opt_settings, kvstore=kv)
+    for line in describe(s, info, train_loader.num_samples, micro):
+        log.info(line)
+    if state_file:
+        restored, why = optim.restore_state(state_file, trainer, opt_settings)
+        log.info('optimizer: %s', why if restored else 'fresh SGD from the loaded weights, ' + why)
+    elif s.resume or s.pretrained:
+        log.info('optimizer: fresh SGD from the loaded weights')
+    graph = LossGraph(net, info['kind'], model.with_landmark, 2 * info['n_points'] if info['kind'] == 'lnet' else None,
+                      loss_config(s.ohem))
+    csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
     last = {}
-    from tqdm import tqdm
+
+    def on_log(b, speed, window, bar):
+        if rank == 0:
+            (log.info if s.quiet else bar.write)('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\t%s'
+                                                 % (epoch, b, speed, window.format()))
+        if csv_log:
+            csv_log.add(dict(phase='train', epoch=epoch + 1, batch=b, batches=len(train_loader), speed=speed,
+                             lr=trainer.learning_rate, **window.get()))
     try:
-        for epoch in range(args.begin_epoch, args.end_epoch):
-            metrics.reset()
-            epoch_metrics = StageMetrics(kind, with_landmark)
-            tic, seen, t_epoch = time.time(), 0, time.time()
-            bar = tqdm(total=len(train_loader), desc='epoch %d' % (epoch + 1), unit='batch',
-                       disable=not is_main or args.quiet, leave=False)
-            for b, batch in enumerate(train_loader.batches(epoch)):
-                for outs, parts, shard in train_step(graph, trainer, batch, ctxs, micro, args.num_parts):
-                    metrics.update(outs, shard, parts)
-                    epoch_metrics.update(outs, shard, parts)
-                seen += len(batch['data'])
-                bar.update(1)
-                if (b + 1) % args.frequent == 0:
-                    speed = seen / max(time.time() - tic, 1e-9)
-                    if is_main:
-                        msg = 'Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\t%s' % (epoch, b + 1, speed, metrics.format())
-                        (bar.write if not args.quiet else log.info)(msg)
-                        csv_log.add(dict(phase='train', epoch=epoch + 1, batch=b + 1, speed=speed, lr=trainer.learning_rate,
-                                         **metrics.get()))
-                    metrics.reset()
-                    tic, seen = time.time(), 0
-            bar.close()
-            last = {'train': epoch_metrics.get()}
-            if is_main:
-                arg_p = {k: v.data(ctxs[0]) for k, v in net.collect_params().items() if k in train_sym.list_arguments()}
-                aux_p = {k: v.data(ctxs[0]) for k, v in net.collect_params().items() if k in train_sym.list_auxiliary_states()}
-                save_checkpoint(args.prefix, epoch + 1, test_sym, arg_p, aux_p, network=args.network,
-                                with_landmark=with_landmark, basenum=args.basenum)
-                if not args.kvstore.startswith('dist'):
-                    tmp = '%s-%04d.states.tmp' % (args.prefix, epoch + 1)
-                    trainer.save_states(tmp)
-                    os.replace(tmp, '%s-%04d.states' % (args.prefix, epoch + 1))
-                row = dict(phase='train_epoch', epoch=epoch + 1, time=time.time() - t_epoch, lr=trainer.learning_rate,
-                           **last['train'])
-                csv_log.add(row)
-                if val_loader is not None:
-                    last['val'] = evaluate(graph, val_loader, ctxs[0], micro)
-                    csv_log.add(dict(phase='val', epoch=epoch + 1, **last['val']))
-                log.info('Epoch[%d] Train-%s', epoch + 1, '\tTrain-'.join('%s=%f' % kv for kv in last['train'].items()))
-                if 'val' in last:
-                    log.info('Epoch[%d] Validation-%s', epoch + 1,
-                             '\tValidation-'.join('%s=%f' % kv for kv in last['val'].items()))
-                log.info('Epoch[%d] Time cost=%.3f; saved %s', epoch + 1, time.time() - t_epoch,
-                         params_path(args.prefix, epoch + 1))
-                csv_log.plot(args.prefix + '-curves.png')
-    except KeyboardInterrupt:
-        log.error('interrupted; rerun with --resume --begin_epoch N (the last saved epoch) to continue')
-        raise SystemExit(130)
+        for epoch in range(s.begin_epoch, s.end_epoch):
+            t0 = time.time()
+            last = {'train': train_epoch(graph, trainer, train_loader, epoch, ctxs, micro, s.frequent, on_log,
+                                         progress=rank == 0 and not s.quiet)}
+            if not saves:
+                continue
+            final = epoch + 1 == s.end_epoch
+            if (epoch + 1) % s.save_every == 0 or final:
+                save_checkpoint(prefix, epoch + 1, model, net, trainer, opt_settings, ctxs[0])
+            csv_log.add(dict(phase='train_epoch', epoch=epoch + 1, time=time.time() - t0, lr=trainer.learning_rate,
+                             **last['train']))
+            log.info('Epoch[%d] Train-%s', epoch + 1, _fmt(last['train']).replace('\t', '\tTrain-'))
+            if val_loader is not None and ((epoch + 1) % s.save_every == 0 or final):
+                last['val'] = validate(graph, val_loader, ctxs[0], micro)
+                csv_log.add(dict(phase='val', epoch=epoch + 1, **last['val']))
+                log.info('Epoch[%d] Validation-%s', epoch + 1, _fmt(last['val']).replace('\t', '\tValidation-'))
+            log.info('Epoch[%d] Time cost=%.3f%s', epoch + 1, time.time() - t0,
+                     '; saved %s' % params_path(prefix, epoch + 1) if (epoch + 1) % s.save_every == 0 or final else '')
+            csv_log.plot(prefix + '-curves.png', '%s: %s' % (s.network, os.path.basename(prefix)))
     finally:
         train_loader.close()
-    if args.kvstore.startswith('dist'):  # every worker's final weights, to check they agree
-        final = {('arg:%s' % k): v.data(ctxs[0]).copy() for k, v in net.collect_params().items()}
-        mx.nd.save('%s-worker%d.params' % (args.prefix, args.rank), final)
     return last
-
-
-# --- command line --------------------------------------------------------------------------------
-
-def parser(description, defaults):
-    """The original trainers' flags (spec §5.3) with this stage's defaults."""
-    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument('--network', default=defaults['network'], help='registered variant, e.g. Pnet20_v1')
-    ap.add_argument('--image_set', default=defaults.get('image_set'),
-                    help='training list (a path, or a name under data/imglists)')
-    ap.add_argument('--val_list', default=None, help='validation list (default: a held-out split)')
-    ap.add_argument('--val_ratio', type=float, default=0.02, help='held-out fraction when no --val_list')
-    ap.add_argument('--prefix', default=defaults['prefix'])
-    ap.add_argument('--pretrained', default=None, help='checkpoint prefix to start from (with --epoch)')
-    ap.add_argument('--epoch', type=int, default=None, help='epoch of --pretrained / of --resume')
-    ap.add_argument('--resume', action='store_true', help='continue from --prefix (or --pretrained) at --begin_epoch')
-    ap.add_argument('--begin_epoch', type=int, default=0)
-    ap.add_argument('--end_epoch', type=int, default=defaults.get('end_epoch', 16))
-    ap.add_argument('--lr', type=float, default=defaults.get('lr', 0.01))
-    ap.add_argument('--lr_epoch', default=defaults.get('lr_epoch', '8,14'))
-    ap.add_argument('--wd', type=float, default=1e-5)
-    ap.add_argument('--batch_size', type=int, default=defaults.get('batch_size', 512))
-    ap.add_argument('--frequent', type=int, default=defaults.get('frequent', 100))
-    ap.add_argument('--gpus', default=defaults.get('gpus', ''), help='e.g. 0 or 0,1; empty = CPU')
-    ap.add_argument('--kvstore', default='device', help='device, local, or dist_sync (see tools/launch.py)')
-    ap.add_argument('--workers', '--thread_num', type=int, default=defaults.get('workers', 2),
-                    help='processes decoding and augmenting batches (0 = in the training process)')
-    ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--no_flip', action='store_true', help='do not double the epoch with flipped samples')
-    ap.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128)')
-    ap.add_argument('--no_ohem', action='store_true',
-                    help='no online hard example mining (config CLS_OHEM/BBOX_OHEM); small data sets learn better')
-    ap.add_argument('--prelu_init', type=float, default=1.0,
-                    help='initial PReLU slope (the original: 1.0, a linear start; 0.25 trains deep nets from scratch)')
-    ap.add_argument('--micro_batch', type=int, default=-1,
-                    help='accumulate each device batch in chunks of this many samples (-1 = auto: cache-sized '
-                         'on CPU, off on GPU; 0 = off). Chunks do OHEM and BN like devices of a multi-GPU run')
-    ap.add_argument('--quiet', action='store_true', help='no progress bar')
-    return ap
-
-
-def landmark_args(list_format):
-    """``extra`` hook of the landmark trainers: online augmentation from a landmark list."""
-    def extra(ap):
-        ap.add_argument('--online', action='store_true',
-                        help='online augmentation from a landmark list (rotation, crop, flip, blur) instead of crops')
-        ap.add_argument('--list_format', choices=['celeba', 'cuhk', 'l106'], default=list_format)
-        ap.add_argument('--image_root', default=None, help='with --online: image folder (default: the list folder)')
-    return extra
-
-
-def resolve_list(name):
-    if name is None:
-        return None
-    if os.path.exists(name):
-        return name
-    cand = os.path.join(CFG.root, 'data', 'imglists', name + ('' if name.endswith('.txt') else '.txt'))
-    return cand if os.path.exists(cand) else name
-
-
-def main(argv, description, defaults, extra=None):
-    ap = parser(description, defaults)
-    if extra:
-        extra(ap)
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
-    if args.no_ohem:
-        CFG.CLS_OHEM = CFG.BBOX_OHEM = False
-    args.image_set = resolve_list(args.image_set)
-    args.val_list = resolve_list(args.val_list)
-    if not args.image_set:
-        ap.error('--image_set is required')
-    try:
-        train(args)
-    except (D.DataError, OSError, ValueError) as exc:
-        print('error: %s' % exc, file=sys.stderr)
-        return 2
-    return 0

@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
-from prepare_data.wider import AnnotationError, build_annotations, read_mat, read_txt, write_annotations  # noqa: E402
+from prepare_data.wider import AnnotationError, build_annotations, read_mat, read_txt, split_images, write_annotations  # noqa: E402
 
 
 def main(argv=None):
@@ -24,6 +24,12 @@ def main(argv=None):
     ap.add_argument('--drop_invalid', action='store_true', help="drop faces WIDER marks 'invalid'")
     ap.add_argument('--anno', default=None, help='output anno.txt (default <root>/data/wider/anno.txt)')
     ap.add_argument('--list', default=None, help='output image list (default <root>/data/imglists/train.txt)')
+    ap.add_argument('--dev_fraction', type=float, default=0.0,
+                    help='hold out this fraction of every event\'s images as a dev split (0 = none)')
+    ap.add_argument('--dev_seed', type=int, default=0, help='seed of the dev split')
+    ap.add_argument('--dev_anno', default=None, help='anno.txt of the dev split (default: <anno>_dev.txt)')
+    ap.add_argument('--train_fraction', type=float, default=1.0,
+                    help='keep this seeded fraction of the remaining images for training (learning curves)')
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)
@@ -43,10 +49,15 @@ def main(argv=None):
     if not kept:
         print('error: none of the %d listed images exist under %s' % (len(records), image_root), file=sys.stderr)
         return 2
-    write_annotations(kept, anno, lst)
-    print('%d images, %d faces -> %s, %s' % (stats['images'], stats['boxes'], anno, lst))
-    print('skipped: %d listed images missing on disk, %d zero-size boxes, %d invalid faces'
-          % (stats['missing'], stats['zero_size'], stats['invalid']))
+    train, dev = split_images(kept, args.dev_fraction, args.dev_seed, args.train_fraction)
+    if dev:
+        dev_anno = args.dev_anno or os.path.splitext(anno)[0] + '_dev.txt'
+        write_annotations(dev, dev_anno)
+        print('dev split: %d images, %d faces -> %s' % (len(dev), sum(len(b) for _, b in dev), dev_anno))
+    write_annotations(train, anno, lst)
+    print('%d images, %d faces -> %s, %s' % (len(train), sum(len(b) for _, b in train), anno, lst))
+    print('skipped: %d listed images missing on disk, %d invalid faces dropped; kept %d zero-size boxes '
+          '(they give no samples)' % (stats['missing'], stats['invalid'], stats['zero_size']))
     return 0
 
 

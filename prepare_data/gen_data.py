@@ -54,7 +54,7 @@ def generate(anno_path, size, out_dir, base_num=1, prob_thresh=0.0, prob_file=No
     anno = read_anno(anno_path)
     if limit:
         anno = anno[:limit]
-    probs = read_prob(prob_file, len(read_anno(anno_path)))[:len(anno)] if prob_file else None
+    probs = read_prob(prob_file, anno) if prob_file else None
     if encoding == 'auto':  # raw pixels are no bigger than a JPEG up to 24 px, and need no decoding
         encoding = 'raw' if fmt == 'packed' and size <= 24 else 'jpeg'
     job = SampleJob(anno, probs, size, base_num, prob_thresh if prob_file else 0.0, min_face, encoding)
@@ -72,7 +72,8 @@ def main(argv=None):
     ap.add_argument('--anno', default=None, help='anno.txt (default: <root>/data/wider/anno.txt)')
     ap.add_argument('--size', type=int, required=True, choices=[12, 16, 20, 24, 48])
     ap.add_argument('--base_num', type=int, default=1)
-    ap.add_argument('--prob_thresh', type=float, default=0.3, help='with --prob_file: drop faces below')
+    ap.add_argument('--prob_thresh', type=float, default=0.15,
+                    help="with --prob_file: faces scoring below give no samples (every .bat of the original: 0.15)")
     ap.add_argument('--prob_file', default=None, help='per-box scores, one line per anno.txt line')
     ap.add_argument('--min_face', type=int, default=40, help='faces smaller than this give no samples')
     ap.add_argument('--out', default=None, help='output root (default: <root>/data/samples)')

@@ -70,14 +70,9 @@ class MiningJob:
 
     def detector(self):
         if self.det is None:
-            from core.detector import MtcnnDetector
-            from core.model_io import load_model
-            models = [load_model(p, e, network=n) for p, e, n in zip(self.prefixes, self.epochs, self.networks)]
-            if self.backend == 'onnx':
-                from core.onnx_backend import to_onnx_model
-                models = [to_onnx_model(m, threads=1) for m in models]
-            models += [None] * (3 - len(models))
-            self.det = MtcnnDetector(models[0], models[1], models[2], min_face=self.min_face, thresh=self.thresh)
+            from core.cascade import load_cascade
+            self.det = load_cascade(self.prefixes, self.epochs, self.networks, thresh=self.thresh,
+                                    min_face=self.min_face, backend=self.backend, threads=1)
         return self.det
 
     def candidates(self, img):
@@ -87,6 +82,7 @@ class MiningJob:
     def __call__(self, index, seed):
         import cv2
         from core.boxes import crop_batch
+        from core.image import from_tensor
         from prepare_data.writers import encode
         path, gt = self.anno[index]
         img = cv2.imread(path)
@@ -104,7 +100,7 @@ class MiningJob:
             return [], stats
         boxes = np.array([b for _, b, _ in labelled])
         crops, _ = crop_batch(img, boxes, self.size, check_geometry=False)
-        raw = ((crops.transpose(0, 2, 3, 1) / 0.0078125) + 127.5).round().clip(0, 255).astype(np.uint8)
+        raw = from_tensor(crops)
         enc = 'raw' if self.size <= 24 else 'jpeg'
         records = []
         for (cls, _, off), crop in zip(labelled, raw):

@@ -8,8 +8,10 @@ import os
 
 import numpy as np
 
+from core.fileio import FormatError, parse_floats, split_path, write_lines
 
-class AnnotationError(ValueError):
+
+class AnnotationError(FormatError):
     """A malformed annotation file (the message names the file and line)."""
 
 
@@ -96,8 +98,10 @@ def read_txt(txt_path):
 def build_annotations(records, image_root, drop_invalid=False):
     """Resolve paths; returns (kept [(path, boxes x1y1x2y2)], stats dict).
 
-    Images missing on disk are counted and dropped; zero-size boxes are counted and dropped;
-    with ``drop_invalid`` WIDER's ``invalid`` faces are dropped too.
+    Images missing on disk are counted and dropped. Zero-size boxes are kept, as the original
+    writes them (they give no samples and never count as faces, but per-box files such as the
+    original's ``prob.txt`` stay aligned with the boxes); with ``drop_invalid`` WIDER's
+    ``invalid`` faces are dropped.
     """
     kept, stats = [], dict(images=0, missing=0, boxes=0, zero_size=0, invalid=0)
     for event, name, boxes, invalid in records:
@@ -105,10 +109,10 @@ def build_annotations(records, image_root, drop_invalid=False):
         if not os.path.isfile(path):
             stats['missing'] += 1
             continue
-        keep = (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
-        stats['zero_size'] += int((~keep).sum())
+        stats['zero_size'] += int(((boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)).sum())
+        keep = np.ones(len(boxes), bool)
         if drop_invalid:
-            stats['invalid'] += int((invalid & keep).sum())
+            stats['invalid'] += int(invalid.sum())
             keep &= ~invalid
         b = boxes[keep]
         xyxy = np.c_[b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]]
@@ -118,54 +122,82 @@ def build_annotations(records, image_root, drop_invalid=False):
     return kept, stats
 
 
-def write_annotations(kept, anno_path, list_path):
-    """Write anno.txt and the image list atomically."""
-    for path, lines in ((anno_path, ['%s %s' % (p, ' '.join(str(int(v)) for v in b.ravel())) if len(b) else p
-                                     for p, b in kept]),
-                        (list_path, [p for p, _ in kept])):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            f.write('\n'.join(lines) + ('\n' if lines else ''))
-        os.replace(tmp, path)
+def split_images(kept, dev_fraction=0.0, seed=0, train_fraction=1.0):
+    """(train, dev) of an annotation list: a seeded ``dev_fraction`` of every event's images is held
+    out as a dev split (for choosing recipes and thresholds); of the rest, a seeded
+    ``train_fraction`` is kept for training (learning curves). Stratified by event folder; images
+    within an event are ordered by name first, so the split does not depend on the input order."""
+    if not 0 <= dev_fraction < 1 or not 0 < train_fraction <= 1:
+        raise ValueError('dev_fraction must be in [0, 1) and train_fraction in (0, 1]')
+    events = {}
+    for item in kept:
+        events.setdefault(os.path.basename(os.path.dirname(item[0])), []).append(item)
+    train, dev = [], []
+    for k, event in enumerate(sorted(events)):
+        items = sorted(events[event], key=lambda it: os.path.basename(it[0]))
+        order = np.random.RandomState(np.random.SeedSequence([int(seed), k]).generate_state(1)[0]).permutation(len(items))
+        n_dev = int(round(dev_fraction * len(items)))
+        rest = order[n_dev:]
+        n_train = max(1, int(round(train_fraction * len(rest)))) if len(rest) else 0
+        dev += [items[i] for i in sorted(order[:n_dev])]
+        train += [items[i] for i in sorted(rest[:n_train])]
+    return train, dev
+
+
+def write_annotations(kept, anno_path, list_path=None):
+    """Write anno.txt (and the image list) atomically."""
+    write_lines(anno_path, ['%s %s' % (p, ' '.join(str(int(v)) for v in b.ravel())) if len(b) else p
+                            for p, b in kept])
+    if list_path:
+        write_lines(list_path, [p for p, _ in kept])
 
 
 def read_anno(anno_path):
-    """Parse anno.txt: [(path, boxes N×4 float)]; errors name file and line."""
+    """Parse anno.txt: [(path, boxes N×4 float)]; paths may contain spaces; errors name file and line."""
     if not os.path.isfile(anno_path):
         raise FileNotFoundError('annotation file not found: %s' % anno_path)
     out = []
     with open(anno_path) as f:
         for k, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
+            if not line.strip():
                 continue
-            vals = parts[1:]
+            path, vals = split_path(line)
             if len(vals) % 4:
-                raise AnnotationError('%s:%d: box coordinates must come in groups of 4' % (anno_path, k))
-            try:
-                boxes = np.asarray([float(v) for v in vals], np.float64).reshape(-1, 4)
-            except ValueError:
-                raise AnnotationError('%s:%d: non-numeric box coordinate' % (anno_path, k))
-            out.append((parts[0], boxes))
+                raise AnnotationError('%s:%d: box coordinates must come in groups of 4 (x1 y1 x2 y2), got %d numbers'
+                                      % (anno_path, k, len(vals)))
+            boxes = np.asarray(parse_floats(vals, anno_path, k, 'box coordinate'), np.float64).reshape(-1, 4)
+            if len(boxes) and ((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])).any():
+                raise AnnotationError('%s:%d: a box with x2 < x1 or y2 < y1' % (anno_path, k))
+            out.append((path, boxes))
     if not out:
         raise AnnotationError('%s: empty annotation file' % anno_path)
     return out
 
 
-def read_prob(prob_path, n_images):
-    """Per-box scores (the original's prob.txt), consumed by line index like the original."""
-    probs = []
+def _image_key(path):
+    """``event/name`` of an image path written with / or \\ separators (the original's prob.txt
+    mixes both)."""
+    parts = path.replace('\\', '/').split('/')
+    return '/'.join(parts[-2:])
+
+
+def read_prob(prob_path, anno):
+    """Per-box scores of the original's ``prob.txt`` (``<path> p1 … pK``, one score per box of the
+    image in annotation order), aligned to ``anno`` by image (event/name), so a subset or a
+    reordered annotation file still gets each box its own score. Images absent from the file keep
+    every box (score 1)."""
+    by_key = {}
     with open(prob_path) as f:
         for k, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
+            if not line.strip():
                 continue
-            try:
-                probs.append(np.asarray([float(v) for v in parts[1:]], np.float64))
-            except ValueError:
-                raise AnnotationError('%s:%d: non-numeric score' % (prob_path, k))
-    if len(probs) != n_images:
-        raise AnnotationError('%s: %d lines but anno.txt has %d images (lines are matched by index)'
-                              % (prob_path, len(probs), n_images))
-    return probs
+            path, vals = split_path(line)
+            by_key[_image_key(path)] = (np.asarray(parse_floats(vals, prob_path, k, 'score'), np.float64), k)
+    out = []
+    for path, boxes in anno:
+        probs, k = by_key.get(_image_key(path), (np.ones(len(boxes)), None))
+        if len(probs) != len(boxes):
+            raise AnnotationError('%s:%d: %d scores for %s, which has %d boxes in the annotations'
+                                  % (prob_path, k, len(probs), path, len(boxes)))
+        out.append(probs)
+    return out

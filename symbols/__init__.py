@@ -7,7 +7,31 @@ os.environ.setdefault('MXNET_SUBGRAPH_BACKEND', 'NONE')
 from .builder import build  # noqa: E402
 from .zoo import NETWORKS  # noqa: E402
 
-__all__ = ['get_symbol', 'list_networks', 'network_info', 'NETWORKS']
+__all__ = ['get_symbol', 'list_networks', 'network_info', 'canonical_name', 'UnknownNetwork', 'NETWORKS']
+
+
+class UnknownNetwork(KeyError, ValueError):
+    """A network name that is not registered (the message lists close matches)."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+def canonical_name(name):
+    """The registered spelling of ``name``, matched case-insensitively and ignoring ``-``/``_`` (so
+    the original's file names such as ``pnet20_v1`` work); an :class:`UnknownNetwork` naming the
+    closest registered variants otherwise."""
+    if name in NETWORKS:
+        return name
+    key = str(name).lower().replace('-', '_')
+    for n in NETWORKS:
+        if n.lower() == key:
+            return n
+    import difflib
+    close = difflib.get_close_matches(key, [n.lower() for n in NETWORKS], n=4, cutoff=0.5)
+    lower = {n.lower(): n for n in NETWORKS}
+    hint = 'did you mean %s?' % ', '.join(lower[c] for c in close) if close else 'see python tools/flops.py'
+    raise UnknownNetwork('unknown network %r; %s' % (name, hint))
 
 
 def list_networks(kind=None):
@@ -17,8 +41,7 @@ def list_networks(kind=None):
 
 def network_info(name):
     """Metadata of a network: kind, input size, points, and for Pnets cell size and stride."""
-    if name not in NETWORKS:
-        raise KeyError('unknown network %r; known: %s' % (name, ', '.join(NETWORKS)))
+    name = canonical_name(name)
     spec = NETWORKS[name]
     info = dict(name=name, kind=spec['kind'], size=spec['size'], n_points=spec['n_points'],
                 original=spec['original'], basenum=spec.get('basenum'))
@@ -42,4 +65,4 @@ def get_symbol(name, mode='test', with_landmark=False, basenum=None):
         raise ValueError('with_landmark applies to Onet variants only, not %s' % name)
     if basenum is not None and not info['basenum']:
         raise ValueError('basenum applies to Lnet/Lnet106 variants only, not %s' % name)
-    return build(NETWORKS[name], mode=mode, with_landmark=with_landmark, basenum=basenum)
+    return build(NETWORKS[info['name']], mode=mode, with_landmark=with_landmark, basenum=basenum)

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from tools import benchmark_peers as bp
+from core import peers as bp
 from conftest import shared_path
 
 
@@ -13,14 +13,7 @@ def _img():
 
 
 def test_caffe_mtcnn_through_the_cascade_finds_the_four_faces():
-    import cv2
-    from core.detector import MtcnnDetector
-    c = shared_path('models', 'caffe-mtcnn')
-    stages = [bp.CaffeStage(os.path.join(c, 'det%d.prototxt' % i), os.path.join(c, 'det%d.caffemodel' % i),
-                            kind, size, **kw)
-              for i, kind, size, kw in ((1, 'pnet', 12, dict(cell=12, stride=2)), (2, 'rnet', 24, {}),
-                                        (3, 'onet', 48, {}))]
-    det = MtcnnDetector(*stages, min_face=20, thresh=(0.6, 0.7, 0.7), interp=cv2.INTER_AREA)
+    det = bp.caffe_mtcnn(min_face=20, thresh=(0.6, 0.7, 0.7), folder=shared_path('models', 'caffe-mtcnn'))
     boxes, scores, points = det.detect(_img())
     ref = np.loadtxt(shared_path('reference', 'train-mtcnn-4jpg-dets.txt'), comments='#')
     for r in ref:  # the four faces are found (other detections may be added)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from tools import eval_fddb as ef
+from core.evaluation import fddb as ef
 from conftest import REPO, shared_path
 
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from tools import eval_wider as ew
+from core.evaluation import wider as ew
 from conftest import REPO, shared_path
 
 
@@ -62,12 +62,28 @@ def test_prediction_files_roundtrip_and_errors(tmp_path):
     ew.write_prediction(path, 'img', np.array([[10., 20., 30., 60.]]), np.array([0.5]))
     np.testing.assert_allclose(ew.read_prediction(path), [[10, 20, 20, 40, 0.5]])
     bad = tmp_path / 'bad.txt'
-    bad.write_text('img\n2\n1 2 3 4 0.5\n')
-    with pytest.raises(ValueError, match='header says 2'):
-        ew.read_prediction(str(bad))
-    bad.write_text('img\n1\n1 2 3\n')
-    with pytest.raises(ValueError, match='bad.txt:3'):
-        ew.read_prediction(str(bad))
+    cases = [('img\n2\n1 2 3 4 0.5\n', 'bad.txt:2: the count says 2 boxes, the file has 1'),
+             ('img\n1\n1 2 3 4 0.5\n5 6 7 8 0.1\n', 'bad.txt:2: the count says 1 boxes, the file has 2'),
+             ('img\n1\n1 2 3\n', 'bad.txt:3: expected'),
+             ('img\n1\n1 2 3 4 nan\n', 'bad.txt:3: non-finite'),
+             ('img\n1\n1 2 3 4 inf\n', 'bad.txt:3: non-finite'),
+             ('img\n1\n1 2 3 4 1e308\n', 'bad.txt:3: implausible score'),
+             ('img\n1\nnan 2 3 4 0.5\n', 'bad.txt:3: non-finite'),
+             ('img\n1\n1 2 -3 4 0.5\n', 'bad.txt:3: negative box width'),
+             ('img\nx\n', 'bad.txt:2: expected a box count')]
+    for text, message in cases:  # every one an error naming file:line, never a silent AP
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            ew.read_prediction(str(bad))
+    # through the command line: one line, no traceback, non-zero exit
+    gt_dir = shared_path('data', 'widerface', 'eval_tools', 'ground_truth')
+    for event, text in (('0--Parade', 'img\n1\n1 2 3 4 nan\n'), ('no-such-event', 'img\n0\n')):
+        (tmp_path / 'p' / event).mkdir(parents=True)
+        (tmp_path / 'p' / event / 'img.txt').write_text(text)
+        r = subprocess.run([sys.executable, 'tools/eval_wider.py', '--pred_dir', str(tmp_path / 'p'), '--gt_dir',
+                            gt_dir, '--out', str(tmp_path / 'o')], cwd=REPO, capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.startswith('error: ') and 'Traceback' not in r.stderr, r.stderr
+        assert 'img.txt:3: non-finite' in r.stderr or 'not in the ground truth: no-such-event' in r.stderr
 
 
 def test_ground_truth_fed_back_on_the_real_subset(tmp_path):

@@ -7,9 +7,10 @@ import pytest
 import symbols
 import mxnet as mx
 from core.model_io import InferenceModel, load_model
-from core.onnx_backend import OnnxModel, export_onnx
-from tools.export_onnx import parity
-from tools.merge_bn import count_layers, merge_bn
+from core.export.onnx import export_onnx
+from core.onnx_backend import OnnxModel
+from core.export.onnx import parity
+from core.export.merge_bn import count_layers, merge_bn
 from symbols.flops import count_ops
 from conftest import random_model, shared_path
 

@@ -91,5 +91,12 @@ def test_bad_checkpoint_paths_give_clear_errors(tmp_path):
     bad.write_bytes(b'not a params file')
     with pytest.raises(ModelError, match='cannot read'):
         load_model(str(tmp_path / 'bad'), 1)
-    with pytest.raises(FileNotFoundError, match='missing.jpg'):
+    from core.image import ImageError, check_size
+    with pytest.raises(ImageError, match='missing.jpg: image not found'):
         read_image(str(tmp_path / 'missing.jpg'))
+    (tmp_path / 'text.jpg').write_text('not an image')
+    with pytest.raises(ImageError, match='text.jpg: cannot decode'):
+        read_image(str(tmp_path / 'text.jpg'))
+    # a huge image is refused before the detector allocates gigabytes for it
+    with pytest.raises(ImageError, match='12000x9000 is 108.0 megapixels'):
+        check_size(np.zeros((9000, 12000, 3), np.uint8)[:, :, :1], 'big.jpg')

@@ -199,14 +199,38 @@ def test_bad_annotation_inputs(tmp_path):
     anno.write_text('a.jpg 1 2 3\n')
     with pytest.raises(wider.AnnotationError, match='anno.txt:1'):
         wider.read_anno(str(anno))
-    # zero-size boxes are counted and dropped; a missing image is counted
+    anno.write_text('a.jpg 1 2 nan 4\n')
+    with pytest.raises(ValueError, match='anno.txt:1: non-finite'):
+        wider.read_anno(str(anno))
+    anno.write_text('a.jpg 5 2 1 4\n')
+    with pytest.raises(wider.AnnotationError, match='anno.txt:1: a box with x2 < x1'):
+        wider.read_anno(str(anno))
+    # zero-size boxes are counted and kept (per-box score files stay aligned); a missing image is counted
     rec = [('ev', 'missing', np.array([[1, 2, 3, 4]]), np.zeros(1, bool))]
     img_dir = tmp_path / 'ev'
     img_dir.mkdir()
     cv2.imwrite(str(img_dir / 'ok.jpg'), np.zeros((10, 10, 3), np.uint8))
     rec.append(('ev', 'ok', np.array([[1, 2, 0, 4], [1, 1, 5, 5]]), np.array([False, True])))
     kept, stats = wider.build_annotations(rec, str(tmp_path), drop_invalid=True)
-    assert stats == dict(images=1, missing=1, boxes=0, zero_size=1, invalid=1)
+    assert stats == dict(images=1, missing=1, boxes=1, zero_size=1, invalid=1)
+    np.testing.assert_array_equal(kept[0][1], [[1, 2, 1, 6]])
+
+
+def test_paths_with_spaces_and_prob_scores_stay_aligned(tmp_path):
+    folder = tmp_path / 'my data' / '1--Event'
+    folder.mkdir(parents=True)
+    img = str(folder / 'a b.jpg')
+    cv2.imwrite(img, np.zeros((10, 10, 3), np.uint8))
+    anno = str(tmp_path / 'my data' / 'anno.txt')
+    wider.write_annotations([(img, np.array([[1, 2, 1, 6], [3, 3, 8, 9]]))], anno)
+    (path, boxes), = wider.read_anno(anno)
+    assert path == img and boxes.shape == (2, 4)
+    # the original's prob.txt: author's paths with mixed separators, one score per box (zero-size too)
+    prob = tmp_path / 'prob.txt'
+    prob.write_text('F:/train-mtcnn/data/WIDER_train/images\\1--Event\\other.jpg 0.9\n'
+                    'F:/train-mtcnn/data/WIDER_train/images\\1--Event\\a b.jpg 0.00 0.85\n')
+    probs = wider.read_prob(str(prob), wider.read_anno(anno))
+    np.testing.assert_allclose(probs[0], [0.0, 0.85])
 
 
 def test_corrupt_image_is_a_counted_skip(tmp_path):

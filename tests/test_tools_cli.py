@@ -43,8 +43,7 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     import symbols
     from conftest import random_model
     from core.model_io import save_checkpoint
-    from tools import common
-    from tools.publish_models import publish
+    from core import cascade
     run = tmp_path / 'run'
     cfg = dict(pnet='Pnet20_v1', rnet='Rnet_v1', onet='Onet_v1', p_epochs=3, ph_epochs=2, r_epochs=4, o_epochs=5)
     for name, net, epoch in (('pnet20_hard', 'Pnet20_v1', 2), ('rnet', 'Rnet_v1', 4), ('onet', 'Onet_v1', 5)):
@@ -52,14 +51,15 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
         save_checkpoint(str(run / 'model' / name), epoch, symbols.get_symbol(net), m.arg, m.aux, network=net)
     (run / 'manifest.json').write_text(json.dumps({'config': cfg, 'stages': {}}))
     out = tmp_path / 'default'
-    card = publish(str(run), str(out), '0.4,0.5,0.6')
+    r = _run(['tools/publish_models.py', '--run', str(run), '--out', str(out), '--thresh', '0.4,0.5,0.6'])
+    assert r.returncode == 0, r.stderr
+    card = json.load(open(out / 'models.json'))
     assert card['epoch'] == [2, 4, 5] and card['networks'] == ['Pnet20_v1', 'Rnet_v1', 'Onet_v1']
     assert sorted(os.listdir(out)) == ['models.json', 'onet-0005.params', 'onet-symbol.json', 'pnet20-0002.params',
                                        'pnet20-symbol.json', 'rnet-0004.params', 'rnet-symbol.json']
-    monkeypatch.setattr(common, 'DEFAULT_MODELS', str(out / 'models.json'))
-    prefix, epochs, thresh = common.default_cascade()
-    assert prefix.split(',')[1] == str(out / 'rnet') and epochs == '2,4,5' and thresh == '0.4,0.5,0.6'
-    assert common.default_cascade(prefer_committed=False)[0].endswith('onet_v1')
-    det = common.build_detector(common.add_detector_args(__import__('argparse').ArgumentParser(),
-                                                         committed_defaults=True).parse_args([]))
+    monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(out / 'models.json'))
+    card = cascade.default_card()
+    assert card['prefix'][1] == str(out / 'rnet') and card['epoch'] == [2, 4, 5] and card['thresh'] == [0.4, 0.5, 0.6]
+    assert cascade.default_card(prefer_committed=False)['prefix'][2].endswith('onet_v1')
+    det = cascade.default_cascade()
     assert det.thresh == [0.4, 0.5, 0.6] and det.onet.network == 'Onet_v1'

@@ -15,7 +15,8 @@ from core.augment import flip_batch, transform_batch
 from core.losses import cls_loss, reg_loss, stage_losses
 from core.metrics import StageMetrics
 from core.model_io import load_model, load_params
-from core.train import init_params, lr_schedule, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
+from core.optim import lr_schedule
+from core.train import init_params, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
 from conftest import REPO
 
 nd = mx.nd
@@ -170,7 +171,8 @@ def test_flip_and_transform():
 
 def test_micro_batches_step_like_devices_of_a_multi_device_run():
     # one CPU in chunks of 16 == two (CPU) devices of 16 each: same OHEM/BN batch statistics per
-    # chunk, same update
+    # chunk; devices sum their gradients (the original's Module) while chunks average theirs, so two
+    # devices at lr 0.05 step exactly as one device in two chunks at lr 0.1
     name = 'Rnet_v2'  # has BN in its heads
     sym = symbols.get_symbol(name, 'train')
     rng = np.random.RandomState(0)
@@ -179,11 +181,12 @@ def test_micro_batches_step_like_devices_of_a_multi_device_run():
                  landmark_target=np.zeros((32, 10), np.float32))
     batch['type_label'] = batch['label'].copy()
     weights = []
-    for ctxs, micro in (([mx.cpu(0), mx.cpu(1)], 0), ([mx.cpu(0)], 16)):
+    for ctxs, micro, lr in (([mx.cpu(0), mx.cpu(1)], 0, 0.05), ([mx.cpu(0)], 16, 0.1)):
         arg, aux = init_params(sym, (1, 3, 24, 24), seed=1)
         net = make_block(sym, arg, aux, ctxs)
         micro = use_micro_batches(net, micro, 32)
-        trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1, 'momentum': 0.9})
+        trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr, 'momentum': 0.9},
+                                   update_on_kvstore=False)
         for _ in range(2):  # the second step checks the accumulators were zeroed
             out = train_step(LossGraph(net, 'rnet'), trainer, batch, ctxs, micro=micro)
         assert len(out) == 2 and len(out[0][2]['data']) == 16
@@ -265,19 +268,23 @@ def test_short_training_loss_falls_and_checkpoints_load(tmp_path):
 
 
 def test_resume_is_exact(tmp_path):
+    # interrupted and continued with the same settings = uninterrupted, also across an lr milestone
     lst = _tiny_data(tmp_path)
-    common = ['--network', 'Pnet20_v0', '--image_set', lst, '--lr', '0.01', '--lr_epoch', '1',
+    common = ['--network', 'Pnet20_v0', '--image_set', lst, '--lr', '0.02', '--lr_epoch', '1,3',
               '--batch_size', '64', '--frequent', '1000', '--seed', '3']
     a = str(tmp_path / 'a' / 'p')
-    assert _run(common + ['--prefix', a, '--end_epoch', '2']).returncode == 0
+    assert _run(common + ['--prefix', a, '--end_epoch', '4']).returncode == 0
     b = str(tmp_path / 'b' / 'p')
-    assert _run(common + ['--prefix', b, '--end_epoch', '1']).returncode == 0
-    r = _run(common + ['--prefix', b, '--end_epoch', '2', '--resume', '--begin_epoch', '1'])
+    assert _run(common + ['--prefix', b, '--end_epoch', '2']).returncode == 0
+    r = _run(common + ['--prefix', b, '--end_epoch', '4', '--resume', '--begin_epoch', '2'])
     assert r.returncode == 0, r.stderr[-2000:]
-    pa, _ = load_params(a + '-0002.params')
-    pb, _ = load_params(b + '-0002.params')
-    for k in pa:
-        np.testing.assert_array_equal(pa[k].asnumpy(), pb[k].asnumpy())
+    assert 'continuing the optimizer of epoch 2' in r.stderr
+    for e in (3, 4):
+        pa, _ = load_params(a + '-%04d.params' % e)
+        pb, _ = load_params(b + '-%04d.params' % e)
+        for k in pa:
+            np.testing.assert_array_equal(pa[k].asnumpy(), pb[k].asnumpy(), err_msg='%s epoch %d' % (k, e))
+    assert [_lr_of_epoch(b, e) for e in (1, 2, 3, 4)] == pytest.approx([0.02, 0.002, 0.002, 0.0002])
 
 
 def test_bad_lists_give_clear_errors(tmp_path):
@@ -289,7 +296,7 @@ def test_bad_lists_give_clear_errors(tmp_path):
     with pytest.raises(D.DataError, match='l.txt:1: truncated'):
         D.read_list(str(bad))
     bad.write_text('a 1 0.1\n')
-    with pytest.raises(D.DataError, match='4 box offsets'):
+    with pytest.raises(D.DataError, match='label 1 needs 4 values'):
         D.read_list(str(bad))
     r = _run(['--image_set', str(tmp_path / 'none.txt'), '--prefix', str(tmp_path / 'x')])
     assert r.returncode == 2 and 'none.txt' in r.stderr
@@ -297,15 +304,84 @@ def test_bad_lists_give_clear_errors(tmp_path):
 
 def test_dist_sync_two_workers_end_identical(tmp_path):
     lst = _tiny_data(tmp_path)
-    prefix = str(tmp_path / 'd' / 'p')
+    prefix = str(tmp_path / 'd' / 'p{rank}')  # {rank}: every worker saves its own checkpoint
     cmd = [sys.executable, os.path.join(REPO, 'tools', 'launch.py'), '-n', '2', '-s', '1', '--',
            sys.executable, os.path.join(REPO, 'train_P20.py'), '--network', 'Pnet20_v1', '--image_set', lst,
            '--prefix', prefix, '--end_epoch', '1', '--batch_size', '32', '--kvstore', 'dist_sync',
            '--workers', '0', '--quiet', '--val_ratio', '0']
     r = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-1000:] + r.stderr[-2000:]
-    w0, w1 = (mx.nd.load('%s-worker%d.params' % (prefix, i)) for i in (0, 1))
+    w0, w1 = (mx.nd.load(prefix.replace('{rank}', str(i)) + '-0001.params') for i in (0, 1))
     learnable = [k for k in w0 if 'moving' not in k]  # BN statistics are per worker
     assert learnable
     for k in learnable:
         np.testing.assert_array_equal(w0[k].asnumpy(), w1[k].asnumpy())
+
+
+def _lr_of_epoch(prefix, epoch):
+    import csv
+    rows = [r for r in csv.DictReader(open(prefix + '-metrics.csv')) if r['phase'] == 'train_epoch']
+    return {int(r['epoch']): float(r['lr']) for r in rows}[epoch]
+
+
+def test_second_stage_with_a_new_lr_starts_a_fresh_optimizer(tmp_path):
+    # the original's two-phase .bat recipes: phase 2 resumes the weights with a new lr/batch
+    lst = _tiny_data(tmp_path)
+    prefix = str(tmp_path / 'm' / 'p')
+    common = ['--network', 'Pnet20_v0', '--image_set', lst, '--prefix', prefix, '--lr_epoch', '100',
+              '--batch_size', '64', '--frequent', '1000']
+    assert _run(common + ['--lr', '0.01', '--end_epoch', '1']).returncode == 0
+    r = _run(common + ['--lr', '0.001', '--resume', '--begin_epoch', '1', '--end_epoch', '2'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _lr_of_epoch(prefix, 1) == 0.01 and _lr_of_epoch(prefix, 2) == 0.001
+    assert 'optimizer: fresh SGD from the loaded weights, settings changed (lr 0.01 -> 0.001)' in r.stderr
+    # the same settings continue the optimizer (the exact-resume test checks the weights)
+    r = _run(common + ['--lr', '0.001', '--resume', '--begin_epoch', '1', '--end_epoch', '2', '--batch_size', '64'])
+    assert 'optimizer: fresh SGD' in r.stderr  # the epoch-1 state belongs to lr 0.01
+    r = _run(common + ['--lr', '0.001', '--resume', '--begin_epoch', '2', '--end_epoch', '3'])
+    assert 'optimizer: continuing the optimizer of epoch 2' in r.stderr
+    # --resume with nothing left to do says so and succeeds
+    r = _run(common + ['--resume', '--begin_epoch', '3', '--end_epoch', '3'])
+    assert r.returncode == 0 and 'nothing to do' in r.stdout
+    r = _run(common + ['--phase', '1', '--resume', '--begin_epoch', '7', '--end_epoch', '9'])
+    assert r.returncode == 2 and 'no checkpoint of epoch 7 (epochs found: 1, 2, 3)' in r.stderr
+
+
+def test_optimizer_state_is_never_unpickled(tmp_path):
+    # a pickled .states (what MXNet's Trainer.save_states writes) that would run code when loaded
+    import pickle
+    lst = _tiny_data(tmp_path)
+    prefix = str(tmp_path / 'm' / 'p')
+    common = ['--network', 'Pnet20_v0', '--image_set', lst, '--prefix', prefix, '--lr', '0.01',
+              '--lr_epoch', '100', '--batch_size', '64', '--frequent', '1000']
+    assert _run(common + ['--end_epoch', '1']).returncode == 0
+    marker = tmp_path / 'pwned'
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), 'w'))
+    with open(prefix + '-0001.states', 'wb') as f:
+        pickle.dump(Payload(), f)
+    r = _run(common + ['--resume', '--begin_epoch', '1', '--end_epoch', '2'])
+    assert r.returncode == 2 and 'not an optimizer state written by this toolkit' in r.stderr
+    assert not marker.exists()
+    # --pretrained never reads optimizer state: a fine-tune from that prefix ignores the file
+    other = str(tmp_path / 'o' / 'p')
+    r = _run(common[:4] + ['--prefix', other] + common[6:] + ['--pretrained', prefix, '--epoch', '1',
+                                                               '--end_epoch', '1'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not marker.exists()
+
+
+def test_state_files_hold_arrays_and_json(tmp_path):
+    from core.optim import read_state
+    lst = _tiny_data(tmp_path)
+    prefix = str(tmp_path / 'm' / 'p')
+    assert _run(['--network', 'Pnet20_v0', '--image_set', lst, '--prefix', prefix, '--end_epoch', '1',
+                 '--lr', '0.02', '--batch_size', '64']).returncode == 0
+    meta, momentum = read_state(prefix + '-0001.states')
+    assert meta['epoch'] == 1 and meta['settings']['lr'] == 0.02 and meta['num_update'] > 0
+    assert 'conv1_weight' in momentum and 'conv1_bias' in momentum
+    # weight decay only on weights and gammas, as the original's Module SGD
+    from core.optim import decays
+    assert decays('conv1_weight') and decays('prelu1_gamma') and not decays('conv1_bias') and not decays('bn1_beta')

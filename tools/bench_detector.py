@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tools.common import add_detector_args, build_detector, config  # noqa: E402
+import cli  # noqa: E402
+from cli import config  # noqa: E402
 
 
 def _median(values):
@@ -43,7 +44,7 @@ def measure(det, images, runs, warmup=2):
 
 def run_one(args):
     import cv2
-    det = build_detector(args)
+    det = cli.detector_from_args(args)
     img = cv2.imread(args.image)
     if img is None:
         raise SystemExit('error: cannot read image %s' % args.image)
@@ -60,7 +61,7 @@ def run_one(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_detector_args(ap)
+    cli.add_detector_args(ap, committed_defaults=False)
     ap.set_defaults(backend=None)
     ap._option_string_actions['--backend'].choices = ['mxnet', 'onnx', 'both']
     ap.add_argument('--image', default=os.path.join(config.shared, 'images', '4.jpg'))

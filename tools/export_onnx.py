@@ -1,51 +1,68 @@
-"""Export a checkpoint to ONNX and check it against MXNet with ONNX Runtime.
+"""Export to ONNX and check the result against MXNet with ONNX Runtime.
 
-    python tools/export_onnx.py --prefix model/pnet20 --epoch 16 --out model/pnet20.onnx
+    python tools/export_onnx.py --cascade --out runs/onnx_cascade        # the default models
+    python tools/export_onnx.py --cascade --out DIR --prefix P,R,O --epoch 16,16,16 --thresh 0.6,0.7,0.7
+    python tools/export_onnx.py --prefix model/pnet20 --epoch 16 --out model/pnet20.onnx   # one net
 
-Pnets get dynamic height/width, the other nets a dynamic batch. Fixes applied for MXNet 1.9.1's
-exporter: softmax over axis 1 and PReLU slopes reshaped to (C, 1, 1).
+``--cascade`` writes a folder that runs without MXNet (``tools/detect_onnx.py``): ``pnet.onnx``,
+``rnet.onnx``, ``onet.onnx`` (and ``lnet.onnx`` with a landmark net) with outputs named ``prob``,
+``bbox``, ``landmarks``, plus ``cascade.json`` (thresholds, minimum face, pyramid factor, Pnet cell
+and stride, preprocessing: BGR, ``(x − 127.5) / 128``, NCHW). Pnets have dynamic height/width, the
+other nets a dynamic batch. Every exported net is compared with MXNet on random inputs.
 """
-import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tools.common import add_checkpoint_args, load_checkpoint  # noqa: E402
-from core.onnx_backend import OnnxModel, export_onnx  # noqa: E402
+import cli  # noqa: E402
+
+TOLERANCE = 1e-4
 
 
-def parity(model, onnx_model, seed=0):
-    """Max abs difference MXNet vs ONNX Runtime on random inputs (Pnets at two sizes)."""
-    info = model.info
-    size = info['size']
-    shapes = [(1, 3, 240, 320), (1, 3, 97, 131)] if info['kind'] == 'pnet' else [(3, 3, size, size)]
-    rng = np.random.RandomState(seed)
-    worst = 0.0
-    for shape in shapes:
-        x = rng.uniform(-1, 1, shape).astype(np.float32)
-        for a, b in zip(model(x), onnx_model(x)):
-            worst = max(worst, float(np.abs(a - b).max()))
-    return worst
+def _check(model, path):
+    from core.export.onnx import parity
+    from core.onnx_backend import OnnxModel
+    diff = parity(model, OnnxModel(path, model.network))
+    print('%s -> %s; onnxruntime max abs diff %.2e' % (model.network, path, diff))
+    return diff
+
+
+def export_cascade(args):
+    from core.cascade import load_stage_models
+    from core.export.onnx import export_cascade as write
+    from core.model_io import load_model
+    kw = cli.resolve_detector_args(args)
+    models = dict(zip(('pnet', 'rnet', 'onet'), load_stage_models(kw['prefixes'], kw['epochs'], kw['networks'])))
+    if kw['lnet']:
+        models['lnet'] = load_model(*kw['lnet'])
+    card = write(models, args.out, kw, opset=args.opset, fast_prelu=not args.plain_prelu)
+    worst = max(_check(models[s], os.path.join(args.out, e['file'])) for s, e in card['stages'].items())
+    print('cascade -> %s (thresholds %s, min face %g)' % (os.path.join(args.out, 'cascade.json'),
+                                                          ','.join('%g' % t for t in card['thresh']), card['min_face']))
+    return 0 if worst < TOLERANCE else 1
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_checkpoint_args(ap)
-    ap.add_argument('--out', required=True, help='.onnx file to write')
-    ap.add_argument('--fast_prelu', action='store_true',
-                    help='PRelu as s*x + (1-s)*Relu(x): 2-3x faster in ONNX Runtime on CPU (default: standard PRelu)')
+    ap = cli.parser(__doc__)
+    ap.add_argument('--cascade', action='store_true', help='export the whole cascade to the folder --out')
+    ap.add_argument('--out', required=True, help='.onnx file (one net) or folder (--cascade)')
+    ap.add_argument('--opset', type=int, default=None, help='ONNX opset to convert to (default: the newest)')
+    ap.add_argument('--fast_prelu', action='store_true', help='one net: PRelu as s*x + (1-s)*Relu(x) '
+                    '(2-3x faster in ONNX Runtime on CPU)')
+    ap.add_argument('--plain_prelu', action='store_true', help='--cascade: keep the standard PRelu node')
+    cli.add_detector_args(ap, committed_defaults=True)
     args = ap.parse_args(argv)
-    model = load_checkpoint(args)
-    if model is None:
-        return 2
-    export_onnx(model, args.out, args.fast_prelu)
-    diff = parity(model, OnnxModel(args.out, model.network))
-    print('%s -> %s; onnxruntime max abs diff %.2e' % (model.network, args.out, diff))
-    return 0 if diff < 1e-4 else 1
+    if args.cascade:
+        return export_cascade(args)
+    if not args.prefix or not args.epoch or ',' in args.prefix:
+        ap.error('one net: give --prefix and --epoch of one checkpoint (or --cascade)')
+    from core.export.onnx import export_onnx
+    from core.model_io import load_model
+    model = load_model(args.prefix, int(args.epoch), network=args.pnet or args.rnet or args.onet)
+    export_onnx(model, args.out, args.fast_prelu, args.opset)
+    return 0 if _check(model, args.out) < TOLERANCE else 1
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -2,22 +2,19 @@
 
     python tools/load_model.py --prefix ../shared/models/train-mtcnn/pnet20_v1 --epoch 16
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tools.common import add_checkpoint_args, load_checkpoint  # noqa: E402
+import cli  # noqa: E402
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_checkpoint_args(ap)
+    ap = cli.parser(__doc__)
+    cli.add_checkpoint_args(ap)
     args = ap.parse_args(argv)
-    model = load_checkpoint(args)
-    if model is None:
-        return 2
+    model = cli.load_checkpoint(args)
     info = model.info
     n_params = sum(int(v.size) for v in model.arg.values())
     print('network=%s kind=%s input=%d with_landmark=%s basenum=%s params=%d'
@@ -26,4 +23,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

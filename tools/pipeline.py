@@ -40,6 +40,8 @@ DEFAULTS = {
     'keep_ratio': True,  # lists with mined negatives keep the recipe's class proportions (gen_imglist)
     'hard_thresh_p': 0.5,        # Pnet threshold when mining its own hard negatives (the original's 0.5)
     'p_hard_finetune': True,     # train P-with-hard from the first Pnet (the original started over)
+    'dev_fraction': 0.0, 'dev_seed': 0,  # a dev split held out of the training images; eval runs on it
+    'train_fraction': 1.0,               # seeded fraction of the remaining images used (learning curves)
 }
 # Short recipes for the embedded demo set (quickstart, ≤ 10 minutes on 2 cores).
 QUICK = {'p_epochs': 6, 'p_lr': 0.05, 'p_lr_epoch': '5', 'p_batch': 128,
@@ -72,7 +74,8 @@ def stages(run, cfg, wider_root):
     ratio = ['--keep_ratio'] if s['keep_ratio'] else []
     return [
         ('anno', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root, '--anno', anno,
-                  '--list', j('train.txt')], [anno]),
+                  '--list', j('train.txt'), '--dev_fraction', str(s['dev_fraction']), '--dev_seed', str(s['dev_seed']),
+                  '--dev_anno', j('anno_dev.txt'), '--train_fraction', str(s['train_fraction'])], [anno]),
         ('p_data', [py, 'prepare_data/gen_data.py', '--size', '20', '--anno', anno, '--out', samples,
                     '--base_num', bn['p'], '--workers', w, '--seed', seed] + lim, [j('samples', '20', 'manifest.json')]),
         ('p_list', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--samples', samples, '--out', j('lists', 'p.txt'),
@@ -109,8 +112,10 @@ def stages(run, cfg, wider_root):
          [j('model', 'onet-%04d.params' % int(oe))], (j('model', 'onet'), int(oe))),
         ('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join(j('model', p) for p in ('pnet20_hard', 'rnet', 'onet')),
                   '--epoch', ','.join((he, re_, oe)), '--thresh', s['eval_thresh'], '--min_face', str(s['min_face']),
-                  '--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
-                  '--image_root', os.path.join(wider_root, 'WIDER_val', 'images'), '--out', j('eval'), '--backend', 'onnx'],
+                  '--out', j('eval'), '--backend', 'onnx'] +
+         (['--gt_anno', j('anno_dev.txt')] if s['dev_fraction'] else
+          ['--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
+           '--image_root', os.path.join(wider_root, 'WIDER_val', 'images')]),
          [j('eval', 'pr_curve.png')]),
     ]
 

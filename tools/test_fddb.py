@@ -7,14 +7,15 @@
 Images are read as ``<image_dir>/<name>.jpg`` in fold order; missing images are counted,
 reported, and written with zero detections (so the evaluator sees every image).
 """
-import argparse
 import glob
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tools.common import add_detector_args, build_detector  # noqa: E402
+import cli  # noqa: E402
+from core.fileio import atomic_write  # noqa: E402
+from core.image import ImageError, read_image  # noqa: E402
 
 
 def fold_images(folds_dir):
@@ -26,33 +27,28 @@ def fold_images(folds_dir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--image_dir', required=True)
     ap.add_argument('--folds', required=True)
     ap.add_argument('--out', default='fddb_dets.txt')
-    add_detector_args(ap)
+    cli.add_detector_args(ap)
     args = ap.parse_args(argv)
-    import cv2
     from tqdm import tqdm
     names = fold_images(args.folds)
     if not names:
-        print('error: no FDDB-fold-XX.txt lists in %s' % args.folds, file=sys.stderr)
-        return 2
-    det = build_detector(args)
+        raise FileNotFoundError('%s: no FDDB-fold-XX.txt lists here' % args.folds)
+    det = cli.detector_from_args(args)
     missing = 0
-    tmp = args.out + '.tmp'
-    with open(tmp, 'w') as f:
+    with atomic_write(args.out) as f:
         for name in tqdm(names, desc='fddb', unit='img'):
-            img = cv2.imread(os.path.join(args.image_dir, name + '.jpg'))
             boxes, scores = ([], [])
-            if img is None:
+            try:
+                boxes, scores, _ = det.detect(read_image(os.path.join(args.image_dir, name + '.jpg'), args.max_pixels))
+            except ImageError:
                 missing += 1
-            else:
-                boxes, scores, _ = det.detect(img)
             f.write('%s\n%d\n' % (name, len(boxes)))
             for b, s in zip(boxes, scores):
                 f.write('%.2f %.2f %.2f %.2f %.5f\n' % (b[0], b[1], b[2] - b[0], b[3] - b[1], s))
-    os.replace(tmp, args.out)
     if missing:
         print('warning: %d of %d images missing under %s (written with 0 detections)'
               % (missing, len(names), args.image_dir))
@@ -61,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -1,0 +1,120 @@
+"""Landmark accuracy: NME (mean point error over the inter-ocular distance), failure rate
+(NME > 10 %), and the original's training metrics L1/L2 on crop-normalised coordinates.
+
+Inter-ocular distance: between the eye centres for 5 points (points 0 and 1), between the outer eye
+corners for 106 points (52 and 61). Predictions of a landmark net on a crop are crop-normalised and
+mapped back with the original's half-pixel convention, x = v·side − 0.5.
+"""
+import os
+
+import numpy as np
+
+EYES = {5: (0, 1), 106: (52, 61)}
+
+
+def read_list(path, n_points, image_root=None):
+    """[(image path, P×2 pixel points)] of a 5-point (CUHK layout) or 106-point list."""
+    from ..landmarks import read_list as read_landmarks
+    return [(p, pts) for p, _, pts in read_landmarks(path, 'cuhk' if n_points == 5 else 'l106', image_root)]
+
+
+def metrics(pred, gt, sides, n_points):
+    """NME (% of inter-ocular distance), failure rate (% with NME > 10 %), L1/L2 per coordinate
+    on crop-normalised coordinates. ``pred``/``gt``: N×P×2 pixels, ``sides``: N crop sizes (w, h)."""
+    i, j = EYES[n_points]
+    iod = np.linalg.norm(gt[:, i] - gt[:, j], axis=1)
+    err = np.linalg.norm(pred - gt, axis=2).mean(axis=1) / np.maximum(iod, 1e-9)
+    norm_p = pred / sides[:, None, :]
+    norm_g = gt / sides[:, None, :]
+    d = norm_p - norm_g
+    return dict(nme=100 * float(err.mean()), failure=100 * float((err > 0.1).mean()),
+                l1=float(np.abs(d).mean()), l2=float((d ** 2).mean()), n=len(gt)), err
+
+
+def predict(model, samples, batch=256):
+    """Run the net on every crop; returns N×P×2 pixel predictions and N×2 crop sizes."""
+    import cv2
+    from tqdm import tqdm
+    from ..image import to_tensor
+    size = model.info['size']
+    five = model.info['kind'] == 'onet' or model.info['n_points'] == 5
+    preds, sides = [], []
+    for start in tqdm(range(0, len(samples), batch), desc='landmarks', unit='batch'):
+        imgs, whs = [], []
+        for path, _ in samples[start:start + batch]:
+            img = cv2.imread(path)
+            if img is None:
+                raise FileNotFoundError('cannot read image %s' % path)
+            whs.append((img.shape[1], img.shape[0]))
+            imgs.append(cv2.resize(img, (size, size)))
+        out = model(to_tensor(imgs))
+        v = out[2] if model.info['kind'] == 'onet' else out[0]
+        n = v.shape[1] // 2
+        xs, ys = (v[:, :n], v[:, n:]) if five else (v[:, 0::2], v[:, 1::2])
+        wh = np.array(whs, float)
+        preds.append(np.stack([xs * wh[:, :1] - 0.5, ys * wh[:, 1:] - 0.5], 2))
+        sides.append(wh)
+    return np.concatenate(preds), np.concatenate(sides)
+
+
+def draw_samples(samples, pred, path, count=16, scale=2):
+    """A 4-column grid of the first ``count`` images with ground truth (green) and predictions (red)."""
+    import cv2
+    from ..image import write_image
+    tiles = []
+    for (img_path, gt), p in list(zip(samples, pred))[:count]:
+        img = cv2.imread(img_path)
+        img = cv2.resize(img, (img.shape[1] * scale, img.shape[0] * scale))
+        for pts, color in ((gt, (0, 255, 0)), (p, (0, 0, 255))):
+            for x, y in pts:
+                if np.isfinite(x) and np.isfinite(y):
+                    cv2.circle(img, (int(round((x + 0.5) * scale)), int(round((y + 0.5) * scale))), 2, color, -1)
+        tiles.append(cv2.resize(img, (160, 160)))
+    while len(tiles) % 4:
+        tiles.append(np.zeros_like(tiles[0]))
+    return write_image(path, np.vstack([np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles), 4)]))
+
+
+def mean_shape_baseline(samples, sides, train_list=None, n_points=5):
+    """Per-face NME of predicting the mean training shape (crop-normalised) on every crop: the floor
+    any landmark net must beat. ``train_list`` defaults to ``new_training.txt`` beside the list."""
+    if train_list is None and samples:
+        cand = os.path.join(os.path.dirname(samples[0][0]), 'new_training.txt')
+        train_list = cand if os.path.isfile(cand) else None
+    if train_list is None or not os.path.isfile(train_list) or n_points != 5:
+        return None
+    import cv2
+    train = read_list(train_list, n_points)
+    norm = []
+    for path, pts in train[:2000]:
+        img = cv2.imread(path)
+        if img is not None:
+            norm.append((pts + 0.5) / [img.shape[1], img.shape[0]])
+    mean = np.mean(norm, axis=0)
+    pred = mean[None] * sides[:, None, :] - 0.5
+    gt = np.stack([p for _, p in samples])
+    return metrics(pred, gt, sides, n_points)[1]
+
+
+def detect_points(det, samples, upscale=2.0):
+    """Run a cascade on every (upscaled) image and keep the points of the face whose box centre is
+    nearest the ground-truth points' centre; returns (N×5×2 points in the original image, found
+    mask). ``det.detect`` must return landmarks (an Lnet or an Onet landmark head)."""
+    import cv2
+    from tqdm import tqdm
+    pred = np.full((len(samples), 5, 2), np.nan)
+    found = np.zeros(len(samples), bool)
+    for k, (path, gt) in enumerate(tqdm(samples, desc='detect', unit='img')):
+        img = cv2.imread(path)
+        if img is None:
+            raise FileNotFoundError('cannot read image %s' % path)
+        big = cv2.resize(img, (int(round(img.shape[1] * upscale)), int(round(img.shape[0] * upscale))))
+        boxes, _, points = det.detect(big)
+        if len(boxes) == 0 or points is None:
+            continue
+        centres = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2]
+        target = (gt.mean(0) + 0.5) * upscale - 0.5
+        best = int(np.argmin(np.linalg.norm(centres - target, axis=1)))
+        pred[k] = (points[best] + 0.5) / upscale - 0.5
+        found[k] = True
+    return pred, found

@@ -1,0 +1,1 @@
+"""Deployment formats: BatchNorm folding, ONNX (with a whole-cascade folder), ZQCNN."""

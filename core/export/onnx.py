@@ -1,0 +1,141 @@
+"""ONNX export of inference models, and of a whole cascade as a deployable folder.
+
+Two fixes make MXNet 1.9.1's exporter work for these nets: softmax over axis 1 (already in the
+symbols) and PReLU slopes reshaped to (C, 1, 1) so they broadcast over N×C×H×W. Pnets are exported
+with dynamic height/width, the other nets with a dynamic batch. ``fast_prelu`` rewrites every
+``PRelu`` as ``s·x + (1 − s)·Relu(x)`` (ONNX Runtime fuses that; other runtimes handle PRelu
+natively, so plain exports keep it).
+"""
+import json
+import os
+
+import numpy as np
+
+import symbols  # noqa: F401  (sets the MXNet environment first)
+import mxnet as mx
+
+from ..fileio import atomic_call, save_json
+
+OUTPUT_NAMES = {'pnet': ['prob', 'bbox'], 'rnet': ['prob', 'bbox'], 'onet': ['prob', 'bbox', 'landmarks'],
+                'lnet': ['landmarks']}
+
+
+def _prelu_params(sym):
+    return {n['name'] + '_gamma' for n in json.loads(sym.tojson())['nodes'] if n['op'] == 'LeakyReLU'}
+
+
+def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None):
+    """Write ``model`` (a :class:`core.model_io.InferenceModel`) to ``path`` as ONNX. ``opset``
+    converts to that opset (default: the installed onnx's newest); ``output_names`` renames the
+    graph outputs (e.g. ``prob``, ``bbox``, ``landmarks``)."""
+    import onnx
+    info = model.info
+    size = info['size']
+    prelu = _prelu_params(model.sym)
+    params = {name: (value.reshape((-1, 1, 1)) if name in prelu else value).as_in_context(mx.cpu())
+              for name, value in list(model.arg.items()) + list(model.aux.items())}
+    dyn = [(None, 3, None, None)] if info['kind'] == 'pnet' else [(None, 3, size, size)]
+
+    def write(tmp):
+        mx.onnx.export_model(model.sym, params, in_shapes=[(1, 3, size, size)], in_types=[np.float32],
+                             onnx_file_path=tmp, dynamic=True, dynamic_input_shapes=dyn)
+        graph_model = onnx.load(tmp)
+        inits = {i.name for i in graph_model.graph.initializer}
+        keep = [i for i in graph_model.graph.input if i.name not in inits]
+        del graph_model.graph.input[:]
+        graph_model.graph.input.extend(keep)
+        if fast_prelu:
+            decompose_prelu(graph_model)
+        if output_names:
+            rename_outputs(graph_model, output_names)
+        if opset:
+            from onnx import version_converter
+            graph_model = version_converter.convert_version(graph_model, int(opset))
+        onnx.checker.check_model(graph_model)
+        onnx.save(graph_model, tmp)
+    atomic_call(path, write)
+    return path
+
+
+def rename_outputs(graph_model, names):
+    """Give the graph outputs ``names`` (in order), rewiring the nodes that produce them."""
+    g = graph_model.graph
+    for out, new in zip(g.output, names):
+        old = out.name
+        for node in g.node:
+            for k, o in enumerate(node.output):
+                if o == old:
+                    node.output[k] = new
+            for k, o in enumerate(node.input):
+                if o == old:
+                    node.input[k] = new
+        out.name = new
+    return graph_model
+
+
+def decompose_prelu(graph_model):
+    """In place: ``PRelu(x, s)`` → ``s·x + (1 − s)·Relu(x)`` for constant slopes ``s``."""
+    from onnx import helper, numpy_helper
+    g = graph_model.graph
+    inits = {i.name: i for i in g.initializer}
+    nodes = []
+    for n in g.node:
+        if n.op_type != 'PRelu' or n.input[1] not in inits:
+            nodes.append(n)
+            continue
+        (x, slope), y, p = n.input, n.output[0], n.name or n.output[0]
+        rest = numpy_helper.to_array(inits[slope])
+        g.initializer.append(numpy_helper.from_array((1 - rest).astype(rest.dtype), p + '_one_minus_slope'))
+        nodes += [helper.make_node('Relu', [x], [p + '_pos'], name=p + '_relu'),
+                  helper.make_node('Mul', [x, slope], [p + '_sx'], name=p + '_sx'),
+                  helper.make_node('Mul', [p + '_pos', p + '_one_minus_slope'], [p + '_rx'], name=p + '_rx'),
+                  helper.make_node('Add', [p + '_sx', p + '_rx'], [y], name=p + '_add')]
+    del g.node[:]
+    g.node.extend(nodes)
+    return graph_model
+
+
+def parity(model, onnx_model, seed=0):
+    """Max abs difference MXNet vs ONNX Runtime on random inputs (Pnets at two sizes)."""
+    size = model.info['size']
+    shapes = [(1, 3, 240, 320), (1, 3, 97, 131)] if model.info['kind'] == 'pnet' else [(3, 3, size, size)]
+    rng = np.random.RandomState(seed)
+    worst = 0.0
+    for shape in shapes:
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        for a, b in zip(model(x), onnx_model(x)):
+            worst = max(worst, float(np.abs(a - b).max()))
+    return worst
+
+
+STAGE_FILES = ('pnet', 'rnet', 'onet', 'lnet')
+
+
+def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
+    """A deployable folder: ``pnet.onnx``, ``rnet.onnx``, ``onet.onnx`` [``lnet.onnx``] with outputs
+    named ``prob`` / ``bbox`` / ``landmarks``, and ``cascade.json`` — per stage the file, input size,
+    Pnet cell and stride, outputs, and the detector settings (thresholds, minimum face, pyramid
+    factor) and preprocessing (BGR, (x − 127.5) / 128, NCHW) a runtime needs.
+    ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor."""
+    stages = {}
+    for stage in STAGE_FILES:
+        model = models.get(stage)
+        if model is None:
+            continue
+        info = model.info
+        names = OUTPUT_NAMES[info['kind']][:len(model.sym.list_outputs())]
+        export_onnx(model, os.path.join(out_dir, stage + '.onnx'), fast_prelu, opset, names)
+        entry = dict(file=stage + '.onnx', network=model.network, kind=info['kind'], size=info['size'],
+                     n_points=info['n_points'] if info['kind'] == 'lnet' else (5 if model.with_landmark else 0),
+                     outputs=names)
+        if info['kind'] == 'pnet':
+            entry.update(cell=info['cell'], stride=info['stride'])
+        stages[stage] = entry
+    card = dict(format='train-mtcnn onnx cascade', version=1, stages=stages,
+                thresh=[float(t) for t in settings['thresh']], min_face=float(settings['min_face']),
+                factor=float(settings.get('factor', 0.709)), nms=dict(pnet_level=0.5, pnet_all=0.7, rnet=0.7, onet=0.7),
+                preprocess=dict(color='BGR', layout='NCHW', mean=127.5, scale=0.0078125,
+                                formula='(x - 127.5) * 0.0078125'),
+                opset=int(opset) if opset else None)
+    save_json(os.path.join(out_dir, 'cascade.json'), card)
+    return card

@@ -1,0 +1,122 @@
+"""SGD as the original trains it, and an optimizer state that cannot run code when read.
+
+* SGD, momentum 0.9, weight decay on weights and BN/PReLU gammas only (MXNet's Module optimizer
+  skips biases and betas); lr × 0.1 at each ``lr_epoch`` milestone, turned into update counts
+  ``(e − begin_epoch) · samples_per_epoch / batch_size``; milestones already passed when a run
+  starts at ``begin_epoch`` are applied up front.
+* The optimizer state (momentum per parameter, update counts, and the settings that produced it)
+  is written as an MXNet NDArray file (arrays only) with the settings as JSON text inside: nothing
+  in it is unpickled. MXNet's own ``Trainer.save_states`` pickles, so a downloaded checkpoint's
+  ``.states`` would run arbitrary code on ``--resume``; this format cannot.
+* Restoring is all or nothing: the state continues a run only when its settings (lr, schedule,
+  batch, samples per epoch, devices, weight decay, momentum) equal the new run's; otherwise the new
+  run starts a fresh optimizer from the loaded weights, as the original's second-stage ``.bat``
+  commands do (``--resume`` with a new ``--lr``), and says so.
+"""
+import json
+
+import numpy as np
+
+import symbols  # noqa: F401  (sets the MXNet environment first)
+import mxnet as mx
+
+from .fileio import FormatError, atomic_call
+
+MOMENTUM = 0.9
+STATE_VERSION = 1
+
+
+def lr_schedule(lr, lr_epoch, begin_epoch, samples_per_epoch, batch_size):
+    """(base lr after passed milestones, MultiFactorScheduler or None), as the original."""
+    passed = [e for e in lr_epoch if e <= begin_epoch]
+    base = lr * (0.1 ** len(passed))
+    steps = [int((e - begin_epoch) * samples_per_epoch / batch_size) for e in lr_epoch if e > begin_epoch]
+    steps = [s for s in steps if s > 0]
+    if not steps:
+        return base, None
+    return base, mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.1, base_lr=base)
+
+
+def decays(name):
+    """The original's Module SGD decays only ``*_weight`` and ``*_gamma`` parameters."""
+    return name.endswith('_weight') or name.endswith('_gamma')
+
+
+def make_trainer(params, settings, kvstore=None):
+    """A Gluon trainer for ``params`` (a ParameterDict) from ``settings`` (see :func:`signature`).
+
+    Updates always happen on the workers (``update_on_kvstore=False``), so every device and every
+    machine holds the optimizer state that :func:`save_state` writes."""
+    for name, p in params.items():
+        p.wd_mult = 1.0 if decays(name) else 0.0
+    base_lr, sched = lr_schedule(settings['lr'], settings['lr_epoch'], settings['origin_epoch'],
+                                 settings['samples_per_epoch'], settings['batch_size'])
+    opt = {'learning_rate': base_lr, 'momentum': settings.get('momentum', MOMENTUM), 'wd': settings['wd']}
+    if sched is not None:
+        opt['lr_scheduler'] = sched
+    return mx.gluon.Trainer(params, 'sgd', opt, kvstore=kvstore, update_on_kvstore=False)
+
+
+def signature(settings):
+    """The settings an optimizer state belongs to (everything that shapes the update sequence)."""
+    keys = ('lr', 'lr_epoch', 'batch_size', 'samples_per_epoch', 'wd', 'momentum', 'devices', 'workers')
+    return {k: settings.get(k) for k in keys}
+
+
+def save_state(path, trainer, settings, epoch):
+    """Write the optimizer state of ``trainer`` after ``epoch`` (atomic; arrays + JSON only)."""
+    opt = trainer._optimizer
+    updater = trainer._updaters[0]
+    arrays = {}
+    for i, p in enumerate(trainer._params):
+        state = updater.states.get(i)
+        if state is not None:
+            arrays['momentum:' + p.name] = state.as_in_context(mx.cpu())
+    meta = dict(version=STATE_VERSION, epoch=int(epoch), settings=signature(settings), num_update=int(opt.num_update),
+                origin_epoch=int(settings['origin_epoch']),
+                update_counts={trainer._params[i].name: int(c) for i, c in
+                               opt._all_index_update_counts.get(trainer._contexts[0].device_id, {}).items()})
+    arrays['meta'] = mx.nd.array(np.frombuffer(json.dumps(meta).encode(), np.uint8), dtype='uint8')
+    atomic_call(path, lambda tmp: mx.nd.save(tmp, arrays))
+
+
+def read_state(path):
+    """(meta dict, {param name: momentum NDArray}) of a state file; a clear error if it is not one."""
+    try:
+        arrays = mx.nd.load(path)
+        meta = json.loads(bytes(arrays.pop('meta').asnumpy().astype(np.uint8)).decode())
+    except (mx.base.MXNetError, KeyError, AttributeError, ValueError, UnicodeDecodeError) as exc:
+        raise FormatError('%s: not an optimizer state written by this toolkit (%s)'
+                          % (path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+    if not isinstance(meta, dict) or meta.get('version') != STATE_VERSION:
+        raise FormatError('%s: unknown optimizer state version' % path)
+    return meta, {k.partition(':')[2]: v for k, v in arrays.items() if k.startswith('momentum:')}
+
+
+def restore_state(path, trainer, settings):
+    """Continue the optimizer of ``path`` if it belongs to the same settings; returns
+    ``(restored, reason)`` — the reason names what changed when a fresh optimizer is kept.
+
+    A continued optimizer keeps its learning-rate schedule: the milestones count updates from the
+    epoch its run started at (``origin_epoch``, stored in the state, set in ``settings`` too)."""
+    meta, momentum = read_state(path)
+    old, new = meta['settings'], signature(settings)
+    changed = ['%s %s -> %s' % (k, old.get(k), new[k]) for k in new if old.get(k) != new[k]]
+    if changed:
+        return False, 'settings changed (%s)' % ', '.join(changed)
+    names = [p.name for p in trainer._params]
+    opt = trainer._optimizer
+    for updater, ctx in zip(trainer._updaters, trainer._contexts):
+        for i, name in enumerate(names):
+            if name in momentum:
+                updater.states[i] = momentum[name].as_in_context(ctx)
+                updater.states_synced[i] = True
+    counts = meta.get('update_counts', {})
+    for ctx in trainer._contexts:  # MXNet keeps one count table per device id and switches between them
+        opt._all_index_update_counts[ctx.device_id] = {i: int(counts[n]) for i, n in enumerate(names) if n in counts}
+    opt._index_update_count = opt._all_index_update_counts[trainer._contexts[0].device_id]
+    opt.num_update = int(meta['num_update'])
+    settings['origin_epoch'] = int(meta['origin_epoch'])
+    opt.lr, opt.lr_scheduler = lr_schedule(settings['lr'], settings['lr_epoch'], settings['origin_epoch'],
+                                           settings['samples_per_epoch'], settings['batch_size'])
+    return True, 'continuing the optimizer of epoch %d (update %d)' % (meta['epoch'], opt.num_update)

@@ -1,0 +1,88 @@
+"""Peer detectors behind the call interface of this project's cascade, for benchmarks and as
+anchors: the original MTCNN Caffe models (Zhang et al.) run by this project's cascade code through
+``cv2.dnn`` (:func:`caffe_mtcnn`), YuNet (``cv2.FaceDetectorYN``) and OpenCV's Haar cascade; the last
+two are callables ``img -> (boxes N×4 x1 y1 x2 y2, scores N)`` with a ``name``."""
+import os
+
+import numpy as np
+
+from config import config
+
+
+class CaffeStage:
+    """One original MTCNN Caffe net behind the ``InferenceModel`` call interface.
+
+    Those nets take transposed RGB images (MATLAB's column-major layout): inputs are converted and
+    the Pnet maps transposed back; their box offsets and landmarks already come in image x/y order
+    (checked on 4.jpg: swapping them gives wide boxes and misses faces)."""
+
+    def __init__(self, prototxt, caffemodel, kind, size, cell=None, stride=None):
+        import cv2
+        self.net = cv2.dnn.readNetFromCaffe(prototxt, caffemodel)
+        self.kind = kind
+        self.info = dict(kind=kind, size=size, n_points=5 if kind == 'onet' else 0)
+        if kind == 'pnet':
+            self.info.update(cell=cell, stride=stride)
+        self.outs = {'pnet': ['prob1', 'conv4-2'], 'rnet': ['prob1', 'conv5-2'],
+                     'onet': ['prob1', 'conv6-2', 'conv6-3']}[kind]
+        self.network = 'caffe-' + kind
+
+    def __call__(self, batch):
+        x = np.ascontiguousarray(batch[:, ::-1].transpose(0, 1, 3, 2))
+        self.net.setInput(x)
+        outs = self.net.forward(self.outs)
+        if self.kind == 'pnet':
+            return [outs[0].transpose(0, 1, 3, 2), outs[1].transpose(0, 1, 3, 2)]
+        return [o.reshape(len(x), -1) for o in outs]
+
+
+class YuNet:
+    name = 'YuNet (cv2.FaceDetectorYN)'
+
+    def __init__(self, model, score=0.3, nms=0.3):
+        import cv2
+        self.det = cv2.FaceDetectorYN.create(model, '', (320, 320), score, nms, 5000)
+
+    def __call__(self, img):
+        self.det.setInputSize((img.shape[1], img.shape[0]))
+        _, faces = self.det.detect(img)
+        if faces is None:
+            return np.zeros((0, 4)), np.zeros(0)
+        b = faces[:, :4].astype(np.float64)
+        return np.c_[b[:, :2], b[:, :2] + b[:, 2:4]], faces[:, -1].astype(np.float64)
+
+
+class Haar:
+    name = 'OpenCV Haar (frontalface_default)'
+
+    def __init__(self):
+        import cv2
+        self.cv2 = cv2
+        self.det = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades,
+                                                      'haarcascade_frontalface_default.xml'))
+
+    def __call__(self, img):
+        gray = self.cv2.cvtColor(img, self.cv2.COLOR_BGR2GRAY)
+        rects, _, weights = self.det.detectMultiScale3(gray, scaleFactor=1.1, minNeighbors=3,
+                                                       minSize=(16, 16), outputRejectLevels=True)
+        if len(rects) == 0:
+            return np.zeros((0, 4)), np.zeros(0)
+        r = np.asarray(rects, np.float64)
+        return np.c_[r[:, :2], r[:, :2] + r[:, 2:]], np.asarray(weights, np.float64).ravel()
+
+
+
+
+def caffe_mtcnn(min_face=20, thresh=(0.6, 0.7, 0.7), folder=None):
+    """The original MTCNN (det1–3) through :class:`core.detector.MtcnnDetector` with area resampling,
+    as the canonical ports (MATLAB ``imresample`` / ``cv2.INTER_AREA``); None when the models are absent."""
+    import cv2
+    from .detector import MtcnnDetector
+    folder = folder or os.path.join(config.shared, 'models', 'caffe-mtcnn')
+    if not os.path.isdir(folder):
+        return None
+    stages = [CaffeStage(os.path.join(folder, 'det%d.prototxt' % i), os.path.join(folder, 'det%d.caffemodel' % i),
+                         kind, size, **kw)
+              for i, kind, size, kw in ((1, 'pnet', 12, dict(cell=12, stride=2)), (2, 'rnet', 24, {}),
+                                        (3, 'onet', 48, {}))]
+    return MtcnnDetector(*stages, min_face=min_face, thresh=thresh, interp=cv2.INTER_AREA)
