@@ -46,7 +46,11 @@ def expected_errors():
 
 
 def run(main, argv=None):
-    """Run ``main(argv)`` under the error policy; returns the exit code."""
+    """Run ``main(argv)`` under the error policy; returns the exit code. SIGTERM is handled like
+    Ctrl-C, and a command started by the pipeline stops when the pipeline is gone."""
+    from core.lifecycle import terminate_as_interrupt, watch_env
+    terminate_as_interrupt()
+    watch_env()
     try:
         return main(argv)
     except KeyboardInterrupt:

@@ -171,6 +171,8 @@ def _read_slot(buf, layout):
 
 
 def _worker(maker, tasks, results, slot_paths):
+    from .lifecycle import die_with_parent
+    die_with_parent()  # the forkserver that started us exits with the training process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     maps = []

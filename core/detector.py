@@ -126,7 +126,7 @@ class MtcnnDetector:
         points = None
         if lms is not None:
             points = _denormalise_points(lms[order], kept[order], five_point=True)
-        return kept[order], calibrated[order], points
+        return kept, calibrated[order], points  # the last stage's raw boxes: before its NMS, as the original
 
     def detect_rnet(self, img, dets):
         return self._refine(img, dets, self.rnet, self.thresh[1], self.rnet.info['size'], False)[:2]
@@ -149,7 +149,8 @@ class MtcnnDetector:
         """Boxes of the last stage run (N×5: x1 y1 x2 y2 score).
 
         ``mode='test'``: calibrated final boxes. ``mode='train'``: the last stage's
-        pre-regression boxes (the candidates hard-example mining labels, spec §1.5).
+        pre-regression boxes, the candidates hard-example mining labels (as the original: Pnet and
+        Rnet boxes after their NMS, Onet boxes before it).
         Also sets ``self.landmarks5`` from an Onet-with-landmark (or None).
         """
         _check_image(img)

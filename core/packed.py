@@ -68,25 +68,32 @@ def frame_many(payloads):
 
 
 class RecordWriter:
-    """Append records to ``path.rec`` and their offsets to ``path.idx``."""
+    """Append records to ``path.rec`` and their offsets to ``path.idx``.
+
+    ``truncate_to=(rec bytes, records)`` resumes an interrupted run: both files are cut back in place
+    to that state (never rewritten), so a resume that is itself interrupted at any moment can be
+    resumed again."""
 
     def __init__(self, path, truncate_to=None):
         self.rec_path, self.idx_path = path + '.rec', path + '.idx'
-        if truncate_to is None:
-            truncate_to = (0, 0)
-        rec_size, n = truncate_to
-        mode = 'r+b' if os.path.exists(self.rec_path) and rec_size else 'wb'
-        self.rec = open(self.rec_path, mode)
+        rec_size, n = truncate_to or (0, 0)
+        if n and not os.path.exists(self.idx_path):
+            raise IOError('%s: missing; cannot resume after %d records' % (self.idx_path, n))
+        self.rec = open(self.rec_path, 'r+b' if os.path.exists(self.rec_path) and rec_size else 'wb')
         self.rec.truncate(rec_size)
         self.rec.seek(rec_size)
-        lines = []
-        if n and os.path.exists(self.idx_path):
-            with open(self.idx_path) as f:
-                lines = f.readlines()[:n]
-            if len(lines) != n:
-                raise IOError('%s: expected %d index lines to resume, found %d' % (self.idx_path, n, len(lines)))
-        self.idx = open(self.idx_path, 'w')
-        self.idx.writelines(lines)
+        self.idx = open(self.idx_path, 'r+b' if n else 'wb')
+        if n:
+            end, lines = 0, 0
+            for line in self.idx:
+                if lines == n:
+                    break
+                end += len(line)
+                lines += 1
+            if lines != n:
+                raise IOError('%s: expected %d index lines to resume, found %d' % (self.idx_path, n, lines))
+            self.idx.seek(end)
+            self.idx.truncate(end)
         self.count = n
 
     def write(self, payload):
@@ -101,12 +108,13 @@ class RecordWriter:
             lines.append('%d\t%d\n' % (self.count, offset))
             offset += n
             self.count += 1
-        self.idx.write(''.join(lines))
+        self.idx.write(''.join(lines).encode())
 
     def flush(self):
         self.rec.flush()
         self.idx.flush()
         os.fsync(self.rec.fileno())
+        os.fsync(self.idx.fileno())
         return self.rec.tell(), self.count
 
     def close(self):

@@ -16,7 +16,6 @@ candidates per image. ``--target_recall R`` first picks the last stage's thresho
 ``--calib_images`` images so that recall ≥ R (the rule users apply by hand), then mines with it.
 Parallel, resumable and packed like gen_data.
 """
-import argparse
 import os
 import sys
 
@@ -24,8 +23,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.boxes import iou_matrix  # noqa: E402
+from core.fileio import NEGATIVE, PART, POSITIVE  # noqa: E402
 
 MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': (2, 48),
          'hardrnet': (2, 24), 'hardonet': (3, 48)}
@@ -62,17 +63,23 @@ def label_candidates(cands, gt, w, h, keep_pos_part=False):
 class MiningJob:
     """Per image: run the cascade, label its last stage's candidates, crop and encode."""
 
-    def __init__(self, anno, prefixes, epochs, thresh, min_face, size, keep_pos_part, backend, networks=None):
+    def __init__(self, anno, prefixes, epochs, thresh, min_face, size, keep_pos_part, backend, networks=None,
+                 gpus=''):
         self.anno, self.prefixes, self.epochs, self.thresh = anno, prefixes, epochs, thresh
         self.min_face, self.size, self.keep_pos_part, self.backend = min_face, size, keep_pos_part, backend
         self.networks = networks or [None] * len(prefixes)
+        self.gpus, self.fold = gpus, 'neg_hard'
         self.det = None
 
     def detector(self):
         if self.det is None:
             from core.cascade import load_cascade
+            ctx = None
+            if self.gpus and self.backend == 'mxnet':
+                from core.devices import contexts
+                ctx = contexts(self.gpus)[0]
             self.det = load_cascade(self.prefixes, self.epochs, self.networks, thresh=self.thresh,
-                                    min_face=self.min_face, backend=self.backend, threads=1)
+                                    min_face=self.min_face, backend=self.backend, threads=1, ctx=ctx)
         return self.det
 
     def candidates(self, img):
@@ -104,7 +111,8 @@ class MiningJob:
         enc = 'raw' if self.size <= 24 else 'jpeg'
         records = []
         for (cls, _, off), crop in zip(labelled, raw):
-            code = {'neg_hard': 0, 'pos_hard': 1, 'part_hard': -1}[cls]
+            code = {'neg_hard': NEGATIVE, 'pos_hard': POSITIVE, 'part_hard': PART}[cls]
+            cls = self.fold if cls == 'neg_hard' else cls
             records.append((cls, encode(crop, enc), np.r_[code, off].astype(np.float32)))
             stats[cls] = stats.get(cls, 0) + 1
         return records, stats
@@ -144,69 +152,81 @@ def pick_threshold(job, indices, target):
     return t, float((scores > t).mean())
 
 
-def main(argv=None):
-    from prepare_data.runner import run
-    from prepare_data.wider import AnnotationError, read_anno
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def _parse(argv):
+    ap = cli.parser(__doc__)
     ap.add_argument('--test_mode', choices=sorted(MODES), required=True)
     ap.add_argument('--prefix', required=True, help='checkpoint prefixes P[,R[,O]]')
     ap.add_argument('--epoch', required=True, help='epochs, one per prefix')
     ap.add_argument('--networks', default=None, help='registered variants (default: from the checkpoints)')
-    ap.add_argument('--thresh', default='0.5,0.5,0.7')
+    ap.add_argument('--thresh', default='0.3,0.3,0.3', help="stage thresholds (the original's default; its .bat "
+                    'files pass 0.5 for P and R mining, 0.6,0.5 for O)')
     ap.add_argument('--min_face', type=float, default=20)
     ap.add_argument('--anno', default=None, help='anno.txt (default <root>/data/wider/anno.txt)')
     ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--target_size', type=int, default=None, help='crop size (default from the mode)')
-    ap.add_argument('--keep_pos_part', action='store_true', help='also keep mined positives/parts')
+    ap.add_argument('--target_fold', default='neg_hard', help='name of the mined pool (neg_hard1, neg_hard2, ... for '
+                    'gen_imglist --plus)')
+    ap.add_argument('--keep_pos_part', action='store_true', help='also keep mined positives/parts as pos_hard and '
+                    'part_hard pools (upstream MTCNN does; gen_imglist --classes picks them up)')
     ap.add_argument('--target_recall', type=float, default=None, help='pick the last threshold for this recall')
     ap.add_argument('--calib_images', type=int, default=200)
+    ap.add_argument('--min_recall', type=float, default=0.05,
+                    help='fail when the cascade recalls fewer of the training faces (a stage too weak to mine with)')
     ap.add_argument('--backend', choices=['mxnet', 'onnx'], default='mxnet')
-    ap.add_argument('--workers', type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--gpus', default='', help='MXNet backend: GPU id for the nets (empty = CPU)')
+    ap.add_argument('--workers', '--thread_num', type=int, default=max(1, os.cpu_count() or 1))
     ap.add_argument('--limit', type=int, default=0)
     ap.add_argument('--seed', type=int, default=0)
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)
+    return ap, args
+
+
+def main(argv=None):
+    from prepare_data.runner import run
+    from prepare_data.wider import read_anno
+    ap, args = _parse(argv)
     n_stages, size = MODES[args.test_mode]
     size = args.target_size or size
-    prefixes = [p for p in args.prefix.split(',') if p][:n_stages]
-    epochs = [int(e) for e in args.epoch.split(',') if e][:n_stages]
+    prefixes = cli.csv_list(args.prefix)[:n_stages]
+    epochs = cli.csv_list(args.epoch, int, 'epoch')[:n_stages]
     if len(prefixes) < n_stages or len(epochs) < n_stages:
         ap.error('--test_mode %s needs %d prefixes and epochs' % (args.test_mode, n_stages))
-    thresh = [float(t) for t in args.thresh.split(',')][:n_stages]
-    thresh += [0.5] * (n_stages - len(thresh))
-    try:
-        anno = read_anno(args.anno or data_dir('wider', 'anno.txt'))
-    except (OSError, AnnotationError) as exc:
-        print('error: %s' % exc, file=sys.stderr)
-        return 2
-    if args.limit:
-        anno = anno[:args.limit]
-    nets = args.networks.split(',') if args.networks else None
-    job = MiningJob(anno, prefixes, epochs, thresh, args.min_face, size, args.keep_pos_part, args.backend, nets)
+    thresh = (cli.csv_list(args.thresh, float, 'threshold') + [0.3] * 3)[:n_stages]
+    anno = read_anno(args.anno or data_dir('wider', 'anno.txt'))[:args.limit or None]
+    job = MiningJob(anno, prefixes, epochs, thresh, args.min_face, size, args.keep_pos_part, args.backend,
+                    cli.csv_list(args.networks) if args.networks else None, args.gpus)
     if args.target_recall:
         idx = np.random.RandomState(args.seed).permutation(len(anno))[:args.calib_images]
         t, r = pick_threshold(job, list(idx), args.target_recall)
         print('threshold of stage %d for recall %.3f: %.4f (recall %.4f on %d calibration images)'
               % (n_stages, args.target_recall, t, r, len(idx)))
-    classes = ['neg_hard'] + (['pos_hard', 'part_hard'] if args.keep_pos_part else [])
+    fold = args.target_fold
+    classes = [fold] + (['pos_hard', 'part_hard'] if args.keep_pos_part else [])
+    job.fold = fold
     stamps = []  # a retrained model must invalidate an earlier, finished mining run
     for p, e in zip(prefixes, epochs):
         st = os.stat('%s-%04d.params' % (p, e)) if os.path.exists('%s-%04d.params' % (p, e)) else None
         stamps.append([st.st_size, st.st_mtime_ns] if st else None)
     cfg = dict(mode=args.test_mode, prefixes=[os.path.abspath(p) for p in prefixes], epochs=epochs, models=stamps,
                thresh=job.thresh, min_face=args.min_face, size=size, keep_pos_part=args.keep_pos_part,
-               n=len(anno), backend=args.backend)
+               n=len(anno), backend=args.backend, fold=fold)
     out = os.path.join(args.out or data_dir('samples'), str(size))
     man = run(job, list(range(len(anno))), out, classes, cfg, workers=args.workers, seed=args.seed,
-              desc='mine %s' % args.test_mode, manifest_name='manifest_hard.json')
+              desc='mine %s' % args.test_mode, manifest_name='manifest_hard.json' if fold == 'neg_hard'
+              else 'manifest_%s.json' % fold)
     st = man['stats']
     recall = st.get('recalled', 0) / max(1, st.get('faces', 0))
     print('%s: %s; recall %.4f of %d faces; %.1f candidates/image' % (
         out, ' '.join('%s=%d' % kv for kv in sorted(man['counts'].items())), recall, st.get('faces', 0),
         st.get('candidates', 0) / max(1, st.get('images', 1))))
+    if recall < args.min_recall:
+        raise ValueError('%s: the cascade found only %.1f %% of the training faces: the stage it mines with is too '
+                         'weak (train it longer) or --thresh %s is too high; the mined pool is not usable'
+                         % (out, 100 * recall, args.thresh))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -11,10 +11,16 @@ part, neg, neg_hard, landmark (shuffled at training time).
 down by the scarcest class's fill fraction, keeping the recipe's proportions (pos : part : neg :
 hard = 1 : 1 : 2 : 1) instead of letting a huge mined pool dominate the list.
 
+``--plus`` uses the counts of the original's ``gen_imglist_plus.py`` (the advanced recipe with several
+hard-negative folds ``neg_hard1``, ``neg_hard2`` … mined with ``gen_hard_example --target_fold``):
+100,000 positives and parts; 300,000 negatives without hard ones; with them 150,000 + 75,000 × 2
+folds at size 24, 120,000 + 60,000 × 3 at size 48, 200,000 + 100,000 × 1 otherwise.
+``--classes landmark`` writes a list of those classes only, whole (e.g. the landmark-only list
+``data/imglists/landmark.txt`` the Lnet trainer reads).
+
 Packed pools give lines ``<class file>.rec#<record> <label code>`` (path relative to the list);
 jpg pools keep the original's lines (``<path> <label> [offsets]``).
 """
-import argparse
 import os
 import sys
 
@@ -22,13 +28,28 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
+from core.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, write_lines  # noqa: E402
 
-CODES = {'pos': 1, 'part': -1, 'neg': 0, 'neg_hard': 0, 'landmark': -2}
+CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK}
 BASE = {'pos': 300000, 'part': 300000, 'neg': 900000, 'neg_hard': 300000, 'landmark': 600000}
 
 
-def class_counts(base_num, with_hard=False, with_landmark=False):
+PLUS_FOLDS = {24: (150000, 75000, 2), 48: (120000, 60000, 3)}
+
+
+def class_counts(base_num, with_hard=False, with_landmark=False, plus=False, size=None):
+    """{class: lines wanted} per base_num as the original's gen_imglist (or gen_imglist_plus)."""
+    if plus:
+        want = {'pos': 100000 * base_num, 'part': 100000 * base_num}
+        if with_hard:
+            neg, hard, folds = PLUS_FOLDS.get(size, (200000, 100000, 1))
+            want['neg'] = neg * base_num
+            want.update({'neg_hard%d' % (k + 1): hard * base_num for k in range(folds)})
+        else:
+            want['neg'] = 300000 * base_num
+        return want
     want = {'pos': BASE['pos'] * base_num, 'part': BASE['part'] * base_num}
     if with_hard:
         want['neg'] = 600000 * base_num
@@ -40,6 +61,11 @@ def class_counts(base_num, with_hard=False, with_landmark=False):
     return want
 
 
+def code_of(cls):
+    """Label code of a class pool (hard-negative folds ``neg_hard1``… are negatives)."""
+    return CODES['neg_hard'] if cls.startswith('neg_hard') else CODES[cls]
+
+
 def pool_lines(folder, cls, list_dir):
     """All list lines of one class pool (packed or jpg); raises when the pool is missing."""
     rec = os.path.join(folder, cls + '.idx')
@@ -47,7 +73,7 @@ def pool_lines(folder, cls, list_dir):
     if os.path.isfile(rec):
         n = sum(1 for _ in open(rec))
         rel = os.path.relpath(os.path.join(folder, cls + '.rec'), list_dir)
-        return ['%s#%d %d' % (rel, i, CODES[cls]) for i in range(n)]
+        return ['%s#%d %d' % (rel, i, code_of(cls)) for i in range(n)]
     if os.path.isfile(txt):
         lines = []
         with open(txt) as f:
@@ -62,44 +88,71 @@ def pool_lines(folder, cls, list_dir):
     raise FileNotFoundError('no %s samples in %s (%s.rec/.idx or %s.txt)' % (cls, folder, cls, cls))
 
 
-def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False, seed=0, keep_ratio=False):
+def manifest_name(cls):
+    """The manifest the run writing a class pool leaves when it finishes (see prepare_data/runner.py)."""
+    if cls == 'neg_hard':
+        return 'manifest_hard.json'
+    if cls.startswith('neg_hard') or cls.startswith('landmark'):
+        return 'manifest_%s.json' % cls
+    return 'manifest.json'
+
+
+def _require_finished(folder, classes):
+    """Refuse pools whose generating run did not finish (no manifest: killed, or the disk was full)."""
+    for cls in classes:
+        name = manifest_name(cls)
+        packed = os.path.isfile(os.path.join(folder, cls + '.idx'))  # only this toolkit writes packed pools
+        interrupted = os.path.isfile(os.path.join(folder, 'state_' + name))
+        if interrupted or (packed and not os.path.isfile(os.path.join(folder, name))):
+            raise FormatError('%s: the %s samples are incomplete (no %s: the run that writes them was interrupted '
+                              'or failed); rerun it to finish them' % (folder, cls, manifest_name(cls)))
+
+
+def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
+             plus=False, size=None, classes=None):
     """Write the list; returns {class: (pool size, taken)}."""
     rng = np.random.RandomState(seed)
     list_dir = os.path.dirname(os.path.abspath(out_path))
     report, lines = {}, []
-    counts = class_counts(base_num, with_hard, with_landmark)
+    counts = {c: None for c in classes} if classes else class_counts(base_num, with_hard, with_landmark, plus, size)
+    _require_finished(folder, counts)
     pools = {cls: pool_lines(folder, cls, list_dir) for cls in counts}
-    if keep_ratio:
+    empty = [c for c, p in pools.items() if not p]
+    if empty:
+        raise FormatError('%s: no %s samples (%s)' % (folder, ', '.join(empty), 'hard-example mining found none: '
+                          'the previous stage is too weak or its threshold too high' if any(
+                              c.startswith('neg_hard') for c in empty) else 'generate them first'))
+    if keep_ratio and not classes:
         fill = min(1.0, min(len(pools[c]) / float(w) for c, w in counts.items()))
         counts = {c: max(1, int(round(w * fill))) for c, w in counts.items()}
     for cls, want in counts.items():
         pool = pools[cls]
-        if len(pool) > want:
+        if want is not None and len(pool) > want:
             pick = np.sort(rng.choice(len(pool), want, replace=False))
             chosen = [pool[i] for i in pick]
         else:
             chosen = pool
         report[cls] = (len(pool), len(chosen))
         lines += chosen
-    os.makedirs(list_dir, exist_ok=True)
-    tmp = out_path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    os.replace(tmp, out_path)
+    write_lines(out_path, lines)
     return report
 
 
-def list_name(size, base_num, with_hard, with_landmark):
+def list_name(size, base_num, with_hard, with_landmark, classes=None):
+    if classes:
+        return '%s.txt' % '_'.join(classes)
     return 'train_%d%s%s_%d.txt' % (size, '_with_hard' if with_hard else '',
                                     '_landmark' if with_landmark else '', base_num)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--size', type=int, required=True)
     ap.add_argument('--base_num', type=int, default=1)
-    ap.add_argument('--with_hard', action='store_true')
-    ap.add_argument('--with_landmark', action='store_true')
+    ap.add_argument('--with_hard', action='store_true', help='add the mined hard negatives (neg_hard)')
+    ap.add_argument('--with_landmark', action='store_true', help='add landmark samples (label -2)')
+    ap.add_argument('--plus', action='store_true', help="the original's gen_imglist_plus counts (hard-negative folds)")
+    ap.add_argument('--classes', default=None, help='only these classes, whole (e.g. landmark)')
     ap.add_argument('--samples', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--out', default=None, help='list path (default <root>/data/imglists/train_<S>..._<base>.txt)')
     ap.add_argument('--seed', type=int, default=0)
@@ -108,16 +161,15 @@ def main(argv=None):
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)
+    classes = cli.csv_list(args.classes) if args.classes else None
     folder = os.path.join(args.samples or data_dir('samples'), str(args.size))
-    out = args.out or data_dir('imglists', list_name(args.size, args.base_num, args.with_hard, args.with_landmark))
-    try:
-        report = assemble(folder, out, args.base_num, args.with_hard, args.with_landmark, args.seed, args.keep_ratio)
-    except (OSError, ValueError) as exc:
-        print('error: %s' % exc, file=sys.stderr)
-        return 2
+    out = args.out or data_dir('imglists', list_name(args.size, args.base_num, args.with_hard, args.with_landmark,
+                                                     classes))
+    report = assemble(folder, out, args.base_num, args.with_hard, args.with_landmark, args.seed, args.keep_ratio,
+                      args.plus, args.size, classes)
     print('%s: %s' % (out, ', '.join('%s %d of %d' % (c, t, p) for c, (p, t) in report.items())))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -8,18 +8,18 @@ Output: packed ``landmark.rec`` (5 points) or ``landmark106.rec`` under ``<out>/
 ``[-2, normalised points]`` (5 points: x1..x5, y1..y5; 106: interleaved), or ``--format_out jpg`` for
 the original's folder + list layout. Seeded, parallel, resumable like gen_data.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
-from prepare_data.landmark_data import Landmark5Job, Landmark106Job, ListError, read_list  # noqa: E402
+from prepare_data.landmark_data import Landmark5Job, Landmark106Job, read_list  # noqa: E402
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--list', required=True)
     ap.add_argument('--format', choices=['celeba', 'cuhk', 'l106'], default=None,
                     help='list format (default: cuhk for 5 points, l106 for 106)')
@@ -41,11 +41,7 @@ def main(argv=None):
     fmt = args.format or ('cuhk' if args.points == 5 else 'l106')
     size = args.size or (48 if args.points == 5 else 80)
     base = args.base_num or (1 if args.points == 5 else 10)
-    try:
-        samples = read_list(args.list, fmt, args.image_root)
-    except (OSError, ListError) as exc:
-        print('error: %s' % exc, file=sys.stderr)
-        return 2
+    samples = read_list(args.list, fmt, args.image_root)
     if args.limit:
         samples = samples[:args.limit]
     if args.points == 5:
@@ -55,12 +51,12 @@ def main(argv=None):
     cfg = dict(list=os.path.abspath(args.list), list_format=fmt, points=args.points, size=size, base_num=base,
                min_bs=args.min_bs, flip=args.flip, limit=args.limit)
     out = os.path.join(args.out or data_dir('samples'), str(size))
-    manifest = run(job, list(range(len(samples))), out, [cls], cfg, fmt=args.format_out,
-                   workers=args.workers, seed=args.seed, desc='landmarks %d' % args.points)
+    manifest = run(job, list(range(len(samples))), out, [cls], cfg, fmt=args.format_out, workers=args.workers,
+                   seed=args.seed, desc='landmarks %d' % args.points, manifest_name='manifest_%s.json' % cls)
     print('%s: %d %s crops; %s' % (out, manifest['counts'][cls], cls,
                                    ' '.join('%s=%d' % kv for kv in sorted(manifest['stats'].items()))))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

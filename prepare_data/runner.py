@@ -15,7 +15,9 @@ import time
 
 from tqdm import tqdm
 
-from .writers import load_json, make_sink, save_json
+from core.fileio import load_json, save_json
+
+from .writers import make_sink
 
 
 _JOB = None
@@ -24,6 +26,8 @@ _PACK = False
 
 def _init_worker(job, pack_in_worker=False):
     global _JOB, _PACK
+    from core.lifecycle import die_with_parent
+    die_with_parent()  # the forkserver that started us exits with the main process
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     import cv2
     cv2.setNumThreads(1)
@@ -40,6 +44,42 @@ def _call(args):
     return records, stats, False
 
 
+def _load_state(folder, manifest_path, state_path, config):
+    """(finished manifest or None, interrupted-run state dict)."""
+    if os.path.exists(manifest_path):
+        done = load_json(manifest_path)
+        if done.get('config') == config:
+            return done, {}
+        os.remove(manifest_path)
+    state = load_json(state_path) if os.path.exists(state_path) else {}
+    if state and state.get('config') != config:
+        print('%s: settings changed since the interrupted run, starting over' % folder)
+        state = {}
+    return None, state
+
+
+def _results(job, items, start, seed, workers, packed):
+    """(pool or None, iterator of (records, stats, framed)) from item ``start`` on, in item order."""
+    tasks = ((items[i], seed) for i in range(start, len(items)))
+    if workers <= 1:
+        return None, (job(item, s) + (False,) for item, s in tasks)
+    # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
+    pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, packed))
+    return pool, pool.imap(_call, tasks, chunksize=4)
+
+
+def _store(sink, classes, records, framed, image_index):
+    if framed:
+        for cls in classes:
+            if cls in records:
+                sink.add_framed(cls, *records[cls])
+        return
+    k = {}
+    for cls, data, label in records:
+        k[cls] = k.get(cls, 0) + 1
+        sink.add(cls, data, label, image_index, k[cls] - 1)
+
+
 def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, desc='samples',
         checkpoint_every=2.0, manifest_name='manifest.json'):
     """Run ``job`` over ``items`` into ``folder``; returns the manifest dict.
@@ -50,68 +90,43 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
     manifest_path = os.path.join(folder, manifest_name)
     state_path = os.path.join(folder, 'state_' + manifest_name)
     config = dict(config, format=fmt, seed=seed, n_items=len(items), classes=list(classes))
-    if os.path.exists(manifest_path):
-        done = load_json(manifest_path)
-        if done.get('config') == config:
-            print('%s: already complete (%s), skipping' % (folder, done['counts']))
-            return done
-        os.remove(manifest_path)
-    state = {}
-    if os.path.exists(state_path):
-        state = load_json(state_path)
-        if state.get('config') != config:
-            print('%s: settings changed since the interrupted run, starting over' % folder)
-            state = {}
-    start = state.get('done', 0)
+    finished, state = _load_state(folder, manifest_path, state_path, config)
+    if finished:
+        print('%s: already complete (%s), skipping' % (folder, finished['counts']))
+        return finished
+    done = start = state.get('done', 0)
     stats = state.get('stats', {})
     sink = make_sink(fmt, folder, classes, state.get('files'))
     if start:
         print('%s: resuming after %d of %d items' % (folder, start, len(items)))
-    tasks = ((items[i], seed) for i in range(start, len(items)))
-    if workers > 1:
-        # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
-        pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, fmt == 'packed'))
-        results = pool.imap(_call, tasks, chunksize=4)
-    else:
-        pool = None
-        results = (job(item, s) + (False,) for item, s in tasks)
-    done, last = start, time.time()
+    pool, results = _results(job, items, start, seed, workers, fmt == 'packed')
+    last = time.time()
     bar = tqdm(total=len(items), initial=start, desc=desc, unit='img')
+
+    def checkpoint():
+        save_json(state_path, dict(config=config, done=done, files=sink.state(), stats=stats))
     try:
         for records, item_stats, framed in results:
-            if framed:
-                for cls in classes:
-                    if cls in records:
-                        sink.add_framed(cls, *records[cls])
-            else:
-                k = {}
-                for cls, jpeg, label in records:
-                    k[cls] = k.get(cls, 0) + 1
-                    sink.add(cls, jpeg, label, items[done] if isinstance(items[done], int) else done, k[cls] - 1)
+            _store(sink, classes, records, framed, items[done] if isinstance(items[done], int) else done)
             for key, v in item_stats.items():
                 stats[key] = stats.get(key, 0) + v
             done += 1
             bar.update(1)
             if time.time() - last > checkpoint_every:
-                save_json(state_path, dict(config=config, done=done, files=sink.state(), stats=stats))
+                checkpoint()
                 last = time.time()
+        manifest = dict(config=config, counts=sink.counts(), stats=stats, files=sink.state())
     except KeyboardInterrupt:
-        bar.close()
-        save_json(state_path, dict(config=config, done=done, files=sink.state(), stats=stats))
-        sink.close()
-        if pool:
-            pool.terminate()
+        checkpoint()
         print('\ninterrupted after %d of %d items; rerun the same command to resume' % (done, len(items)),
               file=sys.stderr)
         raise SystemExit(130)
-    bar.close()
-    if pool:
-        pool.close()
-        pool.join()
-    files = sink.state()
-    counts = sink.counts()
-    sink.close()
-    manifest = dict(config=config, counts=counts, stats=stats, files=files)
+    finally:
+        bar.close()
+        if pool:
+            pool.terminate()
+            pool.join()
+        sink.close()
     save_json(manifest_path, manifest)
     if os.path.exists(state_path):
         os.remove(state_path)

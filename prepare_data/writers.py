@@ -4,7 +4,6 @@ Both are append-only and can be truncated back to a recorded state, so an interr
 resumes exactly where its last checkpoint left off. Class files: ``pos``, ``part``, ``neg``,
 ``neg_hard``, ``landmark`` (lists in jpg mode: ``pos.txt`` … with the original's line format).
 """
-import json
 import os
 
 import cv2
@@ -77,7 +76,7 @@ class JpgSink:
         state = state or {}
         self.lists, self.n = {}, {}
         for c in classes:
-            os.makedirs(os.path.join(folder, FOLDERS[c]), exist_ok=True)
+            os.makedirs(os.path.join(folder, FOLDERS.get(c, c)), exist_ok=True)
             path = os.path.join(folder, c + '.txt')
             size, n = state.get(c, (0, 0))
             fh = open(path, 'r+' if os.path.exists(path) and size else 'w')
@@ -89,7 +88,7 @@ class JpgSink:
         if jpeg[:4] == b'RAW\x00':  # the jpg layout always stores JPEG files
             from core.packed import decode_image
             jpeg = encode(decode_image(jpeg))
-        stem = os.path.join(self.folder, FOLDERS[cls], '%d_%d' % (image_index, k))
+        stem = os.path.join(self.folder, FOLDERS.get(cls, cls), '%d_%d' % (image_index, k))
         with open(stem + '.jpg', 'wb') as f:
             f.write(jpeg)
         self.lists[cls].write('%s %s\n' % (stem, format_label(label)))
@@ -116,15 +115,3 @@ def make_sink(fmt, folder, classes, state=None):
     if fmt == 'jpg':
         return JpgSink(folder, classes, state)
     raise ValueError('unknown sample format %r (packed or jpg)' % fmt)
-
-
-def save_json(path, data):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def load_json(path):
-    with open(path) as f:
-        return json.load(f)

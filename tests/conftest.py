@@ -46,3 +46,65 @@ def random_model(name, with_landmark=False, seed=0):
     aux = {n: mx.nd.array(rng.uniform(0.5, 2.0, s) if 'var' in n else rng.normal(0, 0.1, s))
            for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
     return InferenceModel(sym, arg, aux, network=name, with_landmark=with_landmark)
+
+
+# Every process a test starts inherits this mark; none may outlive the session except the ones this
+# pytest process still owns (its own forkserver and resource tracker, which exit with it).
+SESSION_MARK = 'mtcnn-test-%d-%d' % (os.getpid(), id(object()))
+os.environ['MTCNN_TEST_SESSION'] = SESSION_MARK
+
+
+def _parent(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return int(f.read().rsplit(')', 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return f.read().decode(errors='replace')
+    except OSError:
+        return ''
+
+
+def stray_processes(mark=SESSION_MARK):
+    """Processes carrying ``mark`` in their environment, except this pytest process's own multiprocessing
+    helpers (forkserver, resource tracker, and the workers they started), which exit with it."""
+    me, found = os.getpid(), []
+    for name in os.listdir('/proc') if os.path.isdir('/proc') else []:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open('/proc/%s/environ' % name, 'rb') as f:
+                if mark.encode() not in f.read():
+                    continue
+        except OSError:
+            continue
+        pid, ancestor, helper = int(name), int(name), False
+        while ancestor > 1 and ancestor != me:
+            helper = helper or 'multiprocessing.' in _cmdline(ancestor)
+            ancestor = _parent(ancestor)
+        if not (ancestor == me and helper):
+            found.append(pid)
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import signal
+    import time
+    left = stray_processes()
+    for _ in range(50):
+        if not left:
+            return
+        time.sleep(0.2)
+        left = stray_processes()
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    print('\nerror: %d process(es) outlived the tests (killed): %s' % (len(left), left))
+    session.exitstatus = 1

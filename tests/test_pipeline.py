@@ -1,105 +1,241 @@
-"""Pipeline runner: manifest, skipping finished stages, redoing changed ones, --from / --only."""
+"""Pipeline: the runner (manifest, skip/redo, --from/--only, failures), recipes (the original's .bat
+sequence command by command, validation of settings), and interruptions at several points
+(Ctrl-C, SIGTERM, SIGKILL) followed by a rerun that gives the uninterrupted result and leaves no
+process, shared-memory or temporary entry behind."""
 import json
 import os
+import shlex
+import signal
+import subprocess
 import sys
+import time
+import uuid
 
 import pytest
 
-from tools import pipeline as pl
+from core.pipeline import Stage, StageFailed, run_stages
+from conftest import REPO
+
+QUIET = lambda *a: None  # noqa: E731
 
 
-def _fake_stages(counter_file):
-    def stages(run, cfg, wider_root):
-        out = []
-        for name in ('a', 'b', 'c'):
-            target = os.path.join(run, name + '.txt')
-            code = ("import sys; open(%r, 'a').write(%r); open(%r, 'w').write(%r)"
-                    % (counter_file, name, target, str(cfg.get(name, 0))))
-            out.append((name, [sys.executable, '-c', code], [target]))
-        return out
-    return stages
+def _fake(run, counter, cfg):
+    out = []
+    for name in ('a', 'b', 'c'):
+        target = os.path.join(run, name + '.txt')
+        code = ("import sys; open(%r, 'a').write(%r); open(%r, 'w').write(%r)"
+                % (counter, name, target, str(cfg.get(name, 0))))
+        out.append(Stage(name, [sys.executable, '-c', code], [target]))
+    return out
 
 
-def test_skip_redo_from_only(tmp_path, monkeypatch):
-    counter = str(tmp_path / 'calls')
-    monkeypatch.setattr(pl, 'stages', _fake_stages(counter))
-    run = str(tmp_path / 'run')
-    quiet = lambda *a: None  # noqa: E731
-    pl.run_pipeline(run, str(tmp_path), {'a': 1, 'b': 1, 'c': 1}, log=quiet)
+def test_skip_redo_from_only(tmp_path):
+    counter, run = str(tmp_path / 'calls'), str(tmp_path / 'run')
+    cfg = {'a': 1, 'b': 1, 'c': 1}
+    run_stages(run, _fake(run, counter, cfg), REPO, log=QUIET)
     assert open(counter).read() == 'abc'
-    pl.run_pipeline(run, str(tmp_path), {'a': 1, 'b': 1, 'c': 1}, log=quiet)
+    run_stages(run, _fake(run, counter, cfg), REPO, log=QUIET)
     assert open(counter).read() == 'abc'  # everything up to date
     os.remove(os.path.join(run, 'b.txt'))  # a lost output is redone, and so is what follows
-    pl.run_pipeline(run, str(tmp_path), {'a': 1, 'b': 1, 'c': 1}, log=quiet)
+    run_stages(run, _fake(run, counter, cfg), REPO, log=QUIET)
     assert open(counter).read() == 'abcb'
-    pl.run_pipeline(run, str(tmp_path), {'a': 1, 'b': 1, 'c': 1}, start='b', log=quiet)
+    run_stages(run, _fake(run, counter, cfg), REPO, start='b', log=QUIET)
     assert open(counter).read() == 'abcbbc'
-    pl.run_pipeline(run, str(tmp_path), {'a': 1, 'b': 1, 'c': 1}, only='a', log=quiet)
+    run_stages(run, _fake(run, counter, cfg), REPO, only='a', log=QUIET)
     assert open(counter).read() == 'abcbbca'
+    run_stages(run, _fake(run, counter, dict(cfg, b=2)), REPO, log=QUIET)  # a changed stage and what follows
+    assert open(counter).read() == 'abcbbcabc'
     man = json.load(open(os.path.join(run, 'manifest.json')))
     assert set(man['stages']) == {'a', 'b', 'c'} and all(s['status'] == 'done' for s in man['stages'].values())
-    with pytest.raises(SystemExit, match='unknown stage'):
-        pl.run_pipeline(run, str(tmp_path), {}, only='zzz', log=quiet)
+    with pytest.raises(ValueError, match='unknown stage'):
+        run_stages(run, _fake(run, counter, cfg), REPO, only='zzz', log=QUIET)
+
+
+def test_failed_stage_stops_with_its_log(tmp_path):
+    bad = [Stage('bad', [sys.executable, '-c', 'import sys; print("something broke"); sys.exit(3)'],
+                 [str(tmp_path / 'x')])]
+    with pytest.raises(StageFailed, match='stage bad failed \\(exit 3\\): something broke'):
+        run_stages(str(tmp_path / 'r'), bad, REPO, log=QUIET)
+    man = json.load(open(str(tmp_path / 'r' / 'manifest.json')))
+    assert man['stages']['bad']['status'] == 'failed'
+    assert 'something broke' in open(str(tmp_path / 'r' / 'logs' / 'bad.log')).read()
+
+
+def _pipeline(args, **kw):
+    return subprocess.run([sys.executable, 'tools/pipeline.py'] + args, cwd=REPO, capture_output=True, text=True, **kw)
+
+
+# The original's .bat files, command by command (P20_gen_data.bat ... O_train_with_hard.bat): script and
+# the flags that set the recipe (--gpus / --thread_num are machine settings; paths differ by design).
+BAT = [
+    ('anno', 'gen_anno_and_train_list.py', ''),
+    ('p_data', 'gen_data.py', '--size 20 --base_num 1 --prob_thresh 0.15'),
+    ('p_list', 'gen_imglist.py', '--size 20 --base_num 1'),
+    ('p_train', 'train_P20.py', '--lr 0.001 --end_epoch 16 --lr_epoch 8,14 --frequent 10 --batch_size 1000'),
+    ('p_hard', 'gen_hard_example.py', '--test_mode hardpnet20 --epoch 16 --thresh 0.5'),
+    ('p_list_hard', 'gen_imglist.py', '--size 20 --base_num 1 --with_hard'),
+    ('p_train_hard', 'train_P20.py', '--lr 0.001 --end_epoch 8 --lr_epoch 4,8 --batch_size 200 --frequent 1000'),
+    ('p_train_hard_2', 'train_P20.py', '--lr 0.00001 --end_epoch 32 --epoch 8 --begin_epoch 8 --resume '
+                                       '--lr_epoch 100,200 --batch_size 50000 --frequent 10'),
+    ('r_data', 'gen_data.py', '--size 24 --base_num 1 --prob_thresh 0.15'),
+    ('r_hard', 'gen_hard_example.py', '--test_mode rnet --epoch 16 --thresh 0.5'),
+    ('r_list', 'gen_imglist.py', '--size 24 --with_hard --base_num 1'),
+    ('r_train', 'train_R.py', '--lr 0.003 --end_epoch 3 --lr_epoch 8,14,100 --batch_size 500'),
+    ('r_train_2', 'train_R.py', '--lr 0.001 --end_epoch 16 --epoch 3 --begin_epoch 3 --resume --lr_epoch 8,14,100 '
+                                '--batch_size 10000 --frequent 20'),
+    ('o_data', 'gen_data.py', '--size 48 --base_num 1 --prob_thresh 0.15'),
+    ('o_hard', 'gen_hard_example.py', '--test_mode onet --epoch 16,16 --thresh 0.6,0.5'),
+    ('o_list', 'gen_imglist.py', '--size 48 --with_hard --base_num 1'),
+    ('o_train', 'train_O.py', '--lr 0.003 --end_epoch 3 --lr_epoch 8,14,100 --batch_size 500'),
+    ('o_train_2', 'train_O.py', '--lr 0.001 --end_epoch 16 --epoch 3 --begin_epoch 3 --resume --lr_epoch 8,14,100 '
+                                '--batch_size 5000 --frequent 20'),
+]
+NETWORKS = {'train_P20.py': 'Pnet20_v0', 'train_R.py': 'Rnet_v1', 'train_O.py': 'Onet_v1'}
+
+
+def _flags(args):
+    out, i = {}, 0
+    while i < len(args):
+        if i + 1 < len(args) and not args[i + 1].startswith('--'):
+            out[args[i]] = args[i + 1]
+            i += 2
+        else:
+            out[args[i]] = True
+            i += 1
+    return out
+
+
+def _same(a, b):
+    if a is True or b is True:
+        return a == b
+    try:
+        return abs(float(a) - float(b)) < 1e-12
+    except ValueError:
+        return a == b
+
+
+def test_original_recipe_plan_is_the_bat_sequence(tmp_path):
+    r = _pipeline(['--run', str(tmp_path / 'run'), '--wider_root', str(tmp_path / 'W'), '--config',
+                   'scripts/recipes/original.json', '--plan'])
+    assert r.returncode == 0, r.stderr
+    plan = [ln.split('\t') for ln in r.stdout.strip().splitlines()]
+    assert [p[0] for p in plan] == [b[0] for b in BAT] + ['eval']
+    for (stage, cmd), (want_stage, script, flags) in zip(plan, BAT):
+        argv = shlex.split(cmd)
+        assert argv[0] == 'python' and os.path.basename(argv[1]) == script, (stage, cmd)
+        have = _flags(argv[2:])
+        for k, v in _flags(flags.split()).items():
+            assert k in have and _same(have[k], v), (stage, k, v, have.get(k))
+        if script in NETWORKS:
+            assert have['--network'] == NETWORKS[script]
+            assert ('--pretrained' in have) == stage.endswith('_2')  # phase 1 from scratch, phase 2 resumes
+    # the recipe file lists every setting, each equal to the built-in original values
+    from tools.pipeline import RECIPE_KEYS
+    recipe = json.load(open(os.path.join(REPO, 'scripts', 'recipes', 'original.json')))
+    assert {k: v for k, v in recipe.items() if not k.startswith('_')} == RECIPE_KEYS
+
+
+def test_recipe_errors_are_one_line(tmp_path):
+    bad = tmp_path / 'bad.json'
+    for text, message in (('{"p_epochs": 3,', 'bad.json:1: not valid JSON'), ('[1, 2]', 'a recipe is a JSON object'),
+                          ('{"p_epoch": 3}', "unknown setting 'p_epoch' \\(did you mean p_epochs")):
+        bad.write_text(text)
+        r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--config', str(bad), '--plan'])
+        assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+        assert __import__('re').search(message, r.stderr), r.stderr
+    r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--set', 'p_epochs=abc', '--plan'])
+    assert r.returncode == 2 and "p_epochs='abc' is not an int" in r.stderr
 
 
 def test_changed_settings_change_the_stage_keys(tmp_path):
-    a = pl.stages(str(tmp_path), dict(pl.DEFAULTS), str(tmp_path))
-    cfg = dict(pl.DEFAULTS, p_epochs=3)
-    b = pl.stages(str(tmp_path), cfg, str(tmp_path))
-    ka, kb, prev_a, prev_b = {}, {}, '', ''
-    for (n, argv_a, *_), (_, argv_b, *_) in zip(a, b):
-        prev_a = ka[n] = pl._key(n, argv_a, prev_a)
-        prev_b = kb[n] = pl._key(n, argv_b, prev_b)
-    assert ka['p_data'] == kb['p_data'] and ka['p_train'] != kb['p_train'] and ka['eval'] != kb['eval']
+    from core.pipeline import stage_key
+    from tools.pipeline import load_recipe, stages
+    keys = []
+    for sets in ((), ('p_epochs=3',)):
+        prev, k = '', {}
+        for s in stages(str(tmp_path), load_recipe(None, sets), str(tmp_path)):
+            prev = k[s.name] = stage_key(s.name, s.argv, prev)
+        keys.append(k)
+    a, b = keys
+    assert a['p_data'] == b['p_data'] and a['p_train'] != b['p_train'] and a['eval'] != b['eval']
 
 
-def test_failed_stage_stops_with_its_log(tmp_path, monkeypatch):
-    def stages(run, cfg, wider_root):  # noqa: F811
-        return [('bad', [sys.executable, '-c', 'import sys; sys.exit(3)'], [os.path.join(run, 'x')])]
-    monkeypatch.setattr(pl, 'stages', stages)
-    with pytest.raises(SystemExit, match='stage bad failed'):
-        pl.run_pipeline(str(tmp_path / 'r'), str(tmp_path), {}, log=lambda *a: None)
-    man = json.load(open(str(tmp_path / 'r' / 'manifest.json')))
-    assert man['stages']['bad']['status'] == 'failed'
+# --- interruptions ------------------------------------------------------------------------------------
+
+def _leftovers(mark):
+    """Processes whose environment carries ``mark`` (every process the pipeline started inherits it)."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if pid.isdigit():
+            try:
+                with open('/proc/%s/environ' % pid, 'rb') as f:
+                    if mark.encode() in f.read():
+                        found.append(int(pid))
+            except OSError:
+                pass
+    return found
 
 
-def _pipeline_cmd(run, root):
+def _shm():
+    return set(os.listdir('/dev/shm')) if os.path.isdir('/dev/shm') else set()
+
+
+def _start(run, root, mark, stages=4):
     # the real stages up to the first training, tiny settings, on the embedded demo set
-    code = ('import sys; sys.argv[0] = "pipeline"; from tools import pipeline as pl; real = pl.stages; '
-            'pl.stages = lambda *a: real(*a)[:4]; '
-            'sys.exit(pl.main(sys.argv[1:]))')
-    return [sys.executable, '-c', code, '--run', run, '--wider_root', root, '--set', 'limit_images=60',
-            '--set', 'p_epochs=4', '--set', 'p_lr_epoch=3', '--set', 'p_batch=64', '--set', 'workers=1',
-            '--set', 'p_lr=0.02']
+    code = ('import sys; sys.argv[0] = "pipeline"; import cli; from tools import pipeline as pl; real = pl.stages; '
+            'pl.stages = lambda *a: real(*a)[:%d]; sys.exit(cli.run(pl.main, sys.argv[1:]))' % stages)
+    cmd = [sys.executable, '-c', code, '--run', run, '--wider_root', root, '--config', 'scripts/recipes/demo.json',
+           '--set', 'limit_images=60', '--set', 'p_epochs=4', '--set', 'p_lr_epoch=3', '--set', 'p_batch=64',
+           '--set', 'workers=2']
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, MTCNN_TEST_MARK=mark), start_new_session=True)
 
 
-def test_interrupted_stage_resumes_to_the_same_result(tmp_path):
-    import signal
-    import subprocess
-    import time
-    from conftest import REPO
+def _wait_for(path, proc, limit=600):
+    t0 = time.time()
+    while not os.path.exists(path) and proc.poll() is None and time.time() - t0 < limit:
+        time.sleep(0.05)
+    assert proc.poll() is None, 'the pipeline finished before it could be interrupted'
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc'), reason='process checks read /proc')
+def test_interrupted_pipeline_resumes_to_the_same_result_and_leaves_nothing(tmp_path):
     from core.model_io import load_params
     from prepare_data.demo_set import make_demo_set
     root = str(tmp_path / 'demo')
     make_demo_set(root, seed=0)
-    ref, cut = str(tmp_path / 'ref'), str(tmp_path / 'cut')
-    r = subprocess.run(_pipeline_cmd(ref, root), cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    proc = subprocess.Popen(_pipeline_cmd(cut, root), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    mark = os.path.join(cut, 'model', 'pnet20-0002.states')
-    t0 = time.time()
-    while not os.path.exists(mark) and proc.poll() is None and time.time() - t0 < 600:
-        time.sleep(0.05)
-    assert proc.poll() is None, 'training finished before it could be interrupted'
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the middle of p_train (epoch 3 of 4)
-    proc.communicate(timeout=120)
-    assert not os.path.exists(os.path.join(cut, 'model', 'pnet20-0004.params'))
-    assert json.load(open(os.path.join(cut, 'manifest.json')))['stages']['p_train']['status'] == 'running'
-    r = subprocess.run(_pipeline_cmd(cut, root), cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    assert 'p_train       resuming at epoch' in r.stdout and 'p_data        up to date' in r.stdout
-    a, _ = load_params(os.path.join(ref, 'model', 'pnet20-0004.params'))
-    b, _ = load_params(os.path.join(cut, 'model', 'pnet20-0004.params'))
-    for k in a:
-        assert (a[k].asnumpy() == b[k].asnumpy()).all(), k
+    mark = uuid.uuid4().hex
+    shm_before = _shm()
+    ref = str(tmp_path / 'ref')
+    out, _ = _start(ref, root, mark).communicate(timeout=600)
+    assert 'p_train       done' in out, out[-2000:]
+    want, _ = load_params(os.path.join(ref, 'model', 'pnet20-0004.params'))
+    # kill points: Ctrl-C to the whole group in epoch 3; SIGTERM to the runner in epoch 2; SIGKILL of the
+    # runner alone in epoch 3 (its stage must die with it, and the rerun must not run beside a leftover)
+    for how, point in (('int', 'pnet20-0002.states'), ('term', 'pnet20-0001.states'), ('kill', 'pnet20-0002.states')):
+        cut = str(tmp_path / how)
+        proc = _start(cut, root, mark)
+        _wait_for(os.path.join(cut, 'model', point), proc)
+        if how == 'int':
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM if how == 'term' else signal.SIGKILL)
+        out, _ = proc.communicate(timeout=120)
+        assert 'Traceback' not in out, out[-3000:]
+        if how != 'kill':
+            assert proc.returncode == 130, out[-2000:]
+            status = json.load(open(os.path.join(cut, 'manifest.json')))['stages']['p_train']['status']
+            assert status == 'interrupted'
+        for _ in range(100):  # the stage and its workers go with the runner
+            if not _leftovers(mark):
+                break
+            time.sleep(0.1)
+        assert not _leftovers(mark), (how, _leftovers(mark))
+        out, _ = _start(cut, root, mark).communicate(timeout=600)
+        assert 'p_train       resuming at epoch' in out and 'p_data        up to date' in out, out[-2000:]
+        got, _ = load_params(os.path.join(cut, 'model', 'pnet20-0004.params'))
+        for k in want:
+            assert (want[k].asnumpy() == got[k].asnumpy()).all(), (how, k)
+    time.sleep(0.5)
+    assert not _leftovers(mark)
+    assert not {e for e in _shm() - shm_before if 'mtcnn' in e or e.startswith('sem.mp')}

@@ -42,16 +42,20 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     import json
     import symbols
     from conftest import random_model
-    from core.model_io import save_checkpoint
     from core import cascade
+    from core.model_io import save_checkpoint
+    from prepare_data.demo_set import make_demo_set
     run = tmp_path / 'run'
-    cfg = dict(pnet='Pnet20_v1', rnet='Rnet_v1', onet='Onet_v1', p_epochs=3, ph_epochs=2, r_epochs=4, o_epochs=5)
+    prefixes = []
     for name, net, epoch in (('pnet20_hard', 'Pnet20_v1', 2), ('rnet', 'Rnet_v1', 4), ('onet', 'Onet_v1', 5)):
         m = random_model(net)
         save_checkpoint(str(run / 'model' / name), epoch, symbols.get_symbol(net), m.arg, m.aux, network=net)
-    (run / 'manifest.json').write_text(json.dumps({'config': cfg, 'stages': {}}))
+        prefixes.append(str(run / 'model' / name))
+    (run / 'manifest.json').write_text(json.dumps({'config': {'p_epochs': 3}, 'stages': {}, 'cascade': dict(
+        prefix=prefixes, epoch=[2, 4, 5], networks=['Pnet20_v1', 'Rnet_v1', 'Onet_v1'], thresh='0.4,0.5,0.6',
+        min_face=20)}))
     out = tmp_path / 'default'
-    r = _run(['tools/publish_models.py', '--run', str(run), '--out', str(out), '--thresh', '0.4,0.5,0.6'])
+    r = _run(['tools/publish_models.py', '--run', str(run), '--out', str(out), '--gt_dir', str(tmp_path / 'none')])
     assert r.returncode == 0, r.stderr
     card = json.load(open(out / 'models.json'))
     assert card['epoch'] == [2, 4, 5] and card['networks'] == ['Pnet20_v1', 'Rnet_v1', 'Onet_v1']
@@ -63,3 +67,17 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     assert cascade.default_card(prefer_committed=False)['prefix'][2].endswith('onet_v1')
     det = cascade.default_cascade()
     assert det.thresh == [0.4, 0.5, 0.6] and det.onet.network == 'Onet_v1'
+    # a cascade that is worse on val than the published one is refused (the published one stays)
+    demo = str(tmp_path / 'demo')
+    make_demo_set(demo, n_train=2, n_val=3, seed=0)
+    card = json.load(open(out / 'models.json'))
+    card['val_ap'] = dict(easy=0.9, medium=0.9, hard=0.9)
+    (out / 'models.json').write_text(json.dumps(card))
+    args = ['tools/publish_models.py', '--run', str(run), '--out', str(out), '--gt_dir',
+            os.path.join(demo, 'eval_tools', 'ground_truth'), '--image_root', os.path.join(demo, 'WIDER_val', 'images')]
+    r = _run(args)
+    assert r.returncode == 2 and 'worse on WIDER val' in r.stderr, r.stderr
+    assert json.load(open(out / 'models.json'))['val_ap']['easy'] == 0.9
+    r = _run(args + ['--force'])
+    assert r.returncode == 0 and 'WIDER val: easy=' in r.stdout, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ['default', 'demo', 'run']  # no staging or backup folder left

@@ -6,7 +6,6 @@ sample, decoded and augmented per sample in Python threads), same net, same loss
 Samples come from ``--wider_root`` (default ../shared/data/widerface), generated once in both
 formats into a temporary folder. Ends with ``packed_samples_per_s=<float> baseline_samples_per_s=<float>``.
 """
-import argparse
 import os
 import shutil
 import sys
@@ -18,11 +17,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import cli  # noqa: E402
 import symbols  # noqa: E402
 import mxnet as mx  # noqa: E402
 from config import config  # noqa: E402
 from core import data as D  # noqa: E402
-from core.train import init_params, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph  # noqa: E402
+from core import optim, train as T  # noqa: E402
 
 
 def original_transform(img, rng):
@@ -79,19 +79,21 @@ def timed(graph, trainer, batches, kind, micro, warmup=2):
     for i, batch in enumerate(batches):
         if i == warmup:
             t0, n = time.perf_counter(), 0
-        train_step(graph, trainer, batch, [mx.cpu()], micro=micro)
+        T.train_step(graph, trainer, batch, [mx.cpu()], micro=micro)
         n += len(batch['data'])
     return n / (time.perf_counter() - t0)
 
 
 def model(network, batch_size, micro):
-    info = symbols.network_info(network)
-    sym = symbols.get_symbol(network, 'train')
-    arg, aux = init_params(sym, (1, 3, info['size'], info['size']))
-    net = make_block(sym, arg, aux, [mx.cpu()])
-    graph = LossGraph(net, info['kind'])
-    micro = use_micro_batches(net, micro_batch_size(info['size'], mx.cpu()) if micro < 0 else micro, batch_size)
-    return graph, mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.001, 'momentum': 0.9}), micro
+    """The training loop's own model, graph and optimizer for ``network`` (as core.train.train builds them)."""
+    s = T.TrainSettings(network=network, image_set='', prefix='', batch_size=batch_size, micro_batch=micro)
+    m = T.build_model(s)
+    net = T.make_block(m.train_sym, m.arg, m.aux, [mx.cpu()])
+    size = s.info()['size']
+    micro = T.use_micro_batches(net, T.micro_batch_size(size, mx.cpu()) if micro < 0 else micro, batch_size)
+    trainer = optim.make_trainer(net.collect_params(), dict(lr=0.001, lr_epoch=[], origin_epoch=0, wd=1e-5,
+                                                            samples_per_epoch=1, batch_size=batch_size))
+    return T.LossGraph(net, s.info()['kind']), trainer, micro
 
 
 def make_samples(wider_root, size, work, samples):
@@ -112,7 +114,7 @@ def make_samples(wider_root, size, work, samples):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--network', default='Pnet20_v1')
     ap.add_argument('--samples', type=int, default=20000, help='samples per measured run')
     ap.add_argument('--batch_size', type=int, default=256)
@@ -151,4 +153,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

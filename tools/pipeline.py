@@ -1,254 +1,260 @@
-"""The whole cascade in one resumable command (the original's .bat sequence, spec §1.1):
+"""The whole cascade in one resumable command, as the original's .bat sequence:
 
-    annotations → P samples → train P → P hard examples → train P with hard → R samples + mining
-    with P → train R → O samples + mining with P+R → train O → evaluation → demo image
+    annotations → P samples → train P → P hard negatives → train P with hard negatives → R samples
+    + mining with P → train R → O samples + mining with P+R → train O → evaluation
 
-    python tools/pipeline.py --run runs/wider --wider_root data/WIDER
-    python tools/pipeline.py --run runs/demo --demo            # embedded demo set, short recipes
-    python tools/pipeline.py --run runs/wider --from r_train    # redo from a stage
-    python tools/pipeline.py --run runs/wider --only eval
+    python tools/pipeline.py --run runs/wider --wider_root data/WIDER        # this project's recipe
+    python tools/pipeline.py --run runs/orig --wider_root data/WIDER --config scripts/recipes/original.json
+    python tools/pipeline.py --run runs/demo --demo                           # embedded demo set
+    python tools/pipeline.py --run runs/wider --wider_root data/WIDER --plan  # the commands, not run
+    python tools/pipeline.py --run runs/wider --from r_train                  # redo from a stage
 
-Every stage is a command of this toolkit run in a subprocess; its settings and its inputs' keys are
-hashed and recorded in ``<run>/manifest.json``. A rerun skips finished stages whose key is unchanged
-and redoes a stage (and everything after it) whose inputs or settings changed; an interrupted stage
-reruns (sample generation resumes inside the stage, training is deterministic). Settings: the
-defaults below, overridden by ``--config file.json`` and ``--set key=value``. OHEM is off by default:
-trained from scratch on small sets it collapses to the majority class (the original's shipped
-models were trained under heads where OHEM had no effect, spec §4.1); ``--set ohem=True`` enables it.
+Recipes are flat JSON files of settings (see ``RECIPE_KEYS``; any key can be overridden with
+``--set key=value``). ``scripts/recipes/original.json`` is every value of the original's .bat files:
+networks, learning rates, batches, epochs, both phases of the two-phase trainings (P with hard
+negatives from scratch, R and O), mining thresholds, the prob.txt face filter (with ``prob_file``).
+``scripts/recipes/default.json`` (the default) is this project's recipe for small data sets: it
+produced the committed default models; recipes were chosen on a dev split of the training images
+(``dev_fraction``), on which the ``eval`` stage then runs. Stages and their keys: see
+core/pipeline.py.
 """
-import argparse
-import csv
-import hashlib
-import json
 import os
-import subprocess
 import sys
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-DEFAULTS = {
-    'pnet': 'Pnet20_v1', 'rnet': 'Rnet_v1', 'onet': 'Onet_v1', 'base_num': 1, 'seed': 0, 'workers': 2,
-    'min_face': 20, 'mine_thresh_p': 0.5, 'mine_thresh_r': 0.5, 'eval_thresh': '0.5,0.5,0.7',
-    'p_epochs': 16, 'p_lr': 0.01, 'p_lr_epoch': '8,14', 'p_batch': 512,
-    'r_epochs': 16, 'r_lr': 0.01, 'r_lr_epoch': '8,14', 'r_batch': 512,
-    'o_epochs': 16, 'o_lr': 0.01, 'o_lr_epoch': '8,14', 'o_batch': 512,
-    'limit_images': 0, 'ohem': False, 'o_no_flip': False,
-    'p_base_num': 0, 'r_base_num': 0, 'o_base_num': 0,  # per-stage sample budgets (0 = base_num)
-    'ph_epochs': 0, 'ph_lr': 0.0, 'ph_lr_epoch': '',    # P-with-hard recipe (0/empty = the P recipe)
-    'keep_ratio': True,  # lists with mined negatives keep the recipe's class proportions (gen_imglist)
-    'hard_thresh_p': 0.5,        # Pnet threshold when mining its own hard negatives (the original's 0.5)
-    'p_hard_finetune': True,     # train P-with-hard from the first Pnet (the original started over)
-    'dev_fraction': 0.0, 'dev_seed': 0,  # a dev split held out of the training images; eval runs on it
-    'train_fraction': 1.0,               # seeded fraction of the remaining images used (learning curves)
-}
-# Short recipes for the embedded demo set (quickstart, ≤ 10 minutes on 2 cores).
-QUICK = {'p_epochs': 6, 'p_lr': 0.05, 'p_lr_epoch': '5', 'p_batch': 128,
-         'r_epochs': 4, 'r_lr': 0.05, 'r_lr_epoch': '3', 'r_batch': 128,
-         'o_epochs': 6, 'o_lr': 0.05, 'o_lr_epoch': '5', 'o_batch': 128, 'o_no_flip': True, 'keep_ratio': False,
-         'mine_thresh_p': 0.2, 'mine_thresh_r': 0.3, 'eval_thresh': '0.2,0.3,0.5'}
+import cli  # noqa: E402
+from core.fileio import load_json  # noqa: E402
+from core.pipeline import Stage, StageFailed, plan_lines, run_stages  # noqa: E402
+
+RECIPES = os.path.join(REPO, 'scripts', 'recipes')
+DEFAULT_RECIPE = os.path.join(RECIPES, 'default.json')
+TRAIN = {'p': 'P20', 'ph': 'P20_hard', 'r': 'R', 'o': 'O'}  # stage-table entries of the training stages
+
+
+def _phase_keys():
+    """The original's training phases (config.STAGES) as flat recipe keys: ``p_lr``, ``r2_batch``…"""
+    out = {}
+    for k, recipe in TRAIN.items():
+        phases = cli.config.STAGES[recipe].phases
+        for n, ph in enumerate(phases + [None] * (2 - len(phases))):
+            pre = k if n == 0 else k + '2'
+            out.update({pre + '_epochs': ph['end_epoch'] if ph else 0, pre + '_lr': ph['lr'] if ph else 0.0,
+                        pre + '_lr_epoch': ph['lr_epoch'] if ph else '', pre + '_batch': ph['batch_size'] if ph else 0,
+                        pre + '_frequent': ph['frequent'] if ph else 100})
+    return out
+
+
+# Every recipe key with the original's value (a key a recipe leaves out is as the original).
+RECIPE_KEYS = dict(
+    pnet=cli.config.STAGES.P20.network, rnet=cli.config.STAGES.R.network, onet=cli.config.STAGES.O.network,
+    seed=0, workers=2, limit_images=0,
+    dev_fraction=0.0, dev_seed=0, train_fraction=1.0,   # dev split (eval runs on it) and learning curves
+    prob_file='', prob_thresh=0.15,                      # the original's prob.txt face filter
+    sample_min_face=40,                                  # faces smaller give no positives/parts
+    p_base_num=1, r_base_num=1, o_base_num=1,
+    keep_ratio=False,                                    # lists with mined negatives keep 1:1:2:1 when short
+    ohem=True, p_flip=True, r_flip=True, o_flip=True,
+    p_mine_thresh='0.5', r_mine_thresh='0.5', o_mine_thresh='0.6,0.5',
+    ph_from_p=False,       # P-with-hard fine-tuned from the first Pnet (the original trains it from scratch)
+    ph_use_epoch=16, r_use_epoch=16,  # checkpoints the later stages use (the .bat files: epoch 16; 0 = last)
+    prelu_init=1.0, min_face=20, eval_thresh='0.5,0.5,0.7',
+    **_phase_keys())
+
+
+def load_recipe(path=None, sets=(), demo=False):
+    """Recipe settings: the original's values, then the recipe file, then ``--set`` overrides."""
+    cfg = dict(RECIPE_KEYS)
+    for source in ([os.path.join(RECIPES, 'demo.json')] if demo else []) + ([path] if path else []):
+        data = load_json(source, 'recipe')
+        if not isinstance(data, dict):
+            raise ValueError('%s: a recipe is a JSON object of settings' % source)
+        _merge(cfg, {k: v for k, v in data.items() if not k.startswith('_')}, source)
+    for kv in sets:
+        k, sep, v = kv.partition('=')
+        if not sep:
+            raise ValueError('--set takes key=value, got %r' % kv)
+        _merge(cfg, {k: v}, '--set', text=True)
+    return cfg
+
+
+def _merge(cfg, new, source, text=False):
+    for k, v in new.items():
+        if k not in cfg:
+            import difflib
+            close = difflib.get_close_matches(k, list(cfg), n=3)
+            raise ValueError('%s: unknown setting %r%s' % (source, k, ' (did you mean %s?)' % ', '.join(close)
+                                                           if close else ''))
+        want = type(RECIPE_KEYS[k])
+        try:
+            if want is bool:
+                v = v if isinstance(v, bool) else str(v).lower() in ('1', 'true', 'yes', 'on')
+            elif want in (int, float):
+                if isinstance(v, bool) or (want is int and float(v) != int(float(v))):
+                    raise ValueError
+                v = want(float(v)) if want is int else float(v)
+            else:
+                v = str(v)
+        except ValueError:
+            raise ValueError('%s: setting %s=%r is not a%s %s' % (source, k, v, 'n' if want is int else '', want.__name__))
+        cfg[k] = v
+
+
+def _train(cfg, k, script, net, lst, prefix, phase, w, seed):
+    pre = k if phase == 1 else k + '2'
+    argv = [sys.executable, script, '--network', cfg[net], '--image_set', lst, '--prefix', prefix,
+            '--lr', repr(cfg[pre + '_lr']), '--lr_epoch', cfg[pre + '_lr_epoch'], '--end_epoch', str(cfg[pre + '_epochs']),
+            '--batch_size', str(cfg[pre + '_batch']), '--frequent', str(cfg[pre + '_frequent']),
+            '--workers', w, '--seed', seed, '--prelu_init', repr(cfg['prelu_init'])]
+    if phase == 2:
+        start = str(cfg[k + '_epochs'])
+        argv += ['--pretrained', prefix, '--epoch', start, '--begin_epoch', start, '--resume']
+    if not cfg['ohem']:
+        argv.append('--no_ohem')
+    if not cfg[k[0] + '_flip']:
+        argv.append('--no_flip')
+    return argv
+
+
+def _last(cfg, k):
+    return cfg[k + '2_epochs'] or cfg[k + '_epochs']
+
+
+def cascade(cfg, run):
+    """(prefixes, epochs, networks) of the cascade the recipe ends with."""
+    j = lambda *p: os.path.join(run, 'model', *p)  # noqa: E731
+    return ([j('pnet20_hard'), j('rnet'), j('onet')],
+            [cfg['ph_use_epoch'] or _last(cfg, 'ph'), cfg['r_use_epoch'] or _last(cfg, 'r'), _last(cfg, 'o')],
+            [cfg['pnet'], cfg['rnet'], cfg['onet']])
 
 
 def stages(run, cfg, wider_root):
-    """[(name, argv, outputs[, (checkpoint prefix, end epoch)])] in order; paths are inside the run
-    folder. Training stages name their checkpoints so that an interrupted one resumes."""
-    py = sys.executable
+    """The pipeline of ``cfg`` as a list of :class:`core.pipeline.Stage` (paths inside ``run``)."""
+    py, w, seed = sys.executable, str(cfg['workers']), str(cfg['seed'])
     j = lambda *p: os.path.join(run, *p)  # noqa: E731
-    s, w, seed = cfg, str(cfg['workers']), str(cfg['seed'])
     anno, samples = j('anno.txt'), j('samples')
-    lim = ['--limit', str(s['limit_images'])] if s['limit_images'] else []
+    lim = ['--limit', str(cfg['limit_images'])] if cfg['limit_images'] else []
+    prob = ['--prob_file', cfg['prob_file']] if cfg['prob_file'] else []
+    ratio = ['--keep_ratio'] if cfg['keep_ratio'] else []
+    (ph_prefix, r_prefix, o_prefix), (ph_ep, r_ep, o_ep), _ = cascade(cfg, run)
+    out = [Stage('anno', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root, '--anno', anno,
+                          '--list', j('train.txt'), '--dev_fraction', repr(cfg['dev_fraction']), '--dev_seed',
+                          str(cfg['dev_seed']), '--dev_anno', j('anno_dev.txt'), '--train_fraction',
+                          repr(cfg['train_fraction'])], [anno])]
 
-    def get(k, what):  # the P-with-hard recipe falls back to P's
-        return s.get(k + what) or s['p' + what]
+    def data(stage, size, base):
+        return Stage(stage, [py, 'prepare_data/gen_data.py', '--size', str(size), '--base_num', str(cfg[base]),
+                             '--prob_thresh', repr(cfg['prob_thresh'])] + prob +
+                     ['--min_face', str(cfg['sample_min_face']), '--anno', anno, '--out', samples, '--workers', w,
+                      '--seed', seed] + lim, [j('samples', str(size), 'manifest.json')])
 
-    def train(script, net, lst, prefix, k):
-        return [py, script, '--network', s[net], '--image_set', lst, '--prefix', prefix, '--end_epoch',
-                str(get(k, '_epochs')), '--lr', str(get(k, '_lr')), '--lr_epoch', get(k, '_lr_epoch'),
-                '--batch_size', str(s[k[0] + '_batch']), '--workers', w, '--seed', seed, '--quiet', '--frequent', '1000000'] + \
-            ([] if s['ohem'] else ['--no_ohem']) + (['--no_flip'] if k == 'o' and s['o_no_flip'] else [])
+    def mine(stage, mode, size, prefixes, epochs, thresh):
+        return Stage(stage, [py, 'prepare_data/gen_hard_example.py', '--test_mode', mode, '--prefix',
+                             ','.join(prefixes), '--epoch', ','.join(map(str, epochs)), '--thresh', thresh,
+                             '--min_face', str(cfg['min_face']), '--anno', anno, '--out', samples, '--workers', w,
+                             '--backend', 'onnx'] + lim, [j('samples', str(size), 'manifest_hard.json')])
 
-    pe, re_, oe = str(s['p_epochs']), str(s['r_epochs']), str(s['o_epochs'])
-    he = str(get('ph', '_epochs'))  # the P-with-hard checkpoint used downstream
-    bn = {k: str(s[k + '_base_num'] or s['base_num']) for k in 'pro'}
-    ratio = ['--keep_ratio'] if s['keep_ratio'] else []
-    return [
-        ('anno', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root, '--anno', anno,
-                  '--list', j('train.txt'), '--dev_fraction', str(s['dev_fraction']), '--dev_seed', str(s['dev_seed']),
-                  '--dev_anno', j('anno_dev.txt'), '--train_fraction', str(s['train_fraction'])], [anno]),
-        ('p_data', [py, 'prepare_data/gen_data.py', '--size', '20', '--anno', anno, '--out', samples,
-                    '--base_num', bn['p'], '--workers', w, '--seed', seed] + lim, [j('samples', '20', 'manifest.json')]),
-        ('p_list', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--samples', samples, '--out', j('lists', 'p.txt'),
-                    '--base_num', bn['p'], '--seed', seed], [j('lists', 'p.txt')]),
-        ('p_train', train('train_P20.py', 'pnet', j('lists', 'p.txt'), j('model', 'pnet20'), 'p'),
-         [j('model', 'pnet20-%04d.params' % int(pe))], (j('model', 'pnet20'), int(pe))),
-        ('p_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'hardpnet20', '--prefix', j('model', 'pnet20'),
-                    '--epoch', pe, '--thresh', str(s['hard_thresh_p']), '--anno', anno, '--out', samples,
-                    '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '20', 'manifest_hard.json')]),
-        ('p_list_hard', [py, 'prepare_data/gen_imglist.py', '--size', '20', '--with_hard', '--samples', samples,
-                         '--out', j('lists', 'p_hard.txt'), '--base_num', bn['p'], '--seed', seed] + ratio,
-         [j('lists', 'p_hard.txt')]),
-        ('p_train_hard', train('train_P20.py', 'pnet', j('lists', 'p_hard.txt'), j('model', 'pnet20_hard'), 'ph') +
-         (['--pretrained', j('model', 'pnet20'), '--epoch', pe] if s['p_hard_finetune'] else []),
-         [j('model', 'pnet20_hard-%04d.params' % int(he))], (j('model', 'pnet20_hard'), int(he))),
-        ('r_data', [py, 'prepare_data/gen_data.py', '--size', '24', '--anno', anno, '--out', samples,
-                    '--base_num', bn['r'], '--workers', w, '--seed', seed] + lim, [j('samples', '24', 'manifest.json')]),
-        ('r_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'rnet', '--prefix', j('model', 'pnet20_hard'),
-                    '--epoch', he, '--thresh', str(s['mine_thresh_p']), '--anno', anno, '--out', samples,
-                    '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '24', 'manifest_hard.json')]),
-        ('r_list', [py, 'prepare_data/gen_imglist.py', '--size', '24', '--with_hard', '--samples', samples,
-                    '--out', j('lists', 'r.txt'), '--base_num', bn['r'], '--seed', seed] + ratio, [j('lists', 'r.txt')]),
-        ('r_train', train('train_R.py', 'rnet', j('lists', 'r.txt'), j('model', 'rnet'), 'r'),
-         [j('model', 'rnet-%04d.params' % int(re_))], (j('model', 'rnet'), int(re_))),
-        ('o_data', [py, 'prepare_data/gen_data.py', '--size', '48', '--anno', anno, '--out', samples,
-                    '--base_num', bn['o'], '--workers', w, '--seed', seed] + lim, [j('samples', '48', 'manifest.json')]),
-        ('o_hard', [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'onet', '--prefix',
-                    j('model', 'pnet20_hard') + ',' + j('model', 'rnet'), '--epoch', he + ',' + re_, '--thresh',
-                    '%s,%s' % (s['mine_thresh_p'], s['mine_thresh_r']), '--anno', anno, '--out', samples,
-                    '--workers', w, '--backend', 'onnx'] + lim, [j('samples', '48', 'manifest_hard.json')]),
-        ('o_list', [py, 'prepare_data/gen_imglist.py', '--size', '48', '--with_hard', '--samples', samples,
-                    '--out', j('lists', 'o.txt'), '--base_num', bn['o'], '--seed', seed] + ratio, [j('lists', 'o.txt')]),
-        ('o_train', train('train_O.py', 'onet', j('lists', 'o.txt'), j('model', 'onet'), 'o'),
-         [j('model', 'onet-%04d.params' % int(oe))], (j('model', 'onet'), int(oe))),
-        ('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join(j('model', p) for p in ('pnet20_hard', 'rnet', 'onet')),
-                  '--epoch', ','.join((he, re_, oe)), '--thresh', s['eval_thresh'], '--min_face', str(s['min_face']),
-                  '--out', j('eval'), '--backend', 'onnx'] +
-         (['--gt_anno', j('anno_dev.txt')] if s['dev_fraction'] else
-          ['--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
-           '--image_root', os.path.join(wider_root, 'WIDER_val', 'images')]),
-         [j('eval', 'pr_curve.png')]),
-    ]
+    def imglist(stage, size, name, base, hard):
+        return Stage(stage, [py, 'prepare_data/gen_imglist.py', '--size', str(size), '--base_num', str(cfg[base])] +
+                     (['--with_hard'] + ratio if hard else []) +
+                     ['--samples', samples, '--out', j('lists', name), '--seed', seed], [j('lists', name)])
 
+    def train(stage, k, script, net, lst, prefix):
+        first = _train(cfg, k, script, net, lst, prefix, 1, w, seed)
+        if k == 'ph' and cfg['ph_from_p']:
+            first += ['--pretrained', j('model', 'pnet20'), '--epoch', str(cfg['p_epochs'])]
+        res = [Stage(stage, first, ['%s-%04d.params' % (prefix, cfg[k + '_epochs'])], (prefix, cfg[k + '_epochs']))]
+        if cfg[k + '2_epochs']:
+            res.append(Stage(stage + '_2', _train(cfg, k, script, net, lst, prefix, 2, w, seed),
+                             ['%s-%04d.params' % (prefix, cfg[k + '2_epochs'])], (prefix, cfg[k + '2_epochs'])))
+        return res
 
-def _key(name, argv, previous):
-    return hashlib.sha1(json.dumps([name, argv[1:], previous]).encode()).hexdigest()[:16]
-
-
-def _resume_epoch(ckpt, entry, key):
-    """Last epoch an interrupted run of this very stage (same key) saved with optimizer state."""
-    prefix, end = ckpt
-    if entry.get('key') != key or entry.get('status') == 'done':
-        return 0
-    done = [e for e in range(1, end) if os.path.exists('%s-%04d.params' % (prefix, e))
-            and os.path.exists('%s-%04d.states' % (prefix, e))]
-    return max(done) if done else 0
-
-
-def _save(path, data):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
-
-
-def run_pipeline(run, wider_root, cfg, start=None, only=None, log=print):
-    os.makedirs(os.path.join(run, 'logs'), exist_ok=True)
-    man_path = os.path.join(run, 'manifest.json')
-    manifest = json.load(open(man_path)) if os.path.exists(man_path) else {'stages': {}}
-    manifest['config'] = cfg
-    todo = stages(run, cfg, os.path.abspath(wider_root))
-    names = [t[0] for t in todo]
-    for flag in (start, only):
-        if flag and flag not in names:
-            raise SystemExit('error: unknown stage %r (%s)' % (flag, ', '.join(names)))
-    previous, forced = '', False
-    for name, argv, outputs, *ckpt in todo:
-        key = _key(name, argv, previous)
-        previous = key
-        if start == name:
-            forced = True
-        entry = manifest['stages'].get(name, {})
-        done = entry.get('key') == key and entry.get('status') == 'done' and all(os.path.exists(o) for o in outputs)
-        if only and name != only:
-            continue
-        if done and not forced and not only:
-            log('[pipeline] %-13s up to date (%.0f s)' % (name, entry.get('seconds', 0)))
-            continue
-        resume = _resume_epoch(ckpt[0], entry, key) if ckpt and not forced else 0
-        log('[pipeline] %-13s %s: %s' % (name, 'resuming at epoch %d' % resume if resume else 'running',
-                                         ' '.join(os.path.relpath(a, REPO) if os.path.isabs(a) else a
-                                                  for a in argv[1:4]) + ' ...'))
-        if resume:
-            argv = argv + ['--resume', '--begin_epoch', str(resume)]
-        manifest['stages'][name] = dict(key=key, status='running')
-        _save(man_path, manifest)
-        t0 = time.time()
-        with open(os.path.join(run, 'logs', name + '.log'), 'w') as lf:
-            proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=lf, text=True)
-            lf.write(proc.stdout)
-        if proc.returncode != 0:
-            manifest['stages'][name] = dict(key=key, status='failed', seconds=time.time() - t0)
-            _save(man_path, manifest)
-            raise SystemExit('error: stage %s failed (exit %d); see %s' % (name, proc.returncode,
-                                                                            os.path.join(run, 'logs', name + '.log')))
-        tail = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()][-1:] or ['']
-        manifest['stages'][name] = dict(key=key, status='done', seconds=time.time() - t0, outputs=outputs,
-                                        summary=tail[0])
-        _save(man_path, manifest)
-        log('[pipeline] %-13s done in %.0f s: %s' % (name, time.time() - t0, tail[0][:110]))
-    return manifest
+    out += [data('p_data', 20, 'p_base_num'), imglist('p_list', 20, 'p.txt', 'p_base_num', False)]
+    out += train('p_train', 'p', 'train_P20.py', 'pnet', j('lists', 'p.txt'), j('model', 'pnet20'))
+    out += [mine('p_hard', 'hardpnet20', 20, [j('model', 'pnet20')], [cfg['p_epochs']], cfg['p_mine_thresh']),
+            imglist('p_list_hard', 20, 'p_hard.txt', 'p_base_num', True)]
+    out += train('p_train_hard', 'ph', 'train_P20.py', 'pnet', j('lists', 'p_hard.txt'), ph_prefix)
+    out += [data('r_data', 24, 'r_base_num'),
+            mine('r_hard', 'rnet', 24, [ph_prefix], [ph_ep], cfg['r_mine_thresh']),
+            imglist('r_list', 24, 'r.txt', 'r_base_num', True)]
+    out += train('r_train', 'r', 'train_R.py', 'rnet', j('lists', 'r.txt'), r_prefix)
+    out += [data('o_data', 48, 'o_base_num'),
+            mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], cfg['o_mine_thresh']),
+            imglist('o_list', 48, 'o.txt', 'o_base_num', True)]
+    out += train('o_train', 'o', 'train_O.py', 'onet', j('lists', 'o.txt'), o_prefix)
+    where = (['--gt_anno', j('anno_dev.txt')] if cfg['dev_fraction'] else
+             ['--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
+              '--image_root', os.path.join(wider_root, 'WIDER_val', 'images')])
+    out.append(Stage('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join((ph_prefix, r_prefix, o_prefix)),
+                              '--epoch', '%d,%d,%d' % (ph_ep, r_ep, o_ep), '--thresh', cfg['eval_thresh'],
+                              '--min_face', str(cfg['min_face']), '--out', j('eval'), '--backend', 'onnx',
+                              '--lnet', 'none', '--title', os.path.basename(run)] + where, [j('eval', 'pr_curve.png')]))
+    return out
 
 
 def summary(run, manifest, log=print):
+    import csv
     log('\n== summary: %s' % run)
     total = 0.0
     for name, e in manifest['stages'].items():
         total += e.get('seconds', 0)
         log('%-13s %6.0f s  %s' % (name, e.get('seconds', 0), e.get('summary', '')[:100]))
-    for net in ('pnet20_hard', 'rnet', 'onet'):
+    for net in ('pnet20', 'pnet20_hard', 'rnet', 'onet'):
         path = os.path.join(run, 'model', net + '-metrics.csv')
         if os.path.exists(path):
             rows = [r for r in csv.DictReader(open(path)) if r['phase'] == 'val']
             if rows:
                 log('%-13s last validation: %s' % (net, ' '.join('%s=%s' % (k, rows[-1][k][:6]) for k in rows[-1]
                                                                  if k not in ('phase', 'epoch') and rows[-1][k])))
-    log('models: %s; PR curve: %s; total %.0f s' % (os.path.join(run, 'model'), os.path.join(run, 'eval', 'pr_curve.png'), total))
+    log('models: %s; PR curve: %s; total stage time %.0f s' % (os.path.join(run, 'model'),
+                                                                os.path.join(run, 'eval', 'pr_curve.png'), total))
     ev = manifest['stages'].get('eval', {}).get('summary', '')
-    if ev.startswith('easy='):
+    if '=' in ev:
         log(ev)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--run', default=os.path.join('runs', 'pipeline'), help='run folder (manifest, logs, models)')
-    ap.add_argument('--wider_root', default=None, help='WIDER FACE root (WIDER_train, WIDER_val, wider_face_split, eval_tools)')
-    ap.add_argument('--demo', action='store_true', help='build and use the embedded demo set with short recipes')
-    ap.add_argument('--config', default=None, help='JSON file of setting overrides')
+    ap.add_argument('--wider_root', default=None, help='WIDER FACE root (WIDER_train, WIDER_val, wider_face_split, '
+                    'eval_tools)')
+    ap.add_argument('--demo', action='store_true', help='build and use the embedded demo set (scripts/recipes/demo.json)')
+    ap.add_argument('--config', default=None, help='recipe JSON (default: %s; with --demo: demo.json only)'
+                    % os.path.relpath(DEFAULT_RECIPE, REPO))
     ap.add_argument('--set', action='append', default=[], help='key=value override (repeatable)')
     ap.add_argument('--from', dest='start', default=None, help='redo this stage and everything after it')
     ap.add_argument('--only', default=None, help='run only this stage')
+    ap.add_argument('--plan', action='store_true', help='print "<stage>\\t<command>" per command and exit')
     args = ap.parse_args(argv)
-    cfg = dict(DEFAULTS)
-    if args.demo:
-        cfg.update(QUICK)
-    if args.config:
-        extra = {k: v for k, v in json.load(open(args.config)).items() if not k.startswith('_')}  # _about etc.
-        unknown = sorted(set(extra) - set(cfg))
-        if unknown:
-            ap.error('%s: unknown settings %s' % (args.config, ', '.join(unknown)))
-        cfg.update(extra)
-    for kv in args.set:
-        k, _, v = kv.partition('=')
-        if k not in cfg:
-            ap.error('unknown setting %r' % k)
-        if isinstance(cfg[k], bool):
-            cfg[k] = v.lower() in ('1', 'true', 'yes')
-        else:
-            cfg[k] = type(cfg[k])(v) if not isinstance(cfg[k], str) else v
+    recipe = args.config or (None if args.demo else DEFAULT_RECIPE)
+    cfg = load_recipe(recipe, args.set, args.demo)
     run = os.path.abspath(args.run)
     wider_root = args.wider_root
     if args.demo and not wider_root:
         wider_root = os.path.join(run, 'demo_data')
-        if not os.path.exists(os.path.join(wider_root, 'wider_face_split', 'wider_face_train.mat')):
-            from prepare_data.demo_set import make_demo_set
-            rep = make_demo_set(wider_root, seed=cfg['seed'])
-            print('[pipeline] demo set: %s' % ', '.join('%s %d images / %d faces' % (k, *v) for k, v in rep.items()))
     if not wider_root:
         ap.error('give --wider_root DIR or --demo')
-    manifest = run_pipeline(run, wider_root, cfg, args.start, args.only)
+    todo = stages(run, cfg, os.path.abspath(wider_root))
+    if args.plan:
+        print('\n'.join(plan_lines(todo)))
+        return 0
+    if args.demo and not os.path.exists(os.path.join(wider_root, 'wider_face_split', 'wider_face_train.mat')):
+        from prepare_data.demo_set import make_demo_set
+        rep = make_demo_set(wider_root, seed=cfg['seed'])
+        print('[pipeline] demo set: %s' % ', '.join('%s %d images / %d faces' % (k, *v) for k, v in rep.items()))
+    prefixes, epochs, networks = cascade(cfg, run)
+    extra = dict(config=cfg, recipe=os.path.abspath(recipe) if recipe else None,
+                 cascade=dict(prefix=prefixes, epoch=epochs, networks=networks, thresh=cfg['eval_thresh'],
+                              min_face=cfg['min_face']))
+    try:
+        manifest = run_stages(run, todo, REPO, args.start, args.only, extra=extra)
+    except StageFailed as exc:
+        print('error: %s' % exc, file=sys.stderr)
+        return 1
     summary(run, manifest)
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

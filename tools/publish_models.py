@@ -1,64 +1,130 @@
 """Publish a pipeline run's final cascade as the project's default models.
 
-    python tools/publish_models.py --run runs/wider --out model/default --thresh 0.5,0.5,0.7
+    python tools/publish_models.py --run runs/wider --out model/default [--thresh 0.5,0.5,0.7]
+        [--lnet runs/lnet/model/lnet,50] [--force]
 
-Copies the inference checkpoints (``-symbol.json`` + ``.params``; no optimizer states) of the
-run's P-with-hard, R and O nets to ``--out`` as ``pnet20``/``rnet``/``onet`` and writes
-``models.json`` (prefixes, epochs, thresholds, networks, the run's recipe). ``demo.py`` and
-``tools/eval_wider.py`` use that cascade when no ``--prefix`` is given.
+Copies the inference checkpoints (``-symbol.json`` + ``.params``; no optimizer states) of the run's
+cascade (the one its manifest names: P with hard negatives, R, O, at the epochs the recipe uses) to
+``--out`` as ``pnet20`` / ``rnet`` / ``onet`` (and ``lnet``), evaluates it once on the WIDER val
+subset, and writes ``models.json`` (prefixes, epochs, thresholds, minimum face, networks, landmark
+net, the run's recipe, the val AP). ``demo.py``, ``tools/eval_wider.py`` and the other tools use that
+cascade when no ``--prefix`` is given. A cascade whose mean val AP is lower than the published one's
+is refused unless ``--force``.
 """
-import argparse
-import json
 import os
 import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.model_io import ModelError, load_model  # noqa: E402
+import cli  # noqa: E402
+from cli import config  # noqa: E402
+from core.fileio import atomic_call, load_json, save_json  # noqa: E402
 
 
-def publish(run, out, thresh, note=''):
-    manifest = json.load(open(os.path.join(run, 'manifest.json')))
-    cfg = manifest['config']
-    epochs = [cfg.get('ph_epochs') or cfg['p_epochs'], cfg['r_epochs'], cfg['o_epochs']]
-    sources = [('pnet20_hard', 'pnet20', cfg['pnet']), ('rnet', 'rnet', cfg['rnet']), ('onet', 'onet', cfg['onet'])]
-    os.makedirs(out, exist_ok=True)
-    for (src, dst, network), epoch in zip(sources, epochs):
-        prefix = os.path.join(run, 'model', src)
-        model = load_model(prefix, epoch)  # checks the checkpoint loads before publishing it
-        if model.network != network:
-            raise ModelError('%s: network %s, expected %s' % (prefix, model.network, network))
-        for suffix in ('-symbol.json', '-%04d.params' % epoch):
-            tmp = os.path.join(out, dst + suffix + '.tmp')
-            shutil.copyfile(prefix + suffix, tmp)
-            os.replace(tmp, os.path.join(out, dst + suffix))
-    card = dict(prefix=[d for _, d, _ in sources], epoch=epochs, thresh=[float(t) for t in thresh.split(',')],
-                networks=[n for _, _, n in sources], min_face=cfg.get('min_face', 20), note=note,
-                recipe={k: v for k, v in cfg.items()})
-    tmp = os.path.join(out, 'models.json.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(card, f, indent=1)
-    os.replace(tmp, os.path.join(out, 'models.json'))
+def _copy(src_prefix, epoch, dst_prefix, network=None):
+    from core.model_io import ModelError, load_model
+    model = load_model(src_prefix, epoch)  # checks the checkpoint loads before publishing it
+    if network and model.network != network:
+        raise ModelError('%s: network %s, the recipe says %s' % (src_prefix, model.network, network))
+    for suffix in ('-symbol.json', '-%04d.params' % epoch):
+        atomic_call(dst_prefix + suffix, lambda tmp, s=suffix: shutil.copyfile(src_prefix + s, tmp))
+    return model.network
+
+
+def val_ap(out, gt_dir, image_root, threads=2):
+    """AP of the published cascade on the WIDER val subset (None when the data is absent)."""
+    if not (os.path.isdir(gt_dir) and os.path.isdir(image_root)):
+        return None
+    from core.cascade import default_cascade
+    from core.evaluation import wider as W
+    import core.cascade
+    saved = core.cascade.DEFAULT_CARD
+    core.cascade.DEFAULT_CARD = os.path.join(out, 'models.json')
+    try:
+        det = default_cascade(backend='onnx', threads=threads, lnet=None)
+    finally:
+        core.cascade.DEFAULT_CARD = saved
+    gt = W.load_ground_truth(gt_dir)
+    events = W.present_events(image_root, gt)
+    pred_dir = os.path.join(out, '.val_pred')
+    try:
+        W.run_detector(det, W.official_images(image_root, gt, events), pred_dir, desc='val')
+        aps, _, _ = W.evaluate(W.load_predictions(pred_dir, events), gt, events)
+    finally:
+        shutil.rmtree(pred_dir, ignore_errors=True)
+    return aps
+
+
+def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=None, force=False):
+    manifest = load_json(os.path.join(run, 'manifest.json'), 'pipeline manifest')
+    if 'cascade' not in manifest:
+        raise ValueError('%s: the manifest names no cascade (rerun the pipeline with this version)' % run)
+    c = manifest['cascade']
+    old = load_json(os.path.join(out, 'models.json'), 'model card') if os.path.exists(os.path.join(out, 'models.json')) \
+        else None
+    staging = out.rstrip('/') + '.new'
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    names = ['pnet20', 'rnet', 'onet']
+    for src, epoch, net, dst in zip(c['prefix'], c['epoch'], c['networks'], names):
+        _copy(src, epoch, os.path.join(staging, dst), net)
+    card = dict(prefix=names, epoch=c['epoch'], networks=c['networks'],
+                thresh=cli.csv_list(thresh or c['thresh'], float), min_face=c.get('min_face', 20), note=note,
+                recipe=manifest.get('config', {}), lnet=None)
+    if lnet:
+        prefix, epoch = lnet
+        card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=_copy(prefix, int(epoch),
+                                                                             os.path.join(staging, 'lnet')))
+    save_json(os.path.join(staging, 'models.json'), card)
+    aps = val_ap(staging, gt_dir, image_root)
+    if aps:
+        card['val_ap'] = {k: round(v, 4) for k, v in aps.items()}
+        save_json(os.path.join(staging, 'models.json'), card)
+        before = (old or {}).get('val_ap')
+        if before and not force and sum(aps.values()) < sum(before.values()):
+            shutil.rmtree(staging)
+            raise ValueError('%s: the new cascade is worse on WIDER val (%s) than the published one (%s); '
+                             'use --force to replace it anyway' % (out, _fmt(aps), _fmt(before)))
+    backup = out.rstrip('/') + '.old'
+    shutil.rmtree(backup, ignore_errors=True)
+    if os.path.exists(out):
+        os.replace(out, backup)
+    os.replace(staging, out)
+    shutil.rmtree(backup, ignore_errors=True)
     return card
 
 
+def _fmt(aps):
+    return ' '.join('%s=%.4f' % kv for kv in aps.items())
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
+    data = os.path.join(config.shared, 'data', 'widerface')
     ap.add_argument('--run', required=True, help='pipeline run folder (with manifest.json)')
-    ap.add_argument('--out', default=os.path.join('model', 'default'))
-    ap.add_argument('--thresh', default='0.5,0.5,0.7', help='stage thresholds to record with the models')
-    ap.add_argument('--note', default='', help='free text stored in models.json (data, AP, ...)')
+    ap.add_argument('--out', default=os.path.join(config.root, 'model', 'default'))
+    ap.add_argument('--thresh', default=None, help='stage thresholds to record (default: the recipe\'s eval_thresh)')
+    ap.add_argument('--lnet', default=None, help='5-point landmark net to ship with the cascade, as prefix,epoch')
+    ap.add_argument('--note', default='', help='free text stored in models.json')
+    ap.add_argument('--gt_dir', default=os.path.join(data, 'eval_tools', 'ground_truth'))
+    ap.add_argument('--image_root', default=os.path.join(data, 'WIDER_val', 'images'))
+    ap.add_argument('--force', action='store_true', help='replace the published models even if worse on val')
     args = ap.parse_args(argv)
-    try:
-        card = publish(args.run, args.out, args.thresh, args.note)
-    except (OSError, KeyError, ModelError) as exc:
-        print('error: %s' % exc, file=sys.stderr)
-        return 2
-    print('published %s (epochs %s, thresholds %s) to %s' % (', '.join(card['networks']), card['epoch'],
-                                                               card['thresh'], args.out))
+    lnet = None
+    if args.lnet:
+        prefix, _, epoch = args.lnet.rpartition(',')
+        if not prefix or not epoch.isdigit():
+            ap.error('--lnet takes prefix,epoch')
+        lnet = (prefix, int(epoch))
+    card = publish(args.run, args.out, args.thresh, lnet, args.note, args.gt_dir, args.image_root, args.force)
+    print('published %s (epochs %s, thresholds %s%s) to %s' % (', '.join(card['networks']), card['epoch'],
+                                                                card['thresh'], ', lnet ' + card['lnet']['network']
+                                                                if card['lnet'] else '', args.out))
+    if card.get('val_ap'):
+        print('WIDER val: ' + _fmt(card['val_ap']))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))
