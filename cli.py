@@ -186,7 +186,7 @@ def training_parser(doc, script, argv=None):
     g.add_argument('--image_set', default=stage.image_set, help='training list: a path, or a name under data/imglists')
     g.add_argument('--val_list', default=None, help='validation list (default: a held-out split of the training list)')
     g.add_argument('--val_ratio', type=float, default=0.02, help='held-out fraction when there is no --val_list')
-    g.add_argument('--prefix', default=stage.prefix, help='checkpoint prefix')
+    g.add_argument('--prefix', default=os.path.join(config.root, stage.prefix), help='checkpoint prefix')
     if SCRIPT_KINDS[script][0] == 'lnet':
         g.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128; default 32)')
     if SCRIPT_KINDS[script][0] == 'onet':
@@ -252,7 +252,7 @@ def training_settings(args, script):
             'n' if info['kind'][0] in 'or' else '', info['kind'],
             next(s for s, (k, n) in SCRIPT_KINDS.items() if k == info['kind'] and
                  n in (None, info['size'] if k == 'pnet' else info['n_points']))))
-    image_set, by_name = resolve_list(args.image_set)
+    image_set, _ = resolve_list(args.image_set)
     if not image_set or not os.path.isfile(image_set):
         raise FileNotFoundError('training list not found: %s (a path, or a name under %s)'
                                 % (args.image_set, os.path.join(config.root, 'data', 'imglists')))
@@ -265,7 +265,8 @@ def training_settings(args, script):
     online = getattr(args, 'online', False)
     image_root = getattr(args, 'image_root', None)
     if online and image_root is None:
-        image_root = os.path.join(config.root, 'data', config.landmark_img_set) if by_name else None
+        from config import landmark_image_root
+        image_root = landmark_image_root(image_set)
     return TrainSettings(
         network=network, image_set=image_set, prefix=args.prefix, lr=args.lr,
         lr_epoch=tuple(csv_list(args.lr_epoch, int, 'lr_epoch')), begin_epoch=begin, end_epoch=args.end_epoch,

@@ -68,6 +68,16 @@ def model_dir(*parts):
     return os.path.join(config.root, 'model', *parts)
 
 
+def landmark_image_root(list_path):
+    """Where the images of a landmark list live: ``data/<config.landmark_img_set>`` for a list in
+    ``data/imglists`` (the original's layout: ``106data_merge.txt`` there, its images under
+    ``data/106data_merge/``), else the list's own folder."""
+    lists = os.path.realpath(data_dir('imglists'))
+    if os.path.dirname(os.path.realpath(list_path)) == lists:
+        return data_dir(config.landmark_img_set)
+    return os.path.dirname(os.path.abspath(list_path))
+
+
 def shared_dir(*parts):
     """``<shared>/...`` (the read-only reference folder)."""
     return os.path.join(config.shared, *parts)

@@ -9,12 +9,12 @@ shipped models under the reference folder are used.
 """
 import os
 
-from config import config
+from config import REPO_ROOT, config
 
 from .detector import MtcnnDetector
 from .fileio import FormatError, load_json
 
-DEFAULT_CARD = os.path.join(config.root, 'model', 'default', 'models.json')
+DEFAULT_CARD = os.path.join(REPO_ROOT, 'model', 'default', 'models.json')  # committed with the code
 SHIPPED = dict(prefix=['pnet20_v1', 'rnet_v1', 'onet_v1'], epoch=[16, 16, 16], thresh=[0.5, 0.5, 0.7], min_face=20)
 
 

@@ -23,7 +23,8 @@ def main(argv=None):
     ap.add_argument('--list', required=True)
     ap.add_argument('--format', choices=['celeba', 'cuhk', 'l106'], default=None,
                     help='list format (default: cuhk for 5 points, l106 for 106)')
-    ap.add_argument('--image_root', default=None, help='default: the list folder')
+    ap.add_argument('--image_root', default=None, help="default: data/<config.landmark_img_set> for a list in "
+                    "data/imglists, else the list's folder")
     ap.add_argument('--points', type=int, choices=[5, 106], default=5)
     ap.add_argument('--size', type=int, default=None, help='crop size (default 48, or 80 for 106 points)')
     ap.add_argument('--base_num', type=int, default=None, help='samples per face/angle (default 1, or 10)')
@@ -41,7 +42,9 @@ def main(argv=None):
     fmt = args.format or ('cuhk' if args.points == 5 else 'l106')
     size = args.size or (48 if args.points == 5 else 80)
     base = args.base_num or (1 if args.points == 5 else 10)
-    samples = read_list(args.list, fmt, args.image_root)
+    from config import landmark_image_root
+    args.list = cli.resolve_list(args.list)[0]
+    samples = read_list(args.list, fmt, args.image_root or landmark_image_root(args.list))
     if args.limit:
         samples = samples[:args.limit]
     if args.points == 5:

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Train Lnet on offline 48x48 landmark crops (original L_train.bat); list: data/imglists/landmark.txt (gen_imglist over landmark samples).
+# The original's L_train.bat: train Lnet on the offline 48x48 landmark crops (data/imglists/landmark.txt).
+# Defaults: config.STAGES['L'] (network, list, prefix, lr, epochs, batch); flags go to train_L.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_L.py --network "${NETWORK:-Lnet_v1}" --gpus "$GPUS" --lr 0.001 --image_set "${IMAGE_SET:-landmark}" --end_epoch 16 --prefix model/lnet --lr_epoch 8,14,100 --batch_size 2000 --frequent 100 "$@"
+script_help train_L.py "$@"
+"$PY" train_L.py --recipe L "$@"

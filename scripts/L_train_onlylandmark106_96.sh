@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Train L106_Net96 online from a 106-point list (original L_train_onlylandmark106_96.bat). LIST106: interleaved 106-point list.
+# The original's L_train_onlylandmark106_96.bat: train L106_Net96 online from the 106-point list 106data_merge (data/imglists/106data_merge.txt, images under data/<config.landmark_img_set>).
+# Defaults: config.STAGES['L106_96'] (network, list, prefix, lr, epochs, batch); flags go to train_L106.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_L106.py --online --network L106_Net96 --gpus "$GPUS" --lr 0.01 --image_set "${LIST106:?set LIST106 to a 106-point list}" --end_epoch 8000 --prefix model/lnet106_96 --lr_epoch 2500,5000,8000 --batch_size 100 --frequent 10 "$@"
+script_help train_L106.py "$@"
+"$PY" train_L106.py --recipe L106_96 "$@"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Train Lnet_v3 (64x64) online (original L_train_onlylandmark_64.bat).
+# The original's L_train_onlylandmark_64.bat: train Lnet_v3 (64x64) online from a 5-point list.
+# Defaults: config.STAGES['L_online_64'] (network, list, prefix, lr, epochs, batch); flags go to train_L.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_L.py --online --list_format "${LIST_FORMAT:-cuhk}" --network Lnet_v3 --gpus "$GPUS" --lr 0.01 --image_set "${LIST:-$ROOT/../shared/data/landmarks5/new_training.txt}" --end_epoch 5000 --prefix model/lnet64_v3 --lr_epoch 2000,4000 --batch_size 100 --frequent 100 "$@"
+script_help train_L.py "$@"
+"$PY" train_L.py --recipe L_online_64 "$@"

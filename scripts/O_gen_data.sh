@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Onet samples (48x48) from WIDER (original O_gen_data.bat).
+# The original's O_gen_data.bat: positive, part and negative 48x48 crops from WIDER FACE.
+# Environment: BASE_NUM (1), PROB_FILE (the original's prob.txt: faces scoring below 0.15 give no
+# samples; empty = keep every face).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$PY" prepare_data/gen_data.py --size 48 --base_num "${BASE_NUM:-1}" "$@"
+script_help prepare_data/gen_data.py "$@"
+"$PY" prepare_data/gen_data.py --size 48 --base_num "${BASE_NUM:-1}" --prob_thresh 0.15 ${PROB_FILE:+--prob_file "$PROB_FILE"} "$@"

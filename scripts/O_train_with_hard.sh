@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Train Onet in two stages (original O_train_with_hard.bat).
+# The original's O_train_with_hard.bat: train Onet on train_48_with_hard_1.
+# Defaults: config.STAGES['O'] (network, list, prefix, lr, epochs, batch); flags go to train_O.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Two phases as the .bat: the second continues from the checkpoint the first ended with (a
+# fresh optimizer at the new lr and batch); flags apply to both phases.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_O.py --network "${NETWORK:-Onet_v1}" --gpus "$GPUS" --lr 0.003 --image_set train_48_with_hard_1 --end_epoch 3 --prefix model/onet --lr_epoch 8,14,100 --batch_size 500 "$@"
-"$PY" train_O.py --network "${NETWORK:-Onet_v1}" --gpus "$GPUS" --lr 0.001 --image_set train_48_with_hard_1 --end_epoch 16 --prefix model/onet --begin_epoch 3 --resume --lr_epoch 8,14,100 --batch_size 5000 --frequent 20 "$@"
+script_help train_O.py "$@"
+"$PY" train_O.py --recipe O "$@"
+"$PY" train_O.py --recipe O --phase 2 "$@"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Train Onet with the 5-point head (original O_train_with_hard_landmark.bat).
+# The original's O_train_with_hard_landmark.bat: train Onet with its 5-point head on train_48_with_hard_landmark_1.
+# Defaults: config.STAGES['O_landmark'] (network, list, prefix, lr, epochs, batch); flags go to train_O.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_O.py --with_landmark --network "${NETWORK:-Onet_v1}" --gpus "$GPUS" --lr 0.005 --image_set train_48_with_hard_landmark_1 --end_epoch 30 --prefix model/onet --lr_epoch 8,14,100 --batch_size 2000 --frequent 100 "$@"
+script_help train_O.py "$@"
+"$PY" train_O.py --recipe O_landmark "$@"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Pnet16 training list (original P16_gen_imglist.bat).
+# The original's gen_imglist.py --size 16: the Pnet16 training list train_16_1.txt (written to data/imglists).
+# Environment: BASE_NUM (1).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+script_help prepare_data/gen_imglist.py "$@"
 "$PY" prepare_data/gen_imglist.py --size 16 --base_num "${BASE_NUM:-1}" "$@"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Train Pnet16 (the original has train_P_net16.py but no .bat).
+# The original's train_P_net16.py: train Pnet16 (P_Net16 = Pnet16_v0) on train_16_1.
+# Defaults: config.STAGES['P16'] (network, list, prefix, lr, epochs, batch); flags go to train_P16.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_P16.py --network "${NETWORK:-Pnet16_v0}" --gpus "$GPUS" --lr 0.001 --image_set train_16_1 --prefix model/pnet16 --end_epoch 16 --lr_epoch 8,14 --frequent 10 --batch_size 1000 "$@"
+script_help train_P16.py "$@"
+"$PY" train_P16.py --recipe P16 "$@"

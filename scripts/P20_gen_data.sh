@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Pnet20 samples from WIDER (original P20_gen_data.bat): packed pos/part/neg under data/samples/20.
+# The original's P20_gen_data.bat: positive, part and negative 20x20 crops from WIDER FACE.
+# Environment: BASE_NUM (1), PROB_FILE (the original's prob.txt: faces scoring below 0.15 give no
+# samples; empty = keep every face).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$PY" prepare_data/gen_data.py --size 20 --base_num "${BASE_NUM:-1}" "$@"
+script_help prepare_data/gen_data.py "$@"
+"$PY" prepare_data/gen_data.py --size 20 --base_num "${BASE_NUM:-1}" --prob_thresh 0.15 ${PROB_FILE:+--prob_file "$PROB_FILE"} "$@"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Mine Pnet20 hard negatives with the trained Pnet20 (original P20_gen_hard_example.bat).
+# The original's P20_gen_hard_example.bat: hard negatives for the next stage, mined with model/pnet20.
+# Environment: PREFIX (model/pnet20), EPOCH (16), THRESH (0.5).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$PY" prepare_data/gen_hard_example.py --test_mode hardpnet20 --prefix "${PREFIX:-model/pnet20}" --epoch "${EPOCH:-16}" --thresh 0.5 "$@"
+script_help prepare_data/gen_hard_example.py "$@"
+"$PY" prepare_data/gen_hard_example.py --test_mode hardpnet20 --prefix "${PREFIX:-$MTCNN_ROOT/model/pnet20}" --epoch "${EPOCH:-16}" --thresh "${THRESH:-0.5}" "$@"

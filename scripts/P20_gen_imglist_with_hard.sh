@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Pnet20 training list with mined hard negatives (original P20_gen_imglist_with_hard.bat).
+# The original's P20_gen_imglist_with_hard.bat: train_20_with_hard_1.txt (written to data/imglists).
+# Environment: BASE_NUM (1).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+script_help prepare_data/gen_imglist.py "$@"
 "$PY" prepare_data/gen_imglist.py --size 20 --base_num "${BASE_NUM:-1}" --with_hard "$@"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Train Pnet20 from scratch (original P20_train.bat). NETWORK selects the variant.
+# The original's P20_train.bat: train Pnet20 (P_Net20 = Pnet20_v0) on data/imglists/train_20_1.txt.
+# Defaults: config.STAGES['P20'] (network, list, prefix, lr, epochs, batch); flags go to train_P20.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_P20.py --network "${NETWORK:-Pnet20_v1}" --gpus "$GPUS" --lr 0.001 --image_set train_20_1 --prefix model/pnet20 --end_epoch 16 --lr_epoch 8,14 --frequent 10 --batch_size 1000 "$@"
+script_help train_P20.py "$@"
+"$PY" train_P20.py --recipe P20 "$@"

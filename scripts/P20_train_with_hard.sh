@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Train Pnet20 with hard negatives in two stages (original P20_train_with_hard.bat).
+# The original's P20_train_with_hard.bat: train Pnet20 from scratch on the list with hard negatives (train_20_with_hard_1).
+# Defaults: config.STAGES['P20_hard'] (network, list, prefix, lr, epochs, batch); flags go to train_P20.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Two phases as the .bat: the second continues from the checkpoint the first ended with (a
+# fresh optimizer at the new lr and batch); flags apply to both phases.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_P20.py --network "${NETWORK:-Pnet20_v1}" --gpus "$GPUS" --lr 0.001 --image_set train_20_with_hard_1 --end_epoch 8 --prefix model/pnet20_hard --lr_epoch 4,8 --batch_size 200 --frequent 1000 "$@"
-"$PY" train_P20.py --network "${NETWORK:-Pnet20_v1}" --gpus "$GPUS" --lr 0.00001 --image_set train_20_with_hard_1 --end_epoch 32 --prefix model/pnet20_hard --begin_epoch 8 --resume --lr_epoch 100,200 --batch_size 50000 --frequent 10 "$@"
+script_help train_P20.py "$@"
+"$PY" train_P20.py --recipe P20_hard "$@"
+"$PY" train_P20.py --recipe P20_hard --phase 2 "$@"

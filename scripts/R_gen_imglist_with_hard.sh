@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Rnet training list with hard negatives (original R_gen_imglist_with_hard.bat).
+# The original's R_gen_imglist_with_hard.bat: train_24_with_hard_1.txt (written to data/imglists).
+# Environment: BASE_NUM (1).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+script_help prepare_data/gen_imglist.py "$@"
 "$PY" prepare_data/gen_imglist.py --size 24 --base_num "${BASE_NUM:-1}" --with_hard "$@"

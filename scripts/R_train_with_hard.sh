@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Train Rnet in two stages (original R_train_with_hard.bat).
+# The original's R_train_with_hard.bat: train Rnet on train_24_with_hard_1.
+# Defaults: config.STAGES['R'] (network, list, prefix, lr, epochs, batch); flags go to train_R.py,
+# e.g. --end_epoch 2 --image_set PATH --network NAME.
+# Two phases as the .bat: the second continues from the checkpoint the first ended with (a
+# fresh optimizer at the new lr and batch); flags apply to both phases.
+# Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-GPUS="${GPUS:-}"  # e.g. GPUS=0 or GPUS=0,1; empty = CPU
-"$PY" train_R.py --network "${NETWORK:-Rnet_v1}" --gpus "$GPUS" --lr 0.003 --image_set train_24_with_hard_1 --end_epoch 3 --prefix model/rnet --lr_epoch 8,14,100 --batch_size 500 "$@"
-"$PY" train_R.py --network "${NETWORK:-Rnet_v1}" --gpus "$GPUS" --lr 0.001 --image_set train_24_with_hard_1 --end_epoch 16 --prefix model/rnet --begin_epoch 3 --resume --lr_epoch 8,14,100 --batch_size 10000 --frequent 20 "$@"
+script_help train_R.py "$@"
+"$PY" train_R.py --recipe R "$@"
+"$PY" train_R.py --recipe R --phase 2 "$@"

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# WIDER annotations -> data/wider/anno.txt + data/imglists/train.txt (original step 1). WIDER_ROOT defaults to data/WIDER.
+# The original's gen_anno_and_train_list.bat: WIDER FACE annotations -> data/wider/anno.txt
+# and data/imglists/train.txt.
+# Environment: WIDER_ROOT (data/WIDER: WIDER_train/images and wider_face_split/).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$PY" prepare_data/gen_anno_and_train_list.py --wider_root "${WIDER_ROOT:-$ROOT/data/WIDER}" "$@"
+script_help prepare_data/gen_anno_and_train_list.py "$@"
+"$PY" prepare_data/gen_anno_and_train_list.py --wider_root "${WIDER_ROOT:-$MTCNN_ROOT/data/WIDER}" "$@"

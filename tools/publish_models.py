@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from cli import config  # noqa: E402
+from config import REPO_ROOT  # noqa: E402
 from core.fileio import atomic_call, load_json, save_json  # noqa: E402
 
 
@@ -103,7 +104,7 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     data = os.path.join(config.shared, 'data', 'widerface')
     ap.add_argument('--run', required=True, help='pipeline run folder (with manifest.json)')
-    ap.add_argument('--out', default=os.path.join(config.root, 'model', 'default'))
+    ap.add_argument('--out', default=os.path.join(REPO_ROOT, 'model', 'default'))
     ap.add_argument('--thresh', default=None, help='stage thresholds to record (default: the recipe\'s eval_thresh)')
     ap.add_argument('--lnet', default=None, help='5-point landmark net to ship with the cascade, as prefix,epoch')
     ap.add_argument('--note', default='', help='free text stored in models.json')
