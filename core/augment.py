@@ -1,4 +1,4 @@
-"""Online augmentation of the original (spec §5.5, §7.2, §7.4), vectorised over a batch.
+"""The original's augmentation: batch transforms (vectorised) and landmark crops (online and offline).
 
 ``transform_batch``: brightness factor from {0.6, 0.8, 1.0, 1.2}; then with probability ½ grey
 (0.114 B + 0.587 G + 0.299 R) or per-channel gain 1 + U_int[−200, 200]/1000, clipped; then Gaussian
@@ -80,73 +80,203 @@ def blur(img, rng):
     return cv2.GaussianBlur(img, (k, k), 0) if k >= 3 else img
 
 
-def online_crop5(img, pts, size, rng, box=None, min_rot=-45, max_rot=45):
-    """One random rotated crop of a face with 5 points (spec §7.2).
+# --- landmark crops --------------------------------------------------------------------------------
+# Every landmark crop, online (one fresh sample per face per epoch) or offline (crops saved once), is
+# the same search: rotate the points about a centre, draw candidate squares (x1, y1, side) until one
+# lies inside the image and keeps the points where the variant wants them, then cut that square out
+# of the rotated image and normalise the points to it. The variants differ only in how candidates
+# are drawn and accepted — the original's numbers, given next to each variant below.
 
-    Returns (size×size crop, normalised 5×2 points)."""
+def search_crop(img, m, rpts, size, draw, accept, tries=1000, rotated=None):
+    """(size×size crop, crop-normalised points) of the first accepted candidate, or None.
+
+    ``m``: the rotation matrix, ``rpts``: the rotated points, ``draw()`` -> (x1, y1, side),
+    ``accept(x1, y1, side)`` -> bool; ``rotated()`` may supply a cached rotated image."""
     h, w = img.shape[:2]
-    if box is None:
-        box = np.array([0, 0, w, h], np.float64)
-    center = pts[[0, 1, 3, 4]].mean(0)
-    x, y, bw, bh = box
-    bs = max(2, int(0.25 * (abs(x - center[0]) + abs(x + bw - center[0]) + abs(y - center[1]) +
-                            abs(y + bh - center[1]))))
-    angle = int(rng.integers(min_rot, max_rot + 1))
-    rpts, m = rotate(pts, center, angle)
-    extra = 2 * rpts[[0, 1, 3, 4]].mean(0) - rpts[2]
-    check = np.vstack([rpts, extra])
-    for _ in range(1000):
-        cur = int(rng.integers(5, 26) / 10.0 * bs)
-        if cur < 2:
+    for _ in range(tries):
+        x1, y1, cur = draw()
+        if cur < 2 or x1 < 0 or y1 < 0 or x1 + cur > w or y1 + cur > h or not accept(x1, y1, cur):
             continue
+        rot = rotated() if rotated else cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+        return cv2.resize(rot[y1:y1 + cur, x1:x1 + cur], (size, size)), normalise(rpts, x1, y1, cur)
+    return None
+
+
+def inside(pts, x1, y1, cur, left, right, top, bottom):
+    """Points within [x1 + left·cur, x1 + (1 − right)·cur) × [y1 + top·cur, y1 + (1 − bottom)·cur);
+    a negative margin lets points spill outside the crop by that much."""
+    px, py = pts[:, 0], pts[:, 1]
+    return not ((px < x1 + left * cur).any() or (px >= x1 + (1 - right) * cur).any() or
+                (py < y1 + top * cur).any() or (py >= y1 + (1 - bottom) * cur).any())
+
+
+def _spread(pts):
+    """Squared diagonal of the points' bounding box."""
+    return float(np.ptp(pts[:, 0]) ** 2 + np.ptp(pts[:, 1]) ** 2)
+
+
+def _fallback(img, pts, center, side, size):
+    """The unrotated square centred on the face, clipped to the image, when no candidate was accepted."""
+    h, w = img.shape[:2]
+    x1, y1 = int(max(0, center[0] - side / 2.0)), int(max(0, center[1] - side / 2.0))
+    side = int(max(2, min(side, w - x1, h - y1)))
+    return cv2.resize(img[y1:y1 + side, x1:x1 + side], (size, size)), normalise(pts, x1, y1, side)
+
+
+def half_side(box, center):
+    """The original's ``bs``: ¼(|x−cx| + |x+w−cx| + |y−cy| + |y+h−cy|) (about half the box side)."""
+    x, y, w, h = box
+    cx, cy = center
+    return int(0.25 * (abs(x - cx) + abs(x + w - cx) + abs(y - cy) + abs(y + h - cy)))
+
+
+def online_crop5(img, pts, size, rng, box=None, min_rot=-45, max_rot=45):
+    """One random rotated crop of a face with 5 points (a fresh one per face per epoch).
+
+    Rotation about the mean of eyes and mouth corners by an integer angle in [min_rot, max_rot];
+    side 0.5–2.5 × bs, centre shifted up to ±0.4 bs (top-left clamped at 0); the points and the
+    point opposite the nose across the 4-point centre stay inside, with 5 % spill allowed except at
+    the top; their spread at least 0.2·side². ``rng``: a numpy Generator. Returns (crop, points)."""
+    h, w = img.shape[:2]
+    box = np.array([0, 0, w, h], np.float64) if box is None else box
+    center = pts[[0, 1, 3, 4]].mean(0)
+    bs = max(2, half_side(box, center))
+    rpts, m = rotate(pts, center, int(rng.integers(min_rot, max_rot + 1)))
+    check = np.vstack([rpts, 2 * rpts[[0, 1, 3, 4]].mean(0) - rpts[2]])
+    spread = _spread(rpts)
+
+    def draw():
+        cur = int(rng.integers(5, 26) / 10.0 * bs)
         dx = int(rng.integers(-int(0.4 * bs), int(0.4 * bs) + 1))
         dy = int(rng.integers(-int(0.4 * bs), int(0.4 * bs) + 1))
-        x1 = max(0, int(center[0] + dx - cur / 2.0))
-        y1 = max(0, int(center[1] + dy - cur / 2.0))
-        if x1 + cur > w or y1 + cur > h:
-            continue
-        px, py = check[:, 0], check[:, 1]
-        if (px < x1 - 0.05 * cur).any() or (px >= x1 + 1.05 * cur).any() or \
-                (py < y1 + 0.05 * cur).any() or (py >= y1 + 1.05 * cur).any():
-            continue
-        span = np.ptp(rpts[:, 0]) ** 2 + np.ptp(rpts[:, 1]) ** 2
-        if span < 0.2 * cur * cur:
-            continue
-        rot = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-        return cv2.resize(rot[y1:y1 + cur, x1:x1 + cur], (size, size)), normalise(rpts, x1, y1, cur)
-    # fallback: the unrotated centred square, clipped to the image
-    x1, y1 = int(max(0, center[0] - bs / 2.0)), int(max(0, center[1] - bs / 2.0))
-    side = int(max(2, min(bs, w - x1, h - y1)))
-    return cv2.resize(img[y1:y1 + side, x1:x1 + side], (size, size)), normalise(pts, x1, y1, side)
+        return max(0, int(center[0] + dx - cur / 2.0)), max(0, int(center[1] + dy - cur / 2.0)), cur
+    out = search_crop(img, m, rpts, size, draw,
+                      lambda x1, y1, cur: inside(check, x1, y1, cur, -0.05, -0.05, 0.05, -0.05) and spread >= 0.2 * cur * cur)
+    return out if out is not None else _fallback(img, pts, center, bs, size)
 
 
-def online_crop106(img, pts, size, rng, min_rot=-45, max_rot=45):
-    """One random rotated crop of a face with 106 points (spec §7.4); the fallback uses its own
-    crop size (the original divided by the last tried size)."""
+def offline_crops5(img, pts, size, rng, box=None, base_num=1, min_bs=40, flip=False,
+                   angles=tuple(range(-25, 26, 5))):
+    """The original's offline 5-point crops for Onet/Lnet: for each angle −25, −20 … 25, ``base_num``
+    crops of side 0.5–1.7 × bs around the nose, shifted ±0.35 bs in x and −0.3…+0.4 bs in y, with
+    the points 5 % inside left and right, 15 % inside at the top and up to 5 % below; spread at
+    least 0.2·side². ``rng``: a ``random.Random``. Returns [(crop, points)] ([] for faces too small
+    (bs < ``min_bs``) or too close to the top-left corner)."""
     h, w = img.shape[:2]
+    box = np.array([0, 0, w, h], np.float64) if box is None else box
+    cx, cy = pts[2]
+    bs = half_side(box, (cx, cy))
+    if bs < min_bs or cx - bs / 2.0 < 0 or cy - bs / 2.0 < 0:
+        return []
+    center, out = pts[[0, 1, 3, 4]].mean(0), []
+
+    def draw():
+        cur = int(rng.randint(5, 17) / 10.0 * bs)
+        dx = rng.randint(-int(0.35 * bs), int(0.35 * bs))
+        dy = rng.randint(-int(0.3 * bs), int(0.4 * bs))
+        return int(cx + dx - cur / 2.0), int(cy + dy - cur / 2.0), cur
+    for angle in angles:
+        rpts, m = rotate(pts, center, angle)
+        spread, cache = _spread(rpts), []
+
+        def rotated():
+            if not cache:
+                cache.append(cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0))
+            return cache[0]
+        for _ in range(base_num):
+            got = search_crop(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
+                rpts, x1, y1, cur, 0.05, 0.05, 0.15, -0.05) and spread >= 0.2 * cur * cur, rotated=rotated)
+            if got is None:
+                break
+            crop, norm = got
+            if flip and rng.random() < 0.5:
+                crop, norm = crop[:, ::-1].copy(), flip_points(norm)
+            out.append((crop, norm))
+    return out
+
+
+def upright_angle(pts):
+    """Rotation that makes the eye-centre → mouth-centre direction vertical (106 points; the
+    original's ``landmark106_migu_init_rot``): eyes 52, 55, 58, 61, mouth 84, 90, 96, 100."""
+    eye, mouth = pts[[52, 55, 58, 61]].mean(0), pts[[84, 90, 96, 100]].mean(0)
+    d = mouth - eye
+    return 90.0 - np.degrees(np.arctan2(d[1], d[0]))
+
+
+def online_crop106(img, pts, size, rng, min_rot=-45, max_rot=45, init_rot=False):
+    """One random rotated crop of a face with 106 points: rotation about the points' box centre
+    (with ``init_rot`` first made upright), side 1.0–1.5 × the rotated box, centre shifted ±0.2 of
+    it, points may spill 15 % on every side, spread at least side². The fallback (unrotated box
+    square) divides by its own side (the original divided by the last tried size)."""
     lo, hi = pts.min(0), pts.max(0)
     center = (lo + hi) / 2.0
-    angle = int(rng.integers(min_rot, max_rot + 1))
-    rpts, m = rotate(pts, center, angle)
+    init = int(round(upright_angle(pts))) if init_rot else 0
+    rpts, m = rotate(pts, center, int(rng.integers(min_rot - init, max_rot - init + 1)))
     rlo, rhi = rpts.min(0), rpts.max(0)
-    rbs = max(2.0, float(max(rhi - rlo)))
-    rc = (rlo + rhi) / 2.0
-    for _ in range(1000):
+    rbs, rc, spread = max(2.0, float(max(rhi - rlo))), (rlo + rhi) / 2.0, float(((rhi - rlo) ** 2).sum())
+
+    def draw():
         cur = int(rng.integers(10, 16) / 10.0 * rbs)
         shift = int(0.2 * rbs)
-        x1 = int(rc[0] - cur / 2.0) + int(rng.integers(-shift, shift + 1))
-        y1 = int(rc[1] - cur / 2.0) + int(rng.integers(-shift, shift + 1))
-        if cur < 2 or x1 < 0 or y1 < 0 or x1 + cur > w or y1 + cur > h:
-            continue
-        m15 = 0.15 * cur
-        if (rpts[:, 0] < x1 - m15).any() or (rpts[:, 0] >= x1 + cur + m15).any() or \
-                (rpts[:, 1] < y1 - m15).any() or (rpts[:, 1] >= y1 + cur + m15).any():
-            continue
-        if ((rhi - rlo) ** 2).sum() < cur * cur:
-            continue
-        rot = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-        return cv2.resize(rot[y1:y1 + cur, x1:x1 + cur], (size, size)), normalise(rpts, x1, y1, cur)
-    bs = max(hi - lo)
-    x1, y1 = int(max(0, center[0] - bs / 2.0)), int(max(0, center[1] - bs / 2.0))
-    side = int(max(2, min(bs, w - x1, h - y1)))
-    return cv2.resize(img[y1:y1 + side, x1:x1 + side], (size, size)), normalise(pts, x1, y1, side)
+        return (int(rc[0] - cur / 2.0) + int(rng.integers(-shift, shift + 1)),
+                int(rc[1] - cur / 2.0) + int(rng.integers(-shift, shift + 1)), cur)
+    out = search_crop(img, m, rpts, size, draw,
+                      lambda x1, y1, cur: inside(rpts, x1, y1, cur, -0.15, -0.15, -0.15, -0.15) and spread >= cur * cur)
+    return out if out is not None else _fallback(img, pts, center, max(hi - lo), size)
+
+
+def offline_crops106(img, pts, size, rng, base_num=10, flip=False, min_rot=-45, max_rot=45):
+    """The original's offline 106-point crops (gen_landmark106): one rotation angle per face for all
+    its crops, side 1.10–1.25 × the rotated box, centre shifted ±2 %, every point 5 % inside, spread
+    at least side²; flipped only when asked. Crops are centred on the rotated points' box (the
+    original used the unrotated square's corner with the rotated size, which shifts the crop).
+    ``rng``: a ``random.Random``. Returns [(crop, points)]."""
+    h, w = img.shape[:2]
+    lo, hi = pts.min(0), pts.max(0)
+    rpts, m = rotate(pts, (lo + hi) / 2.0, rng.randint(min_rot, max_rot))
+    rlo, rhi = rpts.min(0), rpts.max(0)
+    rbs, rc, spread = float(max(rhi - rlo)), (rlo + rhi) / 2.0, float(((rhi - rlo) ** 2).sum())
+    cache, out = [], []
+
+    def rotated():
+        if not cache:
+            cache.append(cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0))
+        return cache[0]
+
+    def draw():
+        cur = int(rng.randint(110, 125) / 100.0 * rbs)
+        shift = int(0.02 * rbs)
+        return int(rc[0] - cur / 2.0 + rng.randint(-shift, shift)), int(rc[1] - cur / 2.0 + rng.randint(-shift, shift)), cur
+    for _ in range(base_num):
+        got = search_crop(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
+            rpts, x1, y1, cur, 0.05, 0.05, 0.05, 0.05) and spread >= cur * cur, rotated=rotated)
+        if got is None:
+            break
+        crop, norm = got
+        if flip and rng.random() < 0.5:
+            crop, norm = crop[:, ::-1].copy(), flip_points(norm)
+        out.append((crop, norm))
+    return out
+
+
+# Eyebrows (33–42, 64–71) and lips (84–103) of the 106-point layout: with the original's
+# ``landmark106_migu_weighting`` their targets are doubled (4× loss weight) and predictions halved.
+WEIGHTED_106 = np.r_[33:43, 64:72, 84:104]
+
+
+def weight_points(norm, factor=2.0):
+    out = np.array(norm, np.float64, copy=True)
+    out[WEIGHTED_106] *= factor
+    return out
+
+
+def side_border(img, rng, max_frac=0.5):
+    """Grey-128 band on the left or the right, width U_int[0, max_frac·S) (106-point black border)."""
+    s = img.shape[1]
+    width = int(rng.integers(0, max(1, int(max_frac * s))))
+    out = img.copy()
+    if rng.random() < 0.5:
+        out[:, :width] = 128
+    else:
+        out[:, s - width:] = 128
+    return out

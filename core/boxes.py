@@ -1,4 +1,4 @@
-"""Box geometry of the MTCNN cascade (spec §6.2), all with the "+1" pixel convention.
+"""Box geometry of the MTCNN cascade, all with the "+1" pixel convention.
 
 Boxes are float arrays N×(4+k): x1, y1, x2, y2[, score, ...]. Nothing here modifies its input.
 """
@@ -67,25 +67,53 @@ def generate_bbox(prob, reg, scale, thresh, cell=20, stride=4):
 
 def iou_matrix(a, b):
     """IoU of every box in ``a`` with every box in ``b`` (x1 y1 x2 y2, +1 pixel convention)."""
+    return overlap_matrix(a, b, 'Union')
+
+
+def overlap_matrix(a, b, mode='Union'):
+    """Overlap of every box in ``a`` with every box in ``b`` (+1 pixel convention): IoU (``Union``) or
+    intersection over the smaller area (``Minimum``)."""
+    if mode not in ('Union', 'Minimum'):
+        raise ValueError("nms mode must be 'Union' or 'Minimum', got %r" % (mode,))
     iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
     ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
     inter = np.maximum(iw, 0) * np.maximum(ih, 0)
     area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
     area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    if mode == 'Minimum':
+        return inter / np.minimum(area_a[:, None], area_b[None, :])
     return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+MATRIX_NMS_LIMIT = 1500  # above this many boxes the pairwise matrix costs more than the greedy loop
 
 
 def nms(boxes, thresh, mode='Union'):
     """Greedy NMS by descending score; returns kept indices.
 
-    ``mode='Union'``: IoU; ``'Minimum'``: intersection over the smaller area. As in the
-    original, a degenerate box (x2 <= x1 or y2 <= y1) is not kept but still suppresses others.
-    """
+    ``mode='Union'``: IoU; ``'Minimum'``: intersection over the smaller area. As in the original, a
+    degenerate box (x2 <= x1 or y2 <= y1) is not kept but still suppresses others. Up to
+    ``MATRIX_NMS_LIMIT`` boxes the pairwise overlaps are computed at once and the greedy pass only
+    visits the boxes that overlap something (the same result as the one-box-at-a-time loop)."""
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
-    x1, y1, x2, y2, scores = (boxes[:, i] for i in range(5))
+    order = boxes[:, 4].argsort()[::-1]
+    if len(boxes) > MATRIX_NMS_LIMIT:
+        return _greedy_nms(boxes, order, thresh, mode)
+    b = boxes[order]
+    with np.errstate(invalid='ignore', divide='ignore'):  # degenerate boxes: NaN overlaps suppress, as below
+        later = np.triu(~(overlap_matrix(b, b, mode) <= thresh), 1)  # box i suppresses later (lower-score) boxes
+    valid = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    suppressed = np.zeros(len(b), bool)
+    for i in np.flatnonzero(later.any(1)):
+        if not suppressed[i]:
+            suppressed |= later[i]
+    return order[valid & ~suppressed].astype(np.int64)
+
+
+def _greedy_nms(boxes, order, thresh, mode):
+    x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = scores.argsort()[::-1]
     keep = []
     while order.size > 0:
         i = order[0]
@@ -95,12 +123,8 @@ def nms(boxes, thresh, mode='Union'):
         w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
         h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
         inter = w * h
-        if mode == 'Minimum':
-            ovr = inter / np.minimum(areas[i], areas[rest])
-        elif mode == 'Union':
-            ovr = inter / (areas[i] + areas[rest] - inter)
-        else:
-            raise ValueError("nms mode must be 'Union' or 'Minimum', got %r" % (mode,))
+        with np.errstate(invalid='ignore', divide='ignore'):
+            ovr = inter / np.minimum(areas[i], areas[rest]) if mode == 'Minimum' else inter / (areas[i] + areas[rest] - inter)
         order = rest[ovr <= thresh]
     return np.asarray(keep, dtype=np.int64)
 

@@ -3,7 +3,7 @@
 A training list line is either a packed reference ``<file>.rec#<record> <code>`` (written by
 ``prepare_data/gen_imglist.py``; paths relative to the list) or the original's
 ``<path without .jpg> <code> [4 box offsets | 10 landmarks]``. Codes: 1 positive, 0 negative,
-−1 part, −2 landmark (spec §1.2, §5.5).
+−1 part, −2 landmark.
 
 As the original, the index space is doubled (index ≥ N = the same sample flipped), reshuffled every
 epoch, and the last partial batch dropped. Every random draw of a batch comes from
@@ -325,46 +325,74 @@ class Loader:
 
 
 class LandmarkOnlineMaker:
-    """Landmark-only training with online augmentation (spec §7.2 / §7.4): every list line gives
-    one freshly rotated, cropped, flipped and blurred sample per epoch."""
+    """Landmark-only training with online augmentation: every list line gives one freshly rotated,
+    cropped, flipped and blurred sample per epoch (106 points: flip, upright pre-rotation, eyebrow and
+    lip weighting and the grey side band as config.py's switches say). Without ``augment`` (the
+    validation split) the crop is the unrotated face square."""
 
     flip_double = False
 
     def __init__(self, samples, size, n_points, augment=True, cfg=None):
         self.source = _Sized(samples, n_points)
         self.size, self.n_points, self.augment = size, n_points, augment
-        cfg = cfg or {}
-        self.cfg = cfg
+        self.cfg = cfg or {}
+
+    def _sample(self, img, box, pts, rng):
+        from .augment import blur, online_crop5, online_crop106, side_border, weight_points
+        from .landmarks import flip_points
+        c = self.cfg
+        lo, hi = c.get('min_rot_angle', -45), c.get('max_rot_angle', 45)
+        if self.n_points == 5:
+            crop, norm = online_crop5(img, pts, self.size, rng, box, lo, hi) if self.augment else \
+                _face_square(img, pts, self.size, box)
+            flip = self.augment
+        else:
+            crop, norm = online_crop106(img, pts, self.size, rng, lo, hi, c.get('landmark106_migu_init_rot', False)) \
+                if self.augment else _face_square(img, pts, self.size)
+            flip = self.augment and c.get('landmark106_migu_random_flip', False)
+        if flip and rng.random() < 0.5:
+            crop, norm = crop[:, ::-1].copy(), flip_points(norm)
+        if self.n_points == 106 and c.get('landmark106_migu_weighting', False):
+            norm = weight_points(norm)
+        if self.augment and c.get('enable_blur', True):
+            crop = blur(crop, rng)
+        if self.augment and self.n_points == 106 and c.get('enable_black_border', False):
+            crop = side_border(crop, rng)
+        return crop, norm
 
     def __call__(self, indices, rng):
-        from .augment import blur, online_crop5, online_crop106
-        from .landmarks import flip_points, to_vector, normalise
+        from .landmarks import to_vector
         imgs, targets = [], []
-        lo, hi = self.cfg.get('min_rot_angle', -45), self.cfg.get('max_rot_angle', 45)
         for i in indices:
             path, box, pts = self.source.samples[int(i)]
             img = cv2.imread(path)
             if img is None:
                 raise DataError('cannot read landmark image %s' % path)
-            if not self.augment:
-                h, w = img.shape[:2]
-                crop, norm = cv2.resize(img, (self.size, self.size)), normalise(pts, 0, 0, 1) / [w, h]
-            elif self.n_points == 5:
-                crop, norm = online_crop5(img, pts, self.size, rng, box, lo, hi)
-            else:
-                crop, norm = online_crop106(img, pts, self.size, rng, lo, hi)
-            if self.augment and rng.random() < 0.5 and (self.n_points == 5 or self.cfg.get('landmark106_migu_random_flip', True)):
-                crop, norm = crop[:, ::-1].copy(), flip_points(norm)
-            if self.augment and self.cfg.get('enable_blur', True):
-                crop = blur(crop, rng)
+            crop, norm = self._sample(img, box, pts, rng)
             imgs.append(crop)
             targets.append(to_vector(norm))
         imgs = np.stack(imgs)
-        data = transform_batch(imgs, rng, self.cfg.get('enable_gray', True), self.cfg.get('enable_color_jitter', True),
-                               self.cfg.get('enable_gaussian_noise', True)) if self.augment else normalise_batch(imgs)
+        c = self.cfg
+        data = transform_batch(imgs, rng, c.get('enable_gray', True), c.get('enable_color_jitter', True),
+                               c.get('enable_gaussian_noise', True)) if self.augment else normalise_batch(imgs)
         n = len(imgs)
         return dict(data=data, label=np.zeros(n, np.float32), bbox_target=np.zeros((n, 4), np.float32),
                     landmark_target=np.stack(targets).astype(np.float32), type_label=np.full(n, LANDMARK, np.float32))
+
+
+def _face_square(img, pts, size, box=None):
+    """The deterministic crop for validation: a face crop (5 points with no box: the whole image, as the
+    CUHK crops are) or the unrotated square around the points."""
+    from .augment import _fallback
+    from .landmarks import normalise
+    h, w = img.shape[:2]
+    if len(pts) == 5 and box is None:
+        return cv2.resize(img, (size, size)), normalise(pts, 0, 0, 1) / [w, h]
+    if len(pts) == 5:
+        x, y, bw, bh = box
+        return _fallback(img, pts, (x + bw / 2.0, y + bh / 2.0), max(bw, bh), size)
+    lo, hi = pts.min(0), pts.max(0)
+    return _fallback(img, pts, (lo + hi) / 2.0, 1.2 * max(hi - lo), size)
 
 
 class _Sized:

@@ -8,16 +8,20 @@ MEAN = 127.5
 SCALE = 0.0078125  # 1/128
 
 
-def to_tensor(img):
-    """BGR uint8 H×W×3 (or a list / N×H×W×3 array of them) -> float32 N×3×H×W,
-    scaled as ``(x - 127.5) / 128`` (exact in float32)."""
-    # cv2.split + astype is ~20x faster than cv2.dnn.blobFromImage (0.23 vs 4.5 ms at 640x480)
+def to_tensor(img, out=None):
+    """BGR uint8 H×W×3 (or a list / N×H×W×3 array of them) -> float32 N×3×H×W, scaled as
+    ``(x − 127.5) / 128`` (exact in float32). ``out``: a float32 1×3×H×W array to fill (reusing one
+    buffer per size avoids fresh pages for every pyramid level)."""
     if isinstance(img, np.ndarray) and img.ndim == 3:
-        x = np.stack(cv2.split(img)).astype(np.float32)[None]
-    elif len(img) == 0:
+        if out is None or out.shape != (1, 3) + img.shape[:2]:
+            out = np.empty((1, 3) + img.shape[:2], np.float32)
+        for c, plane in enumerate(cv2.split(img)):  # one pass per plane, no intermediate copies
+            np.subtract(plane, np.float32(MEAN), out=out[0, c], dtype=np.float32)
+        out *= np.float32(SCALE)
+        return out
+    if len(img) == 0:
         return np.zeros((0, 3, 0, 0), dtype=np.float32)
-    else:
-        x = (img if isinstance(img, np.ndarray) else np.stack(img)).transpose(0, 3, 1, 2).astype(np.float32, order='C')
+    x = (img if isinstance(img, np.ndarray) else np.stack(img)).transpose(0, 3, 1, 2).astype(np.float32, order='C')
     x -= MEAN
     x *= SCALE
     return x

@@ -1,9 +1,9 @@
 """Landmark conventions shared by data generation, iterators and the detector.
 
 * 5 points: left eye, right eye, nose, left mouth corner, right mouth corner; stored as
-  x1..x5, y1..y5 (spec §1.2).
+  x1..x5, y1..y5.
 * 106 points: the "migu" layout, stored interleaved x0, y0, x1, y1, …
-* Crop-normalised value: ``(p − crop_origin + 0.5) / crop_side`` (spec §4.4).
+* Crop-normalised value: ``(p − crop_origin + 0.5) / crop_side``.
 """
 import os
 
@@ -37,7 +37,8 @@ def _flip106():
 
 
 FLIP106 = _flip106()
-# The original swapped only x for these points (NumPy view bug, spec §7.4).
+# The original's flip swapped only x for these points: it swapped y through NumPy views that alias each
+# other, so their y kept the original point's value. ``legacy=True`` reproduces it.
 LEGACY_Y_KEPT = np.r_[58:64, 75:78]
 
 

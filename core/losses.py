@@ -1,4 +1,4 @@
-"""Losses with online hard example mining, in native MXNet operators (spec §4, fixed per §10.1).
+"""Losses with online hard example mining, in native MXNet operators.
 
 * classification: softmax cross-entropy over positives and negatives (label ≥ 0); with OHEM the
   hardest ``floor(ratio · n_valid)`` by −log p are kept; mean over kept samples;

@@ -1,4 +1,4 @@
-"""The original's training metrics (spec §4.5), accumulated until ``reset``.
+"""The original's training metrics, accumulated until ``reset``.
 
 ``acc`` and ``loss`` over the OHEM-kept classification samples; ``boxL2``/``boxL1`` per coordinate
 over the kept box samples; ``lmL2``/``lmL1`` per coordinate over all samples for landmark-only nets

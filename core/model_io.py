@@ -15,6 +15,8 @@ import numpy as np
 import symbols  # sets MXNET_SUBGRAPH_BACKEND before mxnet is imported
 import mxnet as mx
 
+from .fileio import atomic_call, atomic_write
+
 NETWORK_ATTR = 'mtcnn_network'
 
 
@@ -55,46 +57,31 @@ def load_params(path):
     return arg, aux
 
 
-def _atomic_write(path, write):
-    tmp = '%s.tmp%d' % (path, os.getpid())
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def save_checkpoint(prefix, epoch, sym, arg, aux, network=None, with_landmark=False, basenum=None,
-                    custom_graph=False):
+                    custom_graph=False, weighted_106=False):
     """Write ``prefix-symbol.json`` (inference graph) and ``prefix-%04d.params`` atomically.
 
-    ``custom_graph``: the graph differs from the registry's (e.g. BatchNorm merged), so
-    :func:`load_model` must use the stored graph instead of rebuilding it.
+    The graph's ``data`` node records the network and its options. ``custom_graph``: the graph
+    differs from the registry's (e.g. BatchNorm merged), so :func:`load_model` uses the stored graph.
+    ``weighted_106``: a 106-point net trained with doubled eyebrow and lip targets (its predictions
+    of those points are halved when it runs).
     """
-    folder = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(folder, exist_ok=True)
     graph = json.loads(sym.tojson())
     if network:
-        for node in graph['nodes']:
-            if node['op'] == 'null' and node['name'] == 'data':
-                attrs = node.setdefault('attrs', {})
-                attrs[NETWORK_ATTR] = network
-                attrs['mtcnn_with_landmark'] = str(bool(with_landmark))
-                if basenum:
-                    attrs['mtcnn_basenum'] = str(int(basenum))
-                if custom_graph:
-                    attrs['mtcnn_custom_graph'] = 'True'
-    text = json.dumps(graph, indent=2)
-
-    def write_json(tmp):
-        with open(tmp, 'w') as f:
-            f.write(text)
-
+        attrs = next(n for n in graph['nodes'] if n['op'] == 'null' and n['name'] == 'data').setdefault('attrs', {})
+        attrs[NETWORK_ATTR] = network
+        attrs['mtcnn_with_landmark'] = str(bool(with_landmark))
+        if basenum:
+            attrs['mtcnn_basenum'] = str(int(basenum))
+        if custom_graph:
+            attrs['mtcnn_custom_graph'] = 'True'
+        if weighted_106:
+            attrs['mtcnn_weighted_106'] = 'True'
     save = {'arg:%s' % k: v.as_in_context(mx.cpu()) for k, v in arg.items()}
     save.update({'aux:%s' % k: v.as_in_context(mx.cpu()) for k, v in aux.items()})
-    _atomic_write(prefix + '-symbol.json', write_json)
-    _atomic_write(params_path(prefix, epoch), lambda tmp: mx.nd.save(tmp, save))
+    with atomic_write(prefix + '-symbol.json') as f:
+        f.write(json.dumps(graph, indent=2))
+    atomic_call(params_path(prefix, epoch), lambda tmp: mx.nd.save(tmp, save))
 
 
 # --- the original's training graphs ---------------------------------------------------------
@@ -213,9 +200,9 @@ class InferenceModel:
     per-shape executor binding, and none of the legacy executor's oneDNN re-forward bug.
     """
 
-    def __init__(self, sym, arg, aux, network=None, with_landmark=False, basenum=None, ctx=None):
+    def __init__(self, sym, arg, aux, network=None, with_landmark=False, basenum=None, ctx=None, weighted_106=False):
         self.sym, self.network = sym, network
-        self.with_landmark, self.basenum = with_landmark, basenum
+        self.with_landmark, self.basenum, self.weighted_106 = with_landmark, basenum, weighted_106
         self.ctx = ctx or mx.cpu()
         needed = set(sym.list_arguments()) - {'data'}
         missing = needed - set(arg)
@@ -239,43 +226,67 @@ class InferenceModel:
         outs = self.block(data)
         if isinstance(outs, mx.nd.NDArray):
             outs = [outs]
-        return [o.asnumpy() for o in outs]
+        outs = [o.asnumpy() for o in outs]
+        if self.weighted_106:  # undo the training-time doubling of eyebrow and lip targets
+            from .augment import WEIGHTED_106
+            cols = np.stack([2 * WEIGHTED_106, 2 * WEIGHTED_106 + 1], 1).ravel()
+            outs[0][:, cols] *= 0.5
+        return outs
+
+
+def _stored_graph(json_path):
+    """(the data node's attributes, the graph when it must be used as stored) of an own checkpoint's
+    JSON; ({}, None) for the original's training graphs or a missing file."""
+    if not os.path.isfile(json_path):
+        return {}, None
+    try:
+        with open(json_path) as f:
+            graph = json.load(f)
+        nodes = graph['nodes']
+        attrs = next((n.get('attrs', {}) for n in nodes if n.get('name') == 'data'), {})
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError('%s: not an MXNet symbol file (%s)' % (json_path, exc))
+    if attrs.get('mtcnn_custom_graph') != 'True':
+        return attrs, None
+    try:
+        return attrs, mx.sym.load(json_path)
+    except mx.base.MXNetError as exc:
+        raise ModelError('%s: MXNet cannot build this graph (%s)' % (json_path, str(exc).splitlines()[0]))
 
 
 def load_model(prefix, epoch, network=None, with_landmark=None, basenum=None, ctx=None):
     """Load an original or own checkpoint as an :class:`InferenceModel` of a registered network.
 
     ``network`` may be omitted: it is read from an own checkpoint's JSON or matched by the
-    parameter names and shapes. The inference graph is always rebuilt from the registry.
+    parameter names and shapes. The inference graph is rebuilt from the registry (unless the
+    checkpoint says its graph is custom, e.g. BatchNorm merged).
     """
-    arg, aux = load_params(params_path(prefix, epoch))
-    json_path = prefix + '-symbol.json'
-    stored = None
-    if os.path.isfile(json_path):
-        with open(json_path) as f:
-            graph = json.load(f)
-        for node in graph['nodes']:
-            if node['name'] == 'data' and node.get('attrs', {}).get('mtcnn_custom_graph') == 'True':
-                stored = mx.sym.load(json_path)
-    if network is None and os.path.isfile(json_path):
-        with open(json_path) as f:
-            graph = json.load(f)
-        for node in graph['nodes']:
-            attrs = node.get('attrs', {})
-            if node['name'] == 'data' and NETWORK_ATTR in attrs:
-                network = attrs[NETWORK_ATTR]
-                if with_landmark is None:
-                    with_landmark = attrs.get('mtcnn_with_landmark') == 'True'
-                if basenum is None and 'mtcnn_basenum' in attrs:
-                    basenum = int(attrs['mtcnn_basenum'])
+    path = params_path(prefix, epoch)
+    arg, aux = load_params(path)
+    attrs, stored = _stored_graph(prefix + '-symbol.json')
+    if network is None and NETWORK_ATTR in attrs:
+        network = attrs[NETWORK_ATTR]
+        with_landmark = attrs.get('mtcnn_with_landmark') == 'True' if with_landmark is None else with_landmark
+        basenum = int(attrs['mtcnn_basenum']) if basenum is None and 'mtcnn_basenum' in attrs else basenum
     if network is None:
         network, lm, bn = identify_network(arg, aux)
         with_landmark = lm if with_landmark is None else with_landmark
         basenum = bn if basenum is None else basenum
-    with_landmark = bool(with_landmark)
-    sym = stored if stored is not None else \
-        symbols.get_symbol(network, 'test', with_landmark=with_landmark, basenum=basenum)
     try:
-        return InferenceModel(sym, arg, aux, network, with_landmark, basenum, ctx)
-    except ModelError as exc:
-        raise ModelError('%s (checkpoint %s): %s' % (network, params_path(prefix, epoch), exc))
+        network = symbols.canonical_name(network)
+        sym = stored if stored is not None else \
+            symbols.get_symbol(network, 'test', with_landmark=bool(with_landmark), basenum=basenum)
+        _check_shapes(sym, arg, network, symbols.network_info(network)['size'])
+        return InferenceModel(sym, arg, aux, network, bool(with_landmark), basenum, ctx,
+                              attrs.get('mtcnn_weighted_106') == 'True')
+    except (ModelError, KeyError, ValueError) as exc:
+        raise ModelError('%s: %s' % (path, exc))
+
+
+def _check_shapes(sym, arg, network, size):
+    """The parameters must have the shapes the network needs (a checkpoint naming the wrong network)."""
+    shapes, _ = _arg_shapes(sym, size)
+    for name, shape in shapes.items():
+        if name in arg and tuple(arg[name].shape) != tuple(shape):
+            raise ModelError('parameter %s has shape %s, but %s needs %s (the checkpoint is not a %s)'
+                             % (name, tuple(arg[name].shape), network, tuple(shape), network))

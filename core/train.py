@@ -367,8 +367,9 @@ def save_checkpoint(prefix, epoch, model, net, trainer, settings, ctx):
     params = net.collect_params()
     arg = {k: v.data(ctx) for k, v in params.items() if k in model.arg}
     aux = {k: v.data(ctx) for k, v in params.items() if k in model.aux}
+    weighted = symbols.network_info(model.network)['n_points'] == 106 and bool(CFG.landmark106_migu_weighting)
     save_model(prefix, epoch, model.test_sym, arg, aux, network=model.network, with_landmark=model.with_landmark,
-               basenum=model.basenum)
+               basenum=model.basenum, weighted_106=weighted)
     optim.save_state('%s-%04d.states' % (prefix, epoch), trainer, settings, epoch)
 
 

@@ -1,4 +1,4 @@
-"""CelebA 5-point lists in the original's formats (spec §1.2, §7.1).
+"""CelebA 5-point lists in the original's formats.
 
     # list_bbox_celeba.txt + list_landmarks_celeba.txt -> img_celeba_all.txt
     python prepare_data/celeba.py lists --bbox list_bbox_celeba.txt --landmarks list_landmarks_celeba.txt \

@@ -1,4 +1,4 @@
-"""Generate positive / part / negative crops of one size from WIDER FACE (spec §1.3).
+"""Generate positive / part / negative crops of one size from WIDER FACE.
 
     python prepare_data/gen_data.py --anno data/wider/anno.txt --size 20 --base_num 1 --workers 2
 

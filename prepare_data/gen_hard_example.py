@@ -1,4 +1,4 @@
-"""Hard-example mining with the previous cascade stages (spec §1.5).
+"""Hard-example mining with the previous cascade stages.
 
     python prepare_data/gen_hard_example.py --test_mode hardpnet20 --prefix model/pnet20 --epoch 16 --thresh 0.5
     python prepare_data/gen_hard_example.py --test_mode onet --prefix model/pnet20_hard,model/rnet \

@@ -1,4 +1,4 @@
-"""Assemble a training list from the per-class sample pools (spec §1.4).
+"""Assemble a training list from the per-class sample pools.
 
     python prepare_data/gen_imglist.py --size 20 --base_num 1 [--with_hard] [--with_landmark]
 

@@ -1,4 +1,4 @@
-"""Offline landmark crops: 5 points for Onet/Lnet (spec §7.3) or 106 points (spec §7.4).
+"""Offline landmark crops: 5 points for Onet/Lnet or 106 points.
 
     python prepare_data/gen_landmark.py --list ../shared/data/landmarks5/new_training.txt --format cuhk \
         --size 48 --base_num 1
@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
-from config import add_config_args, apply_config_args, data_dir  # noqa: E402
+from config import add_config_args, apply_config_args, config, data_dir  # noqa: E402
 from prepare_data.landmark_data import Landmark5Job, Landmark106Job, read_list  # noqa: E402
 
 
@@ -29,7 +29,7 @@ def main(argv=None):
     ap.add_argument('--size', type=int, default=None, help='crop size (default 48, or 80 for 106 points)')
     ap.add_argument('--base_num', type=int, default=None, help='samples per face/angle (default 1, or 10)')
     ap.add_argument('--min_bs', type=int, default=40, help='5 points: skip faces whose half side is smaller')
-    ap.add_argument('--flip', action='store_true', help='5 points: random horizontal flips (106: always on)')
+    ap.add_argument('--flip', action='store_true', help='random horizontal flips (the original: only when asked)')
     ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--format_out', choices=['packed', 'jpg'], default='packed')
     ap.add_argument('--workers', type=int, default=max(1, os.cpu_count() or 1))
@@ -50,9 +50,10 @@ def main(argv=None):
     if args.points == 5:
         job, cls = Landmark5Job(samples, size, base, args.min_bs, args.flip), 'landmark'
     else:
-        job, cls = Landmark106Job(samples, size, base), 'landmark106'
+        job, cls = Landmark106Job(samples, size, base, args.flip, config.min_rot_angle, config.max_rot_angle,
+                                  config.enable_black_border), 'landmark106'
     cfg = dict(list=os.path.abspath(args.list), list_format=fmt, points=args.points, size=size, base_num=base,
-               min_bs=args.min_bs, flip=args.flip, limit=args.limit)
+               min_bs=args.min_bs, flip=args.flip, limit=args.limit, black_border=config.enable_black_border)
     out = os.path.join(args.out or data_dir('samples'), str(size))
     manifest = run(job, list(range(len(samples))), out, [cls], cfg, fmt=args.format_out, workers=args.workers,
                    seed=args.seed, desc='landmarks %d' % args.points, manifest_name='manifest_%s.json' % cls)

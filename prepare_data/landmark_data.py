@@ -1,4 +1,4 @@
-"""Landmark lists and offline landmark crops (spec §1.2, §7.1, §7.3, §7.4).
+"""Landmark lists and offline landmark crops.
 
 List formats (``read_list(path, fmt)``), each giving (image path, box x,y,w,h or None, P×2 points):
 
@@ -11,18 +11,13 @@ import random
 import cv2
 import numpy as np
 
-from core.landmarks import FORMATS, ListError, flip_points, normalise, read_list, rotate, to_vector  # noqa: F401
-
-
-def half_side(box, center):
-    """The original's ``bs``: ¼(|x−cx| + |x+w−cx| + |y−cy| + |y+h−cy|) (≈ half the box side)."""
-    x, y, w, h = box
-    cx, cy = center
-    return int(0.25 * (abs(x - cx) + abs(x + w - cx) + abs(y - cy) + abs(y + h - cy)))
+from core.augment import half_side, offline_crops5, offline_crops106, side_border
+from core.fileio import LANDMARK
+from core.landmarks import FORMATS, ListError, read_list, to_vector  # noqa: F401
 
 
 def celeba_cut(img, box, points, max_side=200):
-    """The original's img_cut_celeba step (§7.1): cut around the face, downscale to ≤ 200 px.
+    """The original's img_cut_celeba step: cut around the face, downscale to ≤ 200 px.
 
     Returns (cut image, box, points) in the cut's pixels, or None when the face is unusable.
     """
@@ -45,9 +40,7 @@ def celeba_cut(img, box, points, max_side=200):
 
 
 class Landmark5Job:
-    """Offline 5-point crops for Onet/Lnet (spec §7.3), picklable for the parallel runner."""
-
-    ANGLES = list(range(-25, 26, 5))
+    """Offline 5-point crops for Onet/Lnet (core.augment.offline_crops5), picklable for the runner."""
 
     def __init__(self, samples, size=48, base_num=1, min_bs=40, flip=False):
         self.samples, self.size, self.base_num, self.min_bs, self.flip = samples, size, base_num, min_bs, flip
@@ -58,56 +51,20 @@ class Landmark5Job:
         img = cv2.imread(path)
         if img is None:
             return [], {'unreadable_images': 1}
-        h, w = img.shape[:2]
-        if box is None:  # a face crop (CUHK): the whole image is the face box
-            box = np.array([0, 0, w, h], np.float64)
-        rng = random.Random(int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0]))
-        cx, cy = pts[2]
-        bs = half_side(box, (cx, cy))
-        if bs < self.min_bs or cx - bs / 2.0 < 0 or cy - bs / 2.0 < 0:
+        crops = offline_crops5(img, pts, self.size, _rng(seed, index), box, self.base_num, self.min_bs, self.flip)
+        if not crops:
             return [], {'faces_skipped': 1}
-        center = pts[[0, 1, 3, 4]].mean(0)
-        records = []
-        for angle in self.ANGLES:
-            rpts, m = rotate(pts, center, angle)
-            rotated = None
-            got = 0
-            for _ in range(1000):
-                if got >= self.base_num:
-                    break
-                cur = int(rng.randint(5, 17) / 10.0 * bs)
-                dx = rng.randint(-int(0.35 * bs), int(0.35 * bs))
-                dy = rng.randint(-int(0.3 * bs), int(0.4 * bs))
-                x1, y1 = int(cx + dx - cur / 2.0), int(cy + dy - cur / 2.0)
-                if cur < 2 or x1 < 0 or y1 < 0 or x1 + cur > w or y1 + cur > h:
-                    continue
-                px, py = rpts[:, 0], rpts[:, 1]
-                if (px < x1 + 0.05 * cur).any() or (px >= x1 + 0.95 * cur).any() or \
-                        (py < y1 + 0.15 * cur).any() or (py >= y1 + 1.05 * cur).any():
-                    continue
-                span = (px.max() - px.min()) ** 2 + (py.max() - py.min()) ** 2
-                if span < 0.2 * cur * cur:
-                    continue
-                if rotated is None:
-                    rotated = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR,
-                                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-                crop = cv2.resize(rotated[y1:y1 + cur, x1:x1 + cur], (self.size, self.size))
-                norm = normalise(rpts, x1, y1, cur)
-                if self.flip and rng.random() < 0.5:
-                    crop, norm = crop[:, ::-1].copy(), flip_points(norm)
-                records.append(('landmark', encode(crop), np.r_[-2.0, to_vector(norm)].astype(np.float32)))
-                got += 1
-        return records, {'faces_used': 1}
+        return [('landmark', encode(c), np.r_[LANDMARK, to_vector(n)].astype(np.float32)) for c, n in crops], \
+            {'faces_used': 1}
 
 
 class Landmark106Job:
-    """Offline 106-point crops (spec §7.4) with the correct flip permutation.
+    """Offline 106-point crops (core.augment.offline_crops106): one rotation per face, flips only when
+    asked, the grey side band with ``black_border`` (config.enable_black_border)."""
 
-    Fixes the original's crop-centre bug: the crop is centred on the *rotated* points' box."""
-
-    def __init__(self, samples, size=80, base_num=10, flip=True, min_rot=-45, max_rot=45):
+    def __init__(self, samples, size=80, base_num=10, flip=False, min_rot=-45, max_rot=45, black_border=False):
         self.samples, self.size, self.base_num, self.flip = samples, size, base_num, flip
-        self.min_rot, self.max_rot = min_rot, max_rot
+        self.min_rot, self.max_rot, self.black_border = min_rot, max_rot, black_border
 
     def __call__(self, index, seed):
         from prepare_data.writers import encode
@@ -115,35 +72,14 @@ class Landmark106Job:
         img = cv2.imread(path)
         if img is None:
             return [], {'unreadable_images': 1}
-        h, w = img.shape[:2]
-        rng = random.Random(int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0]))
-        lo, hi = pts.min(0), pts.max(0)
-        center = (lo + hi) / 2.0
-        records, tries = [], 0
-        while len(records) < self.base_num and tries < 1000 * self.base_num:
-            tries += 1
-            angle = rng.randint(self.min_rot, self.max_rot)
-            rpts, m = rotate(pts, center, angle)
-            rlo, rhi = rpts.min(0), rpts.max(0)
-            rbs = max(rhi - rlo)
-            cur = int(rng.randint(110, 125) / 100.0 * rbs)
-            shift = int(0.02 * rbs)
-            rc = (rlo + rhi) / 2.0
-            x1 = int(rc[0] - cur / 2.0 + rng.randint(-shift, shift))
-            y1 = int(rc[1] - cur / 2.0 + rng.randint(-shift, shift))
-            if cur < 2 or x1 < 0 or y1 < 0 or x1 + cur > w or y1 + cur > h:
-                continue
-            margin = 0.05 * cur
-            if (rpts[:, 0] < x1 + margin).any() or (rpts[:, 0] >= x1 + cur - margin).any() or \
-                    (rpts[:, 1] < y1 + margin).any() or (rpts[:, 1] >= y1 + cur - margin).any():
-                continue
-            span = ((rhi - rlo) ** 2).sum()
-            if span < cur * cur:
-                continue
-            rotated = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-            crop = cv2.resize(rotated[y1:y1 + cur, x1:x1 + cur], (self.size, self.size))
-            norm = normalise(rpts, x1, y1, cur)
-            if self.flip and rng.random() < 0.5:
-                crop, norm = crop[:, ::-1].copy(), flip_points(norm)
-            records.append(('landmark106', encode(crop), np.r_[-2.0, to_vector(norm)].astype(np.float32)))
+        rng = _rng(seed, index)
+        crops = offline_crops106(img, pts, self.size, rng, self.base_num, self.flip, self.min_rot, self.max_rot)
+        if self.black_border:
+            border_rng = np.random.default_rng(rng.getrandbits(32))
+            crops = [(side_border(c, border_rng), n) for c, n in crops]
+        records = [('landmark106', encode(c), np.r_[LANDMARK, to_vector(n)].astype(np.float32)) for c, n in crops]
         return records, {'faces_used': 1 if records else 0, 'faces_without_sample': 0 if records else 1}
+
+
+def _rng(seed, index):
+    return random.Random(int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0]))

@@ -1,4 +1,4 @@
-"""Sampling geometry of the original ``gen_data.py`` (spec §1.3), one image at a time.
+"""Sampling geometry of the original ``gen_data.py``, one image at a time.
 
 Per image: random negatives until ``50·base_num`` are kept; then for each usable face
 (max side ≥ 40, x1, y1 ≥ 0, score ≥ prob_thresh) ``6·base_num`` near-face negative attempts and
@@ -13,27 +13,18 @@ import random
 import cv2
 import numpy as np
 
-NEG, POS, PART = 0, 1, -1
+from core.boxes import iou_matrix
+from core.fileio import NEGATIVE, PART, POSITIVE
+
 MAX_NEG_TRIES = 5000
-CLASS_NAMES = {POS: 'pos', PART: 'part', NEG: 'neg'}
-
-
-def iou(box, boxes):
-    """IoU of one box with N boxes, +1 pixel convention."""
-    if len(boxes) == 0:
-        return np.zeros(0)
-    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
-    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
-    xx1 = np.maximum(box[0], boxes[:, 0])
-    yy1 = np.maximum(box[1], boxes[:, 1])
-    xx2 = np.minimum(box[2], boxes[:, 2])
-    yy2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.maximum(0, xx2 - xx1 + 1) * np.maximum(0, yy2 - yy1 + 1)
-    return inter / (area + areas - inter)
+CLASS_NAMES = {POSITIVE: 'pos', PART: 'part', NEGATIVE: 'neg'}
+NEG_LABEL = np.zeros(5, np.float32)
 
 
 class _Boxes:
-    """Max-IoU queries against an image's boxes; plain Python for the usual few boxes."""
+    """Max-IoU queries (+1 pixel convention) against an image's boxes. Sampling asks this a hundred
+    thousand times per image set with one box at a time, so the usual few boxes are checked in plain
+    Python (5x faster than numpy at that size); many boxes go through core.boxes.iou_matrix."""
 
     def __init__(self, boxes):
         self.arr = boxes
@@ -42,7 +33,7 @@ class _Boxes:
 
     def max_iou(self, x1, y1, x2, y2):
         if len(self.rows) > 24:
-            return float(iou(np.array([x1, y1, x2, y2], np.float64), self.arr).max())
+            return float(iou_matrix(np.array([[x1, y1, x2, y2]], np.float64), self.arr).max())
         area = (x2 - x1 + 1) * (y2 - y1 + 1)
         best = 0.0
         for a, b, c, d, ar in self.rows:
@@ -63,36 +54,77 @@ def _crop(img, x, y, s, size):
     return cv2.resize(img[y:y + s, x:x + s], (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-def sample_image(img, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=None, stats=None,
-                 min_face=40):
-    """Yield (class, S×S crop, label vector [cls, dx1, dy1, dx2, dy2]) for one image.
+def _random_negatives(shape, query, size, base_num, rand, stats):
+    """Random squares until ``50·base_num`` negatives (IoU < 0.3 with every box) are kept."""
+    h, w = shape
+    half = min(w, h) // 2
+    kept, tries = 0, 0
+    while kept < 50 * base_num:
+        if tries >= MAX_NEG_TRIES * base_num:
+            stats['neg_loop_capped'] = stats.get('neg_loop_capped', 0) + 1
+            return
+        tries += 1
+        s = rand(size, half)
+        x, y = rand(0, w - s), rand(0, h - s)
+        if query.max_iou(x, y, x + s, y + s) < 0.3:
+            kept += 1
+            yield NEGATIVE, (x, y, s), NEG_LABEL
 
-    ``rng`` is a ``random.Random`` (its ``randrange(a, b)`` draws from [a, b)).
-    """
-    rng = rng if rng is not None else random.Random()
-    rand = rng.randrange
+
+def _near_negatives(shape, query, face, size, base_num, rand):
+    """``6·base_num`` squares overlapping the face's neighbourhood, kept when IoU < 0.3 with every box."""
+    h, w = shape
+    half = min(w, h) // 2
+    x1, y1, bw, bh = face
+    for _ in range(6 * base_num):
+        s = rand(size, half)
+        nx = max(0, x1 + rand(max(-s, -x1), bw))
+        ny = max(0, y1 + rand(max(-s, -y1), bh))
+        if nx + s <= w and ny + s <= h and query.max_iou(nx, ny, nx + s, ny + s) < 0.3:
+            yield NEGATIVE, (nx, ny, s), NEG_LABEL
+
+
+def _positives_and_parts(shape, box, size, base_num, rand):
+    """``25·base_num`` jittered squares around the face: IoU ≥ 0.65 positive, ≥ 0.4 part (kept 41 %)."""
+    h, w = shape
+    x1, y1, x2, y2 = box
+    bw, bh = int(x2 - x1 + 1), int(y2 - y1 + 1)
+    gt = _Boxes(np.array([[x1, y1, x2, y2]], np.float64))
+    lo, hi = int(0.8 * min(bw, bh)), int(np.ceil(1.25 * max(bw, bh)))
+    for _ in range(25 * base_num):
+        s = rand(lo, hi)
+        dx = rand(int(-0.2 * bw), int(0.2 * bw))
+        dy = rand(int(-0.2 * bh), int(0.2 * bh))
+        nx = int(max(x1 + bw // 2 + dx - s // 2, 0))
+        ny = int(max(y1 + bh // 2 + dy - s // 2, 0))
+        if nx + s > w or ny + s > h:
+            continue
+        o = gt.max_iou(nx, ny, nx + s, ny + s)
+        if o >= 0.65:
+            cls = POSITIVE
+        elif o >= 0.4 and rand(0, 100) <= 40:
+            cls = PART
+        else:
+            continue
+        label = np.array([cls, (x1 - nx) / s, (y1 - ny) / s, (x2 - nx - s) / s, (y2 - ny - s) / s], np.float32)
+        yield cls, (nx, ny, s), label
+
+
+def sample_boxes(shape, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=None, stats=None,
+                 min_face=40):
+    """Yield (class, crop square (x, y, side), label vector [cls, dx1, dy1, dx2, dy2]) for an image of
+    ``shape`` (h, w); the crop box is [x, y, x + side, y + side]. ``rng`` is a ``random.Random``
+    (its ``randrange(a, b)`` draws from [a, b))."""
+    rand = (rng if rng is not None else random.Random()).randrange
     stats = stats if stats is not None else {}
-    h, w = img.shape[:2]
+    h, w = shape
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     query = _Boxes(boxes)
-    half = min(w, h) // 2
-    neg_label = np.zeros(5, np.float32)
-    # 1. random negatives
-    if half > size:
-        kept, tries = 0, 0
-        while kept < 50 * base_num:
-            if tries >= MAX_NEG_TRIES * base_num:
-                stats['neg_loop_capped'] = stats.get('neg_loop_capped', 0) + 1
-                break
-            tries += 1
-            s = rand(size, half)
-            x, y = rand(0, w - s), rand(0, h - s)
-            if query.max_iou(x, y, x + s, y + s) < 0.3:
-                kept += 1
-                yield NEG, _crop(img, x, y, s, size), neg_label
+    room = min(w, h) // 2 > size  # the original crashed on images too small for its size range
+    if room:
+        yield from _random_negatives(shape, query, size, base_num, rand, stats)
     else:
         stats['small_image'] = stats.get('small_image', 0) + 1
-    # 2. around each usable face
     for k, (x1, y1, x2, y2) in enumerate(boxes):
         bw, bh = int(x2 - x1 + 1), int(y2 - y1 + 1)
         score = probs[k] if probs is not None and k < len(probs) else 1.0
@@ -100,33 +132,14 @@ def sample_image(img, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=
             stats['faces_skipped'] = stats.get('faces_skipped', 0) + 1
             continue
         stats['faces_used'] = stats.get('faces_used', 0) + 1
-        x1, y1 = int(x1), int(y1)
-        if half > size:
-            for _ in range(6 * base_num):
-                s = rand(size, half)
-                nx = max(0, x1 + rand(max(-s, -x1), bw))
-                ny = max(0, y1 + rand(max(-s, -y1), bh))
-                if nx + s > w or ny + s > h:
-                    continue
-                if query.max_iou(nx, ny, nx + s, ny + s) < 0.3:
-                    yield NEG, _crop(img, nx, ny, s, size), neg_label
-        gt = _Boxes(np.array([[x1, y1, x2, y2]], np.float64))
-        lo, hi = int(0.8 * min(bw, bh)), int(np.ceil(1.25 * max(bw, bh)))
-        for _ in range(25 * base_num):
-            s = rand(lo, hi)
-            dx = rand(int(-0.2 * bw), int(0.2 * bw))
-            dy = rand(int(-0.2 * bh), int(0.2 * bh))
-            nx = int(max(x1 + bw // 2 + dx - s // 2, 0))
-            ny = int(max(y1 + bh // 2 + dy - s // 2, 0))
-            if nx + s > w or ny + s > h:
-                continue
-            o = gt.max_iou(nx, ny, nx + s, ny + s)
-            if o >= 0.65:
-                cls = POS
-            elif o >= 0.4 and rand(0, 100) <= 40:
-                cls = PART
-            else:
-                continue
-            label = np.array([cls, (x1 - nx) / s, (y1 - ny) / s, (x2 - nx - s) / s, (y2 - ny - s) / s],
-                             np.float32)
-            yield cls, _crop(img, nx, ny, s, size), label
+        if room:
+            yield from _near_negatives(shape, query, (int(x1), int(y1), bw, bh), size, base_num, rand)
+        yield from _positives_and_parts(shape, (int(x1), int(y1), x2, y2), size, base_num, rand)
+
+
+def sample_image(img, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=None, stats=None, min_face=40):
+    """Yield (class, S×S crop, label vector) for one image (see :func:`sample_boxes`); crops are
+    resized with bilinear interpolation, as the original."""
+    for cls, (x, y, s), label in sample_boxes(img.shape[:2], boxes, size, base_num, prob_thresh, probs, rng,
+                                              stats, min_face):
+        yield cls, _crop(img, x, y, s, size), label

@@ -1,5 +1,5 @@
 """WIDER FACE annotations: the official ``.mat`` (MATLAB v5 via scipy; v7.3/HDF5 via h5py when
-installed) and ``*_bbx_gt.txt`` files -> the original's ``anno.txt`` and image list (spec §1.2).
+installed) and ``*_bbx_gt.txt`` files -> the original's ``anno.txt`` and image list.
 
 ``anno.txt`` line: ``<image path> x1 y1 x2 y2 [...]`` with integer ``x2 = x + w`` (no −1); the
 list holds the same paths in the same order.

@@ -56,7 +56,7 @@ def _head(x, kind, index, num_out):
 
 
 def _residual_trunk(data, cfg, decomposed=False):
-    """Residual L106 family (spec §3.3)."""
+    """Residual L106 family."""
     d, size = cfg['d'], cfg['size']
 
     def dresidual(x, prefix, out, stride):

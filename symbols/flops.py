@@ -1,4 +1,4 @@
-"""FLOP and parameter counting under the original README rule (spec §3.1).
+"""FLOP and parameter counting under the original README rule.
 
 "fma counted once, after merging BN": per layer (ZQCNN's ``GetNumOfMulAdd``)
 

@@ -1,4 +1,4 @@
-"""One table of every network variant of the original README (spec §3.2–3.3).
+"""One table of every network variant of the original README.
 
 A trunk is a list of layer rows; the layer type follows from the name:
 
@@ -96,7 +96,7 @@ _O = {
                 ('conv7_sep', 128), ('conv8_dw', 2, 1), ('conv8_sep', 256), ('conv9_dw', 3, 1)],
 }
 
-# Trunk of every O_Net when built with the 5-point head (spec §3.2, last table).
+# Trunk of every O_Net when built with the 5-point head.
 ONET_LANDMARK_TRUNK = [('conv1', 3, 1, 32, 1), ('conv2_dw', 3, 2, 1), ('conv2_sep', 64),
                        ('conv3_dw', 3, 2, 1), ('conv3_sep', 64), ('conv4_dw', 3, 2, 1),
                        ('conv4_sep', 128), ('conv5_dw', 3, 2, 1), ('conv5_sep', 256),
@@ -139,7 +139,7 @@ NETWORKS['Lnet106_96_v3'] = _spec('lnet', 96, _L96_V3, bn=True, sep_act='_sep', 
 NETWORKS['Lnet106_64_v3'] = _spec('lnet', 64, _L64, bn=True, sep_act='_sep', n_points=106, basenum=32,
                                   original='L106_Net64 (before 91d5885)')
 
-# Residual 106-point family (spec §3.3): base width d, blocks per stage, fc widths as multiples of d.
+# Residual 106-point family: base width d, blocks per stage, fc widths as multiples of d.
 RESIDUAL = {
     'L106_Net112': dict(size=112, d=8, blocks=(1, 2, 3, 2), fc=(16, 32)),
     'L106_Net112_s': dict(size=112, d=8, blocks=(1, 1, 1, 1), fc=(16, 32)),

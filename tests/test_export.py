@@ -78,3 +78,52 @@ def test_flops_tool_counts_a_merged_checkpoint(tmp_path):
     name, size, mflops, params = out.strip().split('\t')
     assert size == '48x48' and abs(float(mflops) - 9.34) < 0.01
     assert int(params) < 67858  # BN gamma/beta folded away
+
+
+BLOCKER = '''import runpy, sys
+BLOCKED = ('mxnet', 'easydict', 'config', 'symbols', 'cli', 'scipy', 'onnx', 'tqdm')
+class Block:
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in BLOCKED:
+            raise ImportError('blocked import of %s' % name)
+sys.meta_path.insert(0, Block())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
+def test_cascade_folder_runs_without_mxnet_and_gives_demo_boxes(tmp_path):
+    """tools/export_onnx.py --cascade, then tools/detect_onnx.py with MXNet, easydict, config and onnx
+    unimportable: the boxes of demo.py (ONNX backend, same models and settings)."""
+    import json
+    import subprocess
+    import sys
+    from conftest import REPO, shared_path
+    img = shared_path('images', '4.jpg')
+    run = lambda *a: subprocess.run([sys.executable] + list(a), cwd=REPO, capture_output=True, text=True)  # noqa: E731
+    out = str(tmp_path / 'cascade')
+    r = run('tools/export_onnx.py', '--cascade', '--out', out, '--opset', '11')
+    assert r.returncode == 0, r.stderr[-2000:]
+    card = json.load(open(os.path.join(out, 'cascade.json')))
+    assert card['preprocess']['formula'] == '(x - 127.5) * 0.0078125' and card['stages']['pnet']['stride'] == 4
+    import onnx
+    m = onnx.load(os.path.join(out, 'onet.onnx'))
+    assert [o.name for o in m.graph.output][:2] == ['prob', 'bbox'] and m.opset_import[0].version == 11
+    (tmp_path / 'block.py').write_text(BLOCKER)
+    a, b = str(tmp_path / 'a.txt'), str(tmp_path / 'b.txt')
+    r = run(str(tmp_path / 'block.py'), 'tools/detect_onnx.py', '--models', out, '--imgfile', img, '--save_dets', a,
+            '--json', str(tmp_path / 'one.json'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run('demo.py', '--backend', 'onnx', '--imgfile', img, '--save_dets', b, '--out', str(tmp_path / 'v.jpg'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert open(a).read() == open(b).read() and len(open(a).read().splitlines()) >= 4
+    # a folder in, JSON out
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for name in ('4.jpg', 'test01.jpg'):
+        (folder / name).write_bytes(open(shared_path('images', name), 'rb').read())
+    r = run(str(tmp_path / 'block.py'), 'tools/detect_onnx.py', '--models', out, '--folder', str(folder),
+            '--json', str(tmp_path / 'all.json'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.load(open(tmp_path / 'all.json'))
+    assert [os.path.basename(x['image']) for x in res] == ['4.jpg', 'test01.jpg'] and len(res[0]['boxes']) >= 4

@@ -12,7 +12,9 @@ from prepare_data import wider
 from prepare_data.gen_data import generate
 from prepare_data.gen_imglist import assemble, class_counts
 from prepare_data.landmark_data import Landmark5Job, Landmark106Job, ListError, celeba_cut, read_list
-from prepare_data.sampling import NEG, PART, POS, iou, sample_image
+from core.boxes import iou_matrix
+from core.fileio import NEGATIVE as NEG, PART, POSITIVE as POS
+from prepare_data.sampling import sample_boxes, sample_image
 from conftest import shared_path
 
 
@@ -34,41 +36,35 @@ def test_sampling_geometry_classes_and_offsets():
     img = np.random.RandomState(1).randint(0, 255, (300, 400, 3)).astype(np.uint8)
     gt = np.array([[50, 60, 150, 180], [250, 40, 330, 140]], float)
     seen = {NEG: 0, POS: 0, PART: 0}
-    for cls, crop, label in sample_image(img, gt, 24, rng=random.Random(3)):
+    crops = list(sample_image(img, gt, 24, rng=random.Random(3)))
+    boxes = list(sample_boxes(img.shape[:2], gt, 24, rng=random.Random(3)))
+    assert len(crops) == len(boxes)
+    for (cls, crop, label), (_, (x, y, s), _) in zip(crops, boxes):
         assert crop.shape == (24, 24, 3) and label.dtype == np.float32
+        np.testing.assert_array_equal(crop, cv2.resize(img[y:y + s, x:x + s], (24, 24)))  # bilinear, as the original
         seen[cls] += 1
         if cls == NEG:
             assert not label[1:].any()
             continue
-        # offsets round-trip to one ground-truth box; IoU class matches
-        assert label[0] == cls
-        # recover the crop box from any gt: s and origin are unknown, so test consistency:
-        # gt = crop + offsets * s  ->  for the right gt, (gt - off*s) must be a square of side s
-        ok = False
-        for g in gt:
-            for s in range(20, 240):
-                x0 = g[0] - label[1] * s
-                y0 = g[1] - label[2] * s
-                if abs(g[2] - label[3] * s - (x0 + s)) < 0.02 * s and abs(g[3] - label[4] * s - (y0 + s)) < 0.02 * s \
-                        and abs(round(x0) - x0) < 0.02 * s:
-                    o = iou(np.array([x0, y0, x0 + s, y0 + s]), g[None])[0]
-                    if (cls == POS and o >= 0.64) or (cls == PART and 0.39 <= o < 0.66):
-                        ok = True
-                        break
-            if ok:
-                break
-        assert ok, label
+        # the offsets give back one ground-truth box exactly: gt = crop + offset * side
+        face = np.array([x + label[1] * s, y + label[2] * s, x + s + label[3] * s, y + s + label[4] * s])
+        k = int(np.argmin(np.abs(gt - face).sum(1)))
+        np.testing.assert_allclose(face, gt[k], atol=1e-3)
+        o = iou_matrix(np.array([[x, y, x + s, y + s]], float), gt[k:k + 1])[0, 0]
+        assert (cls == POS and o >= 0.65) or (cls == PART and 0.4 <= o < 0.65), (cls, o)
     assert seen[NEG] >= 50 and seen[POS] > 0 and seen[PART] > 0
 
 
 def test_negatives_never_overlap_faces():
-    img = np.zeros((300, 300, 3), np.uint8)
-    gt = np.array([[100, 100, 200, 200]], float)
-    rng = random.Random(0)
-    stats = {}
-    for cls, crop, label in sample_image(img, gt, 20, rng=rng, stats=stats):
-        pass
-    assert stats['faces_used'] == 1
+    # every negative, random or near a face, has IoU < 0.3 with every face (the smallest faces included)
+    gt = np.array([[100, 100, 200, 200], [210, 90, 260, 150], [20, 20, 40, 45]], float)
+    stats, near = {}, 0
+    for cls, (x, y, s), label in sample_boxes((300, 320), gt, 20, base_num=3, rng=random.Random(0), stats=stats):
+        if cls == NEG:
+            o = iou_matrix(np.array([[x, y, x + s, y + s]], float), gt).max()
+            assert o < 0.3, (x, y, s, o)
+            near += o > 0.1  # the near-face negatives really are near the faces
+    assert stats['faces_used'] == 2 and stats['faces_skipped'] == 1 and near > 5
 
 
 def test_small_images_and_crowded_images_do_not_crash():

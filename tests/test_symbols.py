@@ -8,7 +8,8 @@ import symbols
 from symbols.flops import model_stats
 from conftest import shared_path
 
-# spec §3.1, column "my count, README rule (2^20)" and params.
+# The README FLOP table recounted under its own rule (fma counted once, after merging BN; 2^20 units), and
+# the parameter counts.
 SPEC_COUNTS = {
     ('Pnet20_v00', None): (9.88, 1434), ('Pnet20_v0', None): (14.10, 1514),
     ('Pnet20_v1', None): (18.32, 1482), ('Pnet20_v2', None): (22.90, 2162),
@@ -45,9 +46,15 @@ def test_registry_has_every_readme_network():
     names = symbols.list_networks()
     for n in README_NETS:
         assert n in names
-    assert set(symbols.list_networks('pnet')) <= set(names)
+    # the kind filter returns exactly the networks of that kind
+    assert symbols.list_networks('pnet') == [n for n in names if symbols.network_info(n)['kind'] == 'pnet']
+    assert 'Pnet20_v0' in symbols.list_networks('pnet') and 'Rnet_v1' not in symbols.list_networks('pnet')
     with pytest.raises(KeyError, match='unknown network'):
         symbols.get_symbol('Pnet99')
+    # names are matched case-insensitively (the original's file names), close matches suggested
+    assert symbols.canonical_name('pnet20_v1') == 'Pnet20_v1' and symbols.canonical_name('ONET-V2') == 'Onet_v2'
+    with pytest.raises(KeyError, match='did you mean Pnet20_v1'):
+        symbols.canonical_name('pnet21_v1')
     with pytest.raises(ValueError):
         symbols.get_symbol('Rnet_v1', with_landmark=True)
     with pytest.raises(ValueError):
@@ -108,7 +115,7 @@ def test_onet_with_landmark_count():
 
 
 def test_pnet_at_1920x1080_new_rule():
-    # spec §3.1: Pnet20_v0 at 1920x1080 under the new rule gives 395.09.
+    # Pnet20_v0 at 1920x1080 under the same rule gives 395.09 (the README's sentence still uses an older rule).
     mflops, _, _ = model_stats('Pnet20_v0', 1920, 1080)
     assert abs(mflops - 395.09) < 0.0051
 

@@ -65,7 +65,7 @@ def test_bbox_loss_gradient_is_the_original_head_scale():
     kept = np.argsort(-np.where(valid, se, -np.inf))[:k]
     np.testing.assert_allclose(loss.asscalar(), 2 * se[kept].sum() / k, rtol=1e-5)
     want = np.zeros_like(b)
-    want[kept] = 4 * (b - t)[kept] / k  # 4(b − t)/K, spec §4.1
+    want[kept] = 4 * (b - t)[kept] / k  # 4(b − t)/K: the original HEAD loss layer's bbox gradient
     np.testing.assert_allclose(g, want, rtol=1e-4, atol=1e-6)
 
 

@@ -26,7 +26,7 @@ from core import optim, train as T  # noqa: E402
 
 
 def original_transform(img, rng):
-    """Per-sample augmentation as the original's ``transform`` (spec §5.5), one image at a time."""
+    """Per-sample augmentation as the original's ``transform``, one image at a time."""
     x = img.astype(np.float32) * [0.6, 0.8, 1.0, 1.2][rng.randint(0, 4)]
     if rng.rand() < 0.5:
         g = x[:, :, 0] * 0.114 + x[:, :, 1] * 0.587 + x[:, :, 2] * 0.299

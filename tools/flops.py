@@ -1,4 +1,4 @@
-"""Print the README FLOP table (spec §3.1): name, input, MFLOPs (2**20 units, README rule), params.
+"""Print the README FLOP table: name, input, MFLOPs (2**20 units, README rule), params.
 
     python tools/flops.py                   # human-readable table with the README's figures
     python tools/flops.py --format tsv      # name<TAB>WxH<TAB>mflops<TAB>params
@@ -40,7 +40,7 @@ README_ROWS = [
     ('Lnet106_96_v3_b32', 'Lnet106_96_v3', 32, 18.7),
     ('Lnet106_64_v3_b32', 'Lnet106_64_v3', 32, 7.8),
 ]
-# Two README figures are slips in the original (spec §3.1): the HEAD definitions give other counts.
+# Two README figures are slips in the original: the HEAD definitions give other counts.
 README_SLIPS = {'Pnet20_v00': 'README says 10.3; its HEAD definition counts 9.88',
                 'Pnet16_v1': 'README says 12.5; its HEAD definition counts 12.24 (old rule 9.8 matches)'}
 

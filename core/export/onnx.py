@@ -46,15 +46,72 @@ def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None):
         graph_model.graph.input.extend(keep)
         if fast_prelu:
             decompose_prelu(graph_model)
+        if getattr(model, 'weighted_106', False):
+            unweight_106(graph_model)
         if output_names:
             rename_outputs(graph_model, output_names)
         if opset:
-            from onnx import version_converter
-            graph_model = version_converter.convert_version(graph_model, int(opset))
-        onnx.checker.check_model(graph_model)
+            retarget_opset(graph_model, int(opset), channel_softmax=info['kind'] == 'pnet')
+        onnx.checker.check_model(graph_model, full_check=True)
         onnx.save(graph_model, tmp)
     atomic_call(path, write)
     return path
+
+
+MIN_OPSET = 11
+# ops these graphs use whose behaviour is the same from opset 11 on (later versions only add types or
+# optional attributes that the exporter leaves unset); Softmax changed in 13 and is rewritten below
+SAME_SINCE_11 = {'Add', 'BatchNormalization', 'Concat', 'Conv', 'Div', 'Flatten', 'Gemm', 'Mul', 'Relu', 'Reshape',
+                 'Shape', 'Slice', 'Sub', 'Softmax', 'MaxPool', 'PRelu', 'Sigmoid', 'Transpose'}
+
+
+def retarget_opset(graph_model, target, channel_softmax=False):
+    """Stamp an older opset on a graph whose ops behave the same there (onnx's own converter lacks
+    adapters for several of them). Before opset 13, Softmax normalises over all dimensions from its
+    axis on, so a per-channel Softmax of an N×C×H×W map becomes Transpose → Softmax(last) → Transpose."""
+    from onnx import helper
+    current = graph_model.opset_import[0].version
+    if target >= current:
+        graph_model.opset_import[0].version = target
+        return graph_model
+    if target < MIN_OPSET:
+        raise ValueError('opset %d is too old for these graphs (they need %d or newer)' % (target, MIN_OPSET))
+    unknown = sorted({n.op_type for n in graph_model.graph.node} - SAME_SINCE_11)
+    if unknown:
+        raise ValueError('cannot retarget %s to opset %d' % (', '.join(unknown), target))
+    nodes = []
+    for n in graph_model.graph.node:
+        kept = [a for a in n.attribute if not (n.op_type == 'BatchNormalization' and a.name == 'training_mode') and
+                not (n.op_type == 'Reshape' and a.name == 'allowzero') and not (n.op_type == 'Shape' and a.name in ('start', 'end'))]
+        del n.attribute[:]
+        n.attribute.extend(kept)
+        if n.op_type == 'Softmax' and channel_softmax and target < 13:
+            x, y = n.input[0], n.output[0]
+            nodes += [helper.make_node('Transpose', [x], [y + '_nhwc'], perm=[0, 2, 3, 1], name=y + '_to_nhwc'),
+                      helper.make_node('Softmax', [y + '_nhwc'], [y + '_sm'], axis=3, name=y + '_softmax'),
+                      helper.make_node('Transpose', [y + '_sm'], [y], perm=[0, 3, 1, 2], name=y + '_to_nchw')]
+            continue
+        nodes.append(n)
+    del graph_model.graph.node[:]
+    graph_model.graph.node.extend(nodes)
+    graph_model.opset_import[0].version = target
+    return graph_model
+
+
+def unweight_106(graph_model):
+    """Halve the eyebrow and lip coordinates of a 106-point net trained with doubled targets (as
+    :class:`core.model_io.InferenceModel` does), so the exported model outputs plain points."""
+    from onnx import helper, numpy_helper
+    from ..augment import WEIGHTED_106
+    g = graph_model.graph
+    scale = np.ones(212, np.float32)
+    scale[np.stack([2 * WEIGHTED_106, 2 * WEIGHTED_106 + 1], 1).ravel()] = 0.5
+    out = g.output[0].name
+    g.initializer.append(numpy_helper.from_array(scale, 'unweight_106_scale'))
+    for node in g.node:
+        node.output[:] = [out + '_weighted' if o == out else o for o in node.output]
+    g.node.append(helper.make_node('Mul', [out + '_weighted', 'unweight_106_scale'], [out], name='unweight_106'))
+    return graph_model
 
 
 def rename_outputs(graph_model, names):

@@ -1,5 +1,5 @@
 """A small, independent reader of ZQCNN ``.zqparams`` + ``.nchwbin`` files that runs the network
-in numpy, in ZQCNN's two loading modes (see ../shared/docs/zqcnn-format.md):
+in numpy, in ZQCNN's two loading modes:
 
 * ``plain``: parameters as written;
 * ``mtcnn``: as ZQCNN's MTCNN loads them — every raw value with |v| < 1e-9 set to 0, BatchNormScale

@@ -1,0 +1,130 @@
+"""Face detection with an exported cascade and nothing but numpy, OpenCV and ONNX Runtime (no MXNet).
+
+    python tools/export_onnx.py --cascade --out runs/onnx_cascade        # once, where MXNet is installed
+    python tools/detect_onnx.py --models runs/onnx_cascade --imgfile photo.jpg --save_dets dets.txt --out vis.jpg
+    python tools/detect_onnx.py --models runs/onnx_cascade --folder photos/ --json dets.json
+    python tools/detect_onnx.py --models runs/onnx_cascade --video clip.mp4 --json dets.json --every 5
+
+The folder holds ``pnet.onnx``, ``rnet.onnx``, ``onet.onnx`` (optionally ``lnet.onnx``) and
+``cascade.json`` (thresholds, minimum face, pyramid factor, Pnet cell and stride, preprocessing). The
+cascade logic is this project's detector (core/detector.py), so the boxes are those of ``demo.py``
+with the same models and settings. ``--save_dets`` writes ``x1 y1 x2 y2 score`` lines (one image);
+``--json`` writes every image's (or video frame's) boxes, scores and landmarks.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from core.detector import MtcnnDetector, draw  # noqa: E402  (numpy + OpenCV only)
+from core.fileio import atomic_write, write_lines  # noqa: E402
+from core.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
+from core.onnx_backend import OnnxModel  # noqa: E402
+
+IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+
+
+def load_onnx_cascade(folder, threads=2, **overrides):
+    """An :class:`MtcnnDetector` from an exported cascade folder (see tools/export_onnx.py --cascade)."""
+    path = os.path.join(folder, 'cascade.json')
+    if not os.path.isfile(path):
+        raise FileNotFoundError('%s: not found (export a cascade with tools/export_onnx.py --cascade)' % path)
+    with open(path) as f:
+        card = json.load(f)
+    models = {}
+    for stage, entry in card['stages'].items():
+        info = {k: entry[k] for k in ('kind', 'size', 'n_points', 'cell', 'stride') if k in entry}
+        models[stage] = OnnxModel(os.path.join(folder, entry['file']), entry['network'], threads, info=info)
+    if 'pnet' not in models:
+        raise ValueError('%s: the cascade has no Pnet' % path)
+    settings = dict(thresh=card['thresh'], min_face=card['min_face'], factor=card['factor'])
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return MtcnnDetector(models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'), **settings)
+
+
+def _result(det, img):
+    boxes, scores, points = det.detect(img)
+    return dict(boxes=[[round(float(v), 2) for v in b] for b in boxes], scores=[round(float(s), 5) for s in scores],
+                landmarks=None if points is None else [[[round(float(v), 2) for v in p] for p in pts]
+                                                       for pts in points]), (boxes, scores, points)
+
+
+def _images(args):
+    if args.imgfile:
+        return [args.imgfile]
+    names = sorted(n for n in os.listdir(args.folder) if n.lower().endswith(IMAGE_TYPES))
+    if not names:
+        raise FileNotFoundError('%s: no images (%s)' % (args.folder, ', '.join(IMAGE_TYPES)))
+    return [os.path.join(args.folder, n) for n in names]
+
+
+def _video(det, args):
+    import cv2
+    cap = cv2.VideoCapture(args.video)
+    if not cap.isOpened():
+        raise ImageError('%s: cannot open the video' % args.video)
+    frames, k = [], 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if k % args.every == 0:
+                res, _ = _result(det, check_size(frame, args.video, args.max_pixels))
+                frames.append(dict(frame=k, **res))
+            k += 1
+    finally:
+        cap.release()
+    print('%s: %d frames, %d detected, %d faces' % (args.video, k, len(frames), sum(len(f['boxes']) for f in frames)))
+    return frames
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--models', required=True, help='exported cascade folder (cascade.json + .onnx files)')
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument('--imgfile', help='one image')
+    src.add_argument('--folder', help='every image in a folder')
+    src.add_argument('--video', help='a video file (frames read with OpenCV)')
+    ap.add_argument('--every', type=int, default=1, help='video: detect every N-th frame (default: 1)')
+    ap.add_argument('--save_dets', default=None, help='one image: write "x1 y1 x2 y2 score" lines here')
+    ap.add_argument('--json', default=None, help='write all results (boxes, scores, landmarks) as JSON here')
+    ap.add_argument('--out', default=None, help='one image: write an annotated copy here')
+    ap.add_argument('--thresh', default=None, help='override the stage thresholds, e.g. 0.6,0.7,0.7')
+    ap.add_argument('--min_face', type=float, default=None, help="override the minimum face (default: the cascade's)")
+    ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime threads (default: 2)')
+    ap.add_argument('--max_pixels', type=int, default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
+    args = ap.parse_args(argv)
+    try:
+        thresh = [float(t) for t in args.thresh.split(',')] if args.thresh else None
+        det = load_onnx_cascade(args.models, args.threads, thresh=thresh, min_face=args.min_face)
+        if args.video:
+            results = _video(det, args)
+        else:
+            results = []
+            for path in _images(args):
+                img = read_image(path, args.max_pixels)
+                res, (boxes, scores, points) = _result(det, img)
+                results.append(dict(image=path, **res))
+                print('%s: %d faces' % (path, len(boxes)))
+                if args.imgfile and args.save_dets:
+                    write_lines(args.save_dets, ['%.2f %.2f %.2f %.2f %.5f' % (b[0], b[1], b[2], b[3], s)
+                                                 for b, s in zip(boxes, scores)])
+                if args.imgfile and args.out:
+                    write_image(args.out, draw(img, boxes, scores, points))
+        if args.json:
+            with atomic_write(args.json) as f:
+                json.dump(results, f, indent=1)
+    except KeyboardInterrupt:
+        print('\ninterrupted', file=sys.stderr)
+        return 130
+    except (OSError, ValueError, KeyError) as exc:
+        print('error: %s' % exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
