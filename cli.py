@@ -236,42 +236,48 @@ def training_parser(doc, script, argv=None):
     return ap
 
 
-def training_settings(args, script):
-    """A :class:`core.train.TrainSettings` from parsed :func:`training_parser` flags."""
+def check_kind(script, network):
+    """The registered spelling of ``network``, if ``script`` trains that kind of net; a clear error otherwise."""
     import symbols
-    from core.model_io import available_epochs
-    from core.train import TrainSettings
-    network = symbols.canonical_name(args.network)
+    network = symbols.canonical_name(network)
     info = symbols.network_info(network)
     kind, size = SCRIPT_KINDS[script]
-    if info['kind'] != kind or (kind == 'pnet' and info['size'] != size) or \
-            (kind == 'lnet' and info['n_points'] != size):
-        raise ValueError('%s trains %s networks; %s is a%s %s (use %s)' % (
-            script, {'pnet': 'Pnet%d' % (size or 0), 'rnet': 'Rnet', 'onet': 'Onet',
-                     'lnet': '%d-point landmark' % (size or 0)}[kind], network,
-            'n' if info['kind'][0] in 'or' else '', info['kind'],
-            next(s for s, (k, n) in SCRIPT_KINDS.items() if k == info['kind'] and
-                 n in (None, info['size'] if k == 'pnet' else info['n_points']))))
+    detail = info['size'] if kind == 'pnet' else info['n_points'] if kind == 'lnet' else None
+    if info['kind'] != kind or (size is not None and detail != size):
+        want = {'pnet': 'Pnet%d' % (size or 0), 'rnet': 'Rnet', 'onet': 'Onet', 'lnet': '%d-point landmark' % (size or 0)}
+        right = next(sc for sc, (k, n) in SCRIPT_KINDS.items() if k == info['kind'] and n in (
+            None, info['size'] if k == 'pnet' else info['n_points']))
+        raise ValueError('%s trains %s networks; %s is a %s net (use %s)' % (script, want[kind], network,
+                                                                           info['kind'], right))
+    return network
+
+
+def _begin_epoch(args):
+    if args.begin_epoch != 'last':
+        return args.begin_epoch
+    from core.model_io import available_epochs
+    have = [e for e in available_epochs(args.prefix) if e <= args.end_epoch]
+    if not have:
+        raise FileNotFoundError('--begin_epoch last: no checkpoint %s-NNNN.params to continue from' % args.prefix)
+    return max(have)
+
+
+def training_settings(args, script):
+    """A :class:`core.train.TrainSettings` from parsed :func:`training_parser` flags."""
+    from config import landmark_image_root
+    from core.train import TrainSettings
+    network = check_kind(script, args.network)
     image_set, _ = resolve_list(args.image_set)
     if not image_set or not os.path.isfile(image_set):
         raise FileNotFoundError('training list not found: %s (a path, or a name under %s)'
                                 % (args.image_set, os.path.join(config.root, 'data', 'imglists')))
-    begin = args.begin_epoch
-    if begin == 'last':
-        have = [e for e in available_epochs(args.prefix) if e <= args.end_epoch]
-        if not have:
-            raise FileNotFoundError('--begin_epoch last: no checkpoint %s-NNNN.params to continue from' % args.prefix)
-        begin = max(have)
     online = getattr(args, 'online', False)
-    image_root = getattr(args, 'image_root', None)
-    if online and image_root is None:
-        from config import landmark_image_root
-        image_root = landmark_image_root(image_set)
+    image_root = getattr(args, 'image_root', None) or (landmark_image_root(image_set) if online else None)
     return TrainSettings(
         network=network, image_set=image_set, prefix=args.prefix, lr=args.lr,
-        lr_epoch=tuple(csv_list(args.lr_epoch, int, 'lr_epoch')), begin_epoch=begin, end_epoch=args.end_epoch,
-        batch_size=args.batch_size, wd=args.wd, with_landmark=getattr(args, 'with_landmark', False),
-        basenum=getattr(args, 'basenum', None),
+        lr_epoch=tuple(csv_list(args.lr_epoch, int, 'lr_epoch')), begin_epoch=_begin_epoch(args),
+        end_epoch=args.end_epoch, batch_size=args.batch_size, wd=args.wd,
+        with_landmark=getattr(args, 'with_landmark', False), basenum=getattr(args, 'basenum', None),
         ohem=not args.no_ohem, flip=not args.no_flip, prelu_init=args.prelu_init, micro_batch=args.micro_batch,
         seed=args.seed, workers=args.workers, frequent=args.frequent, save_every=args.save_every,
         val_list=resolve_list(args.val_list)[0], val_ratio=args.val_ratio, online=online,

@@ -24,6 +24,14 @@ class ModelError(RuntimeError):
     """A checkpoint that cannot be found, read or matched to a network."""
 
 
+def mx_message(exc):
+    """The informative line of an MXNetError (its text starts with a C++ stack trace)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(('Traceback', 'File ', '[bt]', 'Stack trace', '  '))
+              and ':' in ln]
+    return (useful or lines or [type(exc).__name__])[-1][:300]
+
+
 def params_path(prefix, epoch):
     return '%s-%04d.params' % (prefix, int(epoch))
 
@@ -44,7 +52,7 @@ def load_params(path):
     try:
         saved = mx.nd.load(path)
     except Exception as exc:  # mxnet raises MXNetError with a C++ trace
-        raise ModelError('cannot read parameter file %s: %s' % (path, str(exc).splitlines()[0]))
+        raise ModelError('%s: cannot read the parameter file (%s)' % (path, mx_message(exc)))
     arg, aux = {}, {}
     for key, value in saved.items():
         kind, _, name = key.partition(':')
@@ -251,7 +259,7 @@ def _stored_graph(json_path):
     try:
         return attrs, mx.sym.load(json_path)
     except mx.base.MXNetError as exc:
-        raise ModelError('%s: MXNet cannot build this graph (%s)' % (json_path, str(exc).splitlines()[0]))
+        raise ModelError('%s: MXNet cannot build this graph (%s)' % (json_path, mx_message(exc)))
 
 
 def load_model(prefix, epoch, network=None, with_landmark=None, basenum=None, ctx=None):

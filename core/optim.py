@@ -86,8 +86,8 @@ def read_state(path):
         arrays = mx.nd.load(path)
         meta = json.loads(bytes(arrays.pop('meta').asnumpy().astype(np.uint8)).decode())
     except (mx.base.MXNetError, KeyError, AttributeError, ValueError, UnicodeDecodeError) as exc:
-        raise FormatError('%s: not an optimizer state written by this toolkit (%s)'
-                          % (path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        from .model_io import mx_message
+        raise FormatError('%s: not an optimizer state written by this toolkit (%s)' % (path, mx_message(exc)))
     if not isinstance(meta, dict) or meta.get('version') != STATE_VERSION:
         raise FormatError('%s: unknown optimizer state version' % path)
     return meta, {k.partition(':')[2]: v for k, v in arrays.items() if k.startswith('momentum:')}

@@ -397,25 +397,41 @@ def describe(s, info, n_samples, micro):
             'augmentation: %s%s' % (aug, ', '.join(colour) or 'none')]
 
 
-def train(s):
-    """Train one stage as ``s`` says; returns the last epoch's metrics {'train': …, 'val': …}."""
+@dataclasses.dataclass
+class Run:
+    """The built objects of one training run (see :func:`setup`)."""
+    settings: TrainSettings
+    prefix: str
+    rank: int
+    saves: bool
+    ctxs: list
+    model: Model
+    net: object
+    graph: LossGraph
+    trainer: object
+    opt_settings: dict
+    micro: int
+    train_loader: object
+    val_loader: object
+    log: CsvLog
+
+
+def setup(s):
+    """Devices, data, model (restored as the flags say), trainer and loss graph of a run."""
     info = s.info()
-    if s.begin_epoch >= s.end_epoch:
-        raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.end_epoch))
     ctxs = contexts(s.gpus)
     dist = s.kvstore.startswith('dist')
     kv = mx.kv.create(s.kvstore) if dist else s.kvstore
     rank, parts = (kv.rank, kv.num_workers) if dist else (0, 1)
+    prefix = s.prefix.replace('{rank}', str(rank))  # '{rank}' in a prefix: every worker saves its own
     saves = rank == 0 or '{rank}' in s.prefix
-    prefix = s.prefix.replace('{rank}', str(rank))
     mx.random.seed(s.seed)
     train_loader, val_loader = D.make_loaders(s, info, shard=(rank, parts))
     model = build_model(s)
     state_file = restore(model, dataclasses.replace(s, prefix=prefix))
     net = make_block(model.train_sym, model.arg, model.aux, ctxs)
-    per_device = s.batch_size // len(ctxs)
     micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.micro_batch < 0 else s.micro_batch,
-                              per_device)
+                              s.batch_size // len(ctxs))
     opt_settings = dict(lr=s.lr, lr_epoch=list(s.lr_epoch), origin_epoch=s.begin_epoch, batch_size=s.batch_size,
                         samples_per_epoch=train_loader.num_samples // parts, wd=s.wd, momentum=s.momentum,
                         devices=len(ctxs), workers=parts)
@@ -430,35 +446,53 @@ def train(s):
     graph = LossGraph(net, info['kind'], model.with_landmark, 2 * info['n_points'] if info['kind'] == 'lnet' else None,
                       loss_config(s.ohem))
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
-    last = {}
+    return Run(s, prefix, rank, saves, ctxs, model, net, graph, trainer, opt_settings, micro, train_loader,
+               val_loader, csv_log)
 
+
+def _logger(r, epoch):
+    """The per-``frequent`` callback of :func:`train_epoch`: the original's Speedometer line and a CSV row."""
     def on_log(b, speed, window, bar):
-        if rank == 0:
-            (log.info if s.quiet else bar.write)('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\t%s'
-                                                 % (epoch, b, speed, window.format()))
-        if csv_log:
-            csv_log.add(dict(phase='train', epoch=epoch + 1, batch=b, batches=len(train_loader), speed=speed,
-                             lr=trainer.learning_rate, **window.get()))
+        if r.rank == 0:
+            (log.info if r.settings.quiet else bar.write)('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\t%s'
+                                                         % (epoch, b, speed, window.format()))
+        if r.log:
+            r.log.add(dict(phase='train', epoch=epoch + 1, batch=b, batches=len(r.train_loader), speed=speed,
+                           lr=r.trainer.learning_rate, **window.get()))
+    return on_log
+
+
+def end_of_epoch(r, epoch, metrics, seconds):
+    """Checkpoint (every ``save_every`` epochs and the last), validation, log rows and the plot."""
+    s = r.settings
+    due = (epoch + 1) % s.save_every == 0 or epoch + 1 == s.end_epoch
+    if due:
+        save_checkpoint(r.prefix, epoch + 1, r.model, r.net, r.trainer, r.opt_settings, r.ctxs[0])
+    r.log.add(dict(phase='train_epoch', epoch=epoch + 1, time=seconds, lr=r.trainer.learning_rate, **metrics['train']))
+    log.info('Epoch[%d] Train-%s', epoch + 1, _fmt(metrics['train']).replace('\t', '\tTrain-'))
+    if r.val_loader is not None and due:
+        metrics['val'] = validate(r.graph, r.val_loader, r.ctxs[0], r.micro)
+        r.log.add(dict(phase='val', epoch=epoch + 1, **metrics['val']))
+        log.info('Epoch[%d] Validation-%s', epoch + 1, _fmt(metrics['val']).replace('\t', '\tValidation-'))
+    log.info('Epoch[%d] Time cost=%.3f%s', epoch + 1, seconds, '; saved %s' % params_path(r.prefix, epoch + 1)
+             if due else '')
+    r.log.plot(r.prefix + '-curves.png', '%s: %s' % (s.network, os.path.basename(r.prefix)))
+    return metrics
+
+
+def train(s):
+    """Train one stage as ``s`` says; returns the last epoch's metrics {'train': …, 'val': …}."""
+    if s.begin_epoch >= s.end_epoch:
+        raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.end_epoch))
+    r = setup(s)
+    last = {}
     try:
         for epoch in range(s.begin_epoch, s.end_epoch):
             t0 = time.time()
-            last = {'train': train_epoch(graph, trainer, train_loader, epoch, ctxs, micro, s.frequent, on_log,
-                                         progress=rank == 0 and not s.quiet)}
-            if not saves:
-                continue
-            final = epoch + 1 == s.end_epoch
-            if (epoch + 1) % s.save_every == 0 or final:
-                save_checkpoint(prefix, epoch + 1, model, net, trainer, opt_settings, ctxs[0])
-            csv_log.add(dict(phase='train_epoch', epoch=epoch + 1, time=time.time() - t0, lr=trainer.learning_rate,
-                             **last['train']))
-            log.info('Epoch[%d] Train-%s', epoch + 1, _fmt(last['train']).replace('\t', '\tTrain-'))
-            if val_loader is not None and ((epoch + 1) % s.save_every == 0 or final):
-                last['val'] = validate(graph, val_loader, ctxs[0], micro)
-                csv_log.add(dict(phase='val', epoch=epoch + 1, **last['val']))
-                log.info('Epoch[%d] Validation-%s', epoch + 1, _fmt(last['val']).replace('\t', '\tValidation-'))
-            log.info('Epoch[%d] Time cost=%.3f%s', epoch + 1, time.time() - t0,
-                     '; saved %s' % params_path(prefix, epoch + 1) if (epoch + 1) % s.save_every == 0 or final else '')
-            csv_log.plot(prefix + '-curves.png', '%s: %s' % (s.network, os.path.basename(prefix)))
+            last = {'train': train_epoch(r.graph, r.trainer, r.train_loader, epoch, r.ctxs, r.micro, s.frequent,
+                                         _logger(r, epoch), progress=r.rank == 0 and not s.quiet)}
+            if r.saves:
+                last = end_of_epoch(r, epoch, last, time.time() - t0)
     finally:
-        train_loader.close()
+        r.train_loader.close()
     return last

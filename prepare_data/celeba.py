@@ -11,7 +11,6 @@
 
 Line format: ``<image name> x y w h lx1 ly1 … lx5 ly5`` (interleaved points, %.1f).
 """
-import argparse
 import os
 import sys
 
@@ -19,6 +18,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 from prepare_data.landmark_data import ListError, celeba_cut, read_list  # noqa: E402
 
@@ -92,7 +93,7 @@ def cmd_from_cuhk(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     sub = ap.add_subparsers(dest='cmd', required=True)
     a = sub.add_parser('lists')
     a.add_argument('--bbox', required=True)
@@ -116,4 +117,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

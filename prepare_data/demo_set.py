@@ -12,7 +12,6 @@ Writes the WIDER FACE layout so every tool works unchanged: ``WIDER_{train,val}/
 ``eval_tools/ground_truth/wider_{face,easy,medium,hard}_val.mat`` (every face counts in all three).
 Faces and background crops of the two splits are disjoint.
 """
-import argparse
 import os
 import sys
 
@@ -20,6 +19,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 EVENT = '0--Demo'
 BACKGROUNDS = ('coffee', 'rocket', 'brick', 'grass', 'gravel', 'moon', 'coins', 'hubble_deep_field',
@@ -151,7 +152,7 @@ def make_demo_set(out, n_train=300, n_val=80, seed=0, size=(320, 240)):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--out', default=os.path.join('data', 'demo'))
     ap.add_argument('--train', type=int, default=300)
     ap.add_argument('--val', type=int, default=80)
@@ -165,4 +166,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

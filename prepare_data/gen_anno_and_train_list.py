@@ -5,18 +5,19 @@
 Reads ``wider_face_split/wider_face_<split>.mat`` (or ``--source txt`` for ``*_bbx_gt.txt``);
 images listed but missing on disk are counted and reported, not fatal.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from prepare_data.wider import AnnotationError, build_annotations, read_mat, read_txt, split_images, write_annotations  # noqa: E402
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--wider_root', default=data_dir('WIDER'), help='folder with WIDER_<split>/ and wider_face_split/')
     ap.add_argument('--split', choices=['train', 'val'], default='train')
     ap.add_argument('--source', choices=['mat', 'txt'], default='mat')
@@ -62,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

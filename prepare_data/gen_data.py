@@ -7,7 +7,6 @@ with ``--format jpg`` the original's ``positive/ part/ negative/`` folders and `
 lists. Deterministic for a given ``--seed`` whatever ``--workers``; interrupt and rerun to resume.
 Unreadable or missing images are counted and skipped.
 """
-import argparse
 import os
 import random
 import sys
@@ -15,6 +14,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from prepare_data.sampling import CLASS_NAMES, sample_image  # noqa: E402
@@ -68,7 +69,7 @@ def generate(anno_path, size, out_dir, base_num=1, prob_thresh=0.0, prob_file=No
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--anno', default=None, help='anno.txt (default: <root>/data/wider/anno.txt)')
     ap.add_argument('--size', type=int, required=True, choices=[12, 16, 20, 24, 48])
     ap.add_argument('--base_num', type=int, default=1)
@@ -100,4 +101,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -87,14 +87,15 @@ class MiningJob:
         return det.detect_face(img, mode='train')
 
     def __call__(self, index, seed):
-        import cv2
         from core.boxes import crop_batch
         from core.image import from_tensor
         from prepare_data.writers import encode
+        from core.image import ImageError, read_image
         path, gt = self.anno[index]
-        img = cv2.imread(path)
-        if img is None:
-            return [], {'unreadable_images': 1}
+        try:  # a huge image would need gigabytes in the Pnet pyramid: counted and skipped like a broken one
+            img = read_image(path)
+        except ImageError as exc:
+            return [], {'too_large_images' if 'megapixels' in str(exc) else 'unreadable_images': 1}
         h, w = img.shape[:2]
         cands = self.candidates(img)
         big = gt[np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) >= self.min_face] if len(gt) else gt

@@ -80,8 +80,11 @@ def _store(sink, classes, records, framed, image_index):
         sink.add(cls, data, label, image_index, k[cls] - 1)
 
 
+CHECKPOINT_SECONDS = float(os.environ.get('MTCNN_CHECKPOINT_SECONDS', 2.0))  # how often progress is saved
+
+
 def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, desc='samples',
-        checkpoint_every=2.0, manifest_name='manifest.json'):
+        checkpoint_every=CHECKPOINT_SECONDS, manifest_name='manifest.json'):
     """Run ``job`` over ``items`` into ``folder``; returns the manifest dict.
 
     Several runs may share a folder (e.g. samples and mined hard negatives) with their own

@@ -24,6 +24,18 @@ def read_mat(mat_path):
         m = loadmat(mat_path)
     except NotImplementedError:  # MATLAB v7.3 = HDF5
         return _read_mat_h5(mat_path)
+    except Exception as exc:  # scipy's MatReadError and friends: the file is not a readable .mat
+        raise AnnotationError('%s: not a MATLAB file (%s)' % (mat_path, exc))
+    missing = [k for k in ('event_list', 'file_list', 'face_bbx_list') if k not in m]
+    if missing:
+        raise AnnotationError('%s: not a WIDER FACE annotation file (no %s)' % (mat_path, ', '.join(missing)))
+    try:
+        return _mat_records(m)
+    except (IndexError, TypeError, ValueError) as exc:
+        raise AnnotationError('%s: malformed WIDER FACE annotations (%s)' % (mat_path, exc))
+
+
+def _mat_records(m):
     out = []
     for i, ev in enumerate(m['event_list']):
         event = str(ev[0][0])
@@ -83,7 +95,7 @@ def read_txt(txt_path):
                 raise AnnotationError('%s:%d: truncated face line (need x y w h ...)' % (txt_path, ln + 1))
             if n == 0:
                 continue
-            vals = [int(float(v)) for v in parts[:10]]
+            vals = [int(v) for v in parse_floats(parts[:10], txt_path, ln + 1, 'annotation value')]
             boxes.append(vals[:4])
             inv.append(len(vals) > 7 and vals[7] == 1)
         event, name = os.path.split(path)

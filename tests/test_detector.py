@@ -130,3 +130,14 @@ def test_packed_pyramid_gives_the_same_detections():
     a = MtcnnDetector(*models, min_face=20, thresh=(0.5, 0.5, 0.7), pack_pyramid=False).detect_face(img)
     b = MtcnnDetector(*models, min_face=20, thresh=(0.5, 0.5, 0.7), pack_pyramid=True).detect_face(img)
     np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_onnx_backend_leaves_no_temporary_files():
+    import tempfile
+    from core.cascade import load_cascade
+    base = os.path.join(shared_path('models', 'train-mtcnn'), 'pnet20_v1')
+    before = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith('mtcnn-onnx-')}
+    det = load_cascade([base], [16], backend='onnx', threads=1)
+    assert det.pnet.info['kind'] == 'pnet'
+    after = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith('mtcnn-onnx-')}
+    assert after <= before

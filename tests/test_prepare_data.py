@@ -348,3 +348,42 @@ def test_imglist_keep_ratio_scales_every_class_by_the_scarcest(tmp_path):
     kept = assemble(str(folder), str(tmp_path / 'b.txt'), with_hard=True, keep_ratio=True)
     assert {c: t for c, (_, t) in kept.items()} == {'pos': 30, 'part': 30, 'neg': 60, 'neg_hard': 30}
     assert len(open(tmp_path / 'b.txt').read().split('\n')) == 151
+
+
+def test_sample_generation_killed_at_any_moment_resumes_to_the_same_bytes(tmp_path):
+    """SIGKILL at several points of gen_data — including early in a resume, while the class files are
+    being cut back — then a rerun: the packed files equal an uninterrupted run's, byte for byte."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import REPO
+    anno = _wider_subset_anno(tmp_path, 500)
+    cmd = [sys.executable, 'prepare_data/gen_data.py', '--size', '24', '--anno', anno, '--workers', '1', '--base_num', '3']
+    ref = str(tmp_path / 'ref')
+    subprocess.run(cmd + ['--out', ref], cwd=REPO, check=True, capture_output=True)
+    cut = str(tmp_path / 'cut')
+    env = dict(os.environ, MTCNN_CHECKPOINT_SECONDS='0.3')
+    for delay in (1.5, 0.8, 1.4, 0.7):  # after ~0.6 s of start-up; the short kills hit a resume early
+        p = subprocess.Popen(cmd + ['--out', cut], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    assert not os.path.exists(os.path.join(cut, '24', 'manifest.json'))  # still unfinished
+    r = subprocess.run(cmd + ['--out', cut], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0 and 'resuming after' in r.stdout, r.stdout[-1000:] + r.stderr[-2000:]
+    for name in ('pos', 'part', 'neg'):
+        for ext in ('.rec', '.idx'):
+            a = open(os.path.join(ref, '24', name + ext), 'rb').read()
+            b = open(os.path.join(cut, '24', name + ext), 'rb').read()
+            assert a == b, name + ext
+
+
+def _wider_subset_anno(tmp_path, n):
+    from prepare_data import wider
+    root = shared_path('data', 'widerface')
+    kept, _ = wider.build_annotations(wider.read_mat(os.path.join(root, 'wider_face_split', 'wider_face_train.mat')),
+                                      os.path.join(root, 'WIDER_train', 'images'))
+    anno = str(tmp_path / 'anno.txt')
+    wider.write_annotations(kept[:n], anno)
+    return anno

@@ -30,7 +30,7 @@ def test_the_bat_chain_runs_as_written(tmp_path):
     from prepare_data.demo_set import make_demo_set
     wider = str(tmp_path / 'WIDER')
     make_demo_set(wider, n_train=24, n_val=4, seed=0)
-    env = dict(MTCNN_ROOT=str(tmp_path / 'root'), WIDER_ROOT=wider)
+    env = dict(MTCNN_ROOT=str(tmp_path / 'my root'), WIDER_ROOT=wider)  # a path with a space
     steps = [('gen_anno_and_train_list.sh',), ('P20_gen_data.sh', '--workers', '1'), ('P20_gen_imglist.sh',),
              ('P20_train.sh', '--end_epoch', '1', '--lr', '0.02', '--batch_size', '64', '--workers', '0', '--quiet')]
     for step in steps:

@@ -385,3 +385,19 @@ def test_state_files_hold_arrays_and_json(tmp_path):
     # weight decay only on weights and gammas, as the original's Module SGD
     from core.optim import decays
     assert decays('conv1_weight') and decays('prelu1_gamma') and not decays('conv1_bias') and not decays('bn1_beta')
+
+
+def test_typical_command_line_mistakes_get_messages(tmp_path):
+    lst = _tiny_data(tmp_path)
+    common = ['--image_set', lst, '--prefix', str(tmp_path / 'p'), '--end_epoch', '1', '--batch_size', '64']
+    r = _run(common + ['--network', 'Rnet_v1'])  # a Pnet script given an Rnet
+    assert r.returncode == 2 and 'train_P20.py trains Pnet20 networks; Rnet_v1 is a rnet net (use train_R.py)' in r.stderr
+    r = _run(common + ['--network', 'pnet21_v1'])
+    assert r.returncode == 2 and "unknown network 'pnet21_v1'; did you mean Pnet20_v1" in r.stderr
+    assert 'Traceback' not in r.stderr
+    r = _run(common + ['--network', 'pnet20_v1'])  # the original's file name, any case
+    assert r.returncode == 0, r.stderr[-1000:]
+    r = _run(common + ['--gpus', '0'])  # a GPU on a CPU-only MXNet build
+    assert r.returncode == 2 and 'CPU-only build' in r.stderr and 'Traceback' not in r.stderr
+    r = _run(common + ['--resume'])  # nothing saved at --begin_epoch 0 and no --pretrained
+    assert r.returncode == 2 and 'nothing to resume from' in r.stderr

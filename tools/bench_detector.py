@@ -60,7 +60,7 @@ def run_one(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     cli.add_detector_args(ap, committed_defaults=False)
     ap.set_defaults(backend=None)
     ap._option_string_actions['--backend'].choices = ['mxnet', 'onnx', 'both']
@@ -103,4 +103,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -7,7 +7,6 @@ Ends with ``packed_crops_per_s=<float> baseline_crops_per_s=<float> files=<int>`
 packed writer created). Also reports the main process's peak memory, which stays flat because
 crops are streamed to disk image by image.
 """
-import argparse
 import os
 import resource
 import shutil
@@ -16,6 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 from prepare_data.gen_data import generate  # noqa: E402
 from prepare_data.wider import build_annotations, read_mat, write_annotations  # noqa: E402
@@ -26,7 +27,7 @@ def count_files(folder):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--wider_root', required=True)
     ap.add_argument('--size', type=int, default=20)
     ap.add_argument('--images', type=int, default=0, help='first N train images (0 = all)')
@@ -64,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

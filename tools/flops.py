@@ -6,11 +6,12 @@
     python tools/flops.py --network Onet_v1 --with_landmark
     python tools/flops.py --prefix model/onet_merged --epoch 16   # a checkpoint's own graph
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 from symbols import list_networks, network_info  # noqa: E402
 from symbols.flops import model_stats  # noqa: E402
@@ -58,7 +59,7 @@ def rows(size=None, extra=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('--format', choices=['table', 'tsv'], default='table')
     ap.add_argument('--input', help='input size WxH for every row (default: each net\'s own; Pnets 320x240)')
     ap.add_argument('--network', help='count one registered network instead of the README table')
@@ -113,4 +114,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -3,7 +3,6 @@
 
     python tools/inspect_samples.py data/samples/20 --out runs/inspect_20.png
 """
-import argparse
 import glob
 import os
 import sys
@@ -12,6 +11,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
 
 from core.landmarks import from_vector  # noqa: E402
 from core.packed import RecordReader, decode_image  # noqa: E402
@@ -37,7 +38,7 @@ def draw_sample(img, label, cls, scale=4):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('folder', help='a sample folder, e.g. data/samples/20')
     ap.add_argument('--out', default=None, help='PNG to write (default <folder>/inspect.png)')
     ap.add_argument('--per_class', type=int, default=8)
@@ -71,4 +72,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))

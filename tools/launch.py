@@ -13,6 +13,10 @@ import socket
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
+
 SERVER_CMD = [sys.executable, '-c', 'import mxnet']  # with DMLC_ROLE=server/scheduler this serves
 
 
@@ -25,21 +29,31 @@ def free_port():
 
 
 def launch(command, workers=2, servers=1, root_uri='127.0.0.1', port=None, env=None, timeout=None):
-    """Run ``command`` as ``workers`` workers; returns their exit codes."""
+    """Run ``command`` as ``workers`` workers; returns their exit codes. A worker that fails stops the
+    job at once (the others would wait for it forever), and every process dies with this one."""
+    import time
+    from core.lifecycle import preexec_die_with_parent
     port = port or free_port()
     base = dict(os.environ if env is None else env)
     base.update(DMLC_PS_ROOT_URI=root_uri, DMLC_PS_ROOT_PORT=str(port), DMLC_NUM_SERVER=str(servers),
                 DMLC_NUM_WORKER=str(workers), MXNET_SUBGRAPH_BACKEND='NONE', OMP_NUM_THREADS='1')
     if root_uri.startswith('127.'):
         base.setdefault('DMLC_INTERFACE', 'lo')
-    procs = [subprocess.Popen(SERVER_CMD, env=dict(base, DMLC_ROLE='scheduler'))]
-    procs += [subprocess.Popen(SERVER_CMD, env=dict(base, DMLC_ROLE='server')) for _ in range(servers)]
-    work = [subprocess.Popen(command, env=dict(base, DMLC_ROLE='worker', DMLC_WORKER_ID=str(i)))
-            for i in range(workers)]
+    start = lambda cmd, **kw: subprocess.Popen(cmd, env=dict(base, **kw), preexec_fn=preexec_die_with_parent)  # noqa
+    procs = [start(SERVER_CMD, DMLC_ROLE='scheduler')] + [start(SERVER_CMD, DMLC_ROLE='server') for _ in range(servers)]
+    work = [start(command, DMLC_ROLE='worker', DMLC_WORKER_ID=str(i)) for i in range(workers)]
+    t0 = time.time()
     try:
-        codes = [p.wait(timeout=timeout) for p in work]
-        for p in procs:
-            p.wait(timeout=60)
+        while any(p.poll() is None for p in work):
+            if any(p.poll() not in (None, 0) for p in work):
+                break  # one worker failed: the others would block in the kvstore
+            if timeout and time.time() - t0 > timeout:
+                raise TimeoutError('workers still running after %d s' % timeout)
+            time.sleep(0.2)
+        codes = [p.poll() if p.poll() is not None else -9 for p in work]
+        if all(c == 0 for c in codes):
+            for p in procs:
+                p.wait(timeout=60)
     finally:
         for p in procs + work:
             if p.poll() is None:
@@ -48,7 +62,7 @@ def launch(command, workers=2, servers=1, root_uri='127.0.0.1', port=None, env=N
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = cli.parser(__doc__)
     ap.add_argument('-n', '--num_workers', type=int, default=2)
     ap.add_argument('-s', '--num_servers', type=int, default=1)
     ap.add_argument('--root_uri', default='127.0.0.1')
@@ -65,4 +79,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli.run(main))
