@@ -42,6 +42,20 @@ FLIP106 = _flip106()
 LEGACY_Y_KEPT = np.r_[58:64, 75:78]
 
 
+# 106-point orders: the original trains in the "migu" order (the flip permutation above assumes it);
+# the JD (jingdong) 106-point annotations come in another order. Output point i (migu) is JD point
+# JD_TO_MIGU[i] — the table of the original's convert_jidong_to_migu step.
+JD_TO_MIGU = np.array(list(range(38)) + [42, 43, 44, 45, 46, 51, 52, 53, 54, 58, 59, 60, 61, 62, 66, 67, 69, 70, 71, 73,
+                                         75, 76, 78, 79, 80, 82, 41, 40, 39, 38, 50, 49, 48, 47, 68, 72, 74, 77, 81, 83,
+                                         55, 65, 56, 64, 57, 63] + list(range(84, 106)))
+MIGU_TO_JD = np.argsort(JD_TO_MIGU)
+
+
+def reorder_106(points, table):
+    """P×2 (or N×P×2) 106-point sets re-indexed: output point i is input point ``table[i]``."""
+    return np.asarray(points)[..., table, :]
+
+
 def flip_points(points, width=1.0, legacy=False):
     """Mirror P×2 points horizontally (x -> width − x) and re-index left/right.
 

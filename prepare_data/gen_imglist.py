@@ -63,7 +63,12 @@ def class_counts(base_num, with_hard=False, with_landmark=False, plus=False, siz
 
 def code_of(cls):
     """Label code of a class pool (hard-negative folds ``neg_hard1``… are negatives)."""
-    return CODES['neg_hard'] if cls.startswith('neg_hard') else CODES[cls]
+    for prefix in ('neg_hard', 'landmark'):
+        if cls.startswith(prefix):
+            return CODES[prefix]
+    if cls not in CODES:
+        raise ValueError('unknown sample class %r (%s)' % (cls, ', '.join(CODES)))
+    return CODES[cls]
 
 
 def pool_lines(folder, cls, list_dir):
