@@ -25,7 +25,6 @@ config.BBOX_OHEM_RATIO = 0.7
 config.LANDMARK_OHEM = False
 config.LANDMARK_OHEM_RATIO = 0.7
 config.landmark_L1_thresh = 0.001
-config.landmark_L1_outlier_thresh = 1
 config.EPS = 1e-14
 
 # Loss weights (this port): the original HEAD's gradient scales — bbox 4(b−t)/K, 5-point
@@ -35,21 +34,20 @@ config.bbox_weight = 2.0
 config.landmark_weight = 2.0
 config.landmark_weight_106 = 1.0
 
-# Online augmentation.
+# Online augmentation. Every training batch: a brightness factor, then grey (enable_gray) or per-channel
+# gains (enable_color_jitter), then Gaussian noise; landmark batches are also blurred (enable_blur).
+# 106-point lists: ..._weighting doubles the eyebrow and lip targets (4x their loss; predictions are halved
+# when such a net runs), ..._random_flip mirrors crops (re-indexing the points), ..._init_rot makes each face
+# upright before its random rotation. enable_black_border: a grey band over part of each crop (P/R/O: from
+# the left, up to 0.6 of the side; 106-point crops: left or right, up to half the side).
 config.enable_gray = True
 config.enable_blur = True
 config.enable_gaussian_noise = True
 config.enable_color_jitter = True
-config.use_landmark10 = False
 config.landmark106_migu_weighting = False
 config.landmark106_migu_random_flip = False
 config.landmark106_migu_init_rot = False
 config.enable_black_border = False
-
-# Pose heat-map net.
-config.HeatMapSize = 32
-config.HeatMapSigma = 3
-config.HeatMapStage = 3
 
 # Rotation range (degrees, inclusive) of online landmark augmentation.
 config.min_rot_angle = -45

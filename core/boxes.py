@@ -19,30 +19,6 @@ def pyramid_scales(width, height, min_face, cell=20, factor=0.709):
     return scales
 
 
-def pack_levels(sizes, stride, width):
-    """Shelf-pack pyramid levels (w, h) into one canvas of ``width``; offsets are multiples of
-    ``stride`` so every Pnet cell inside a level computes exactly what it would alone (no padding).
-
-    Returns ([(x, y)], canvas_w, canvas_h)."""
-    def up(v):
-        return -(-int(v) // stride) * stride
-    # skyline: columns of free height per x position, placed greedily (levels come largest first)
-    offsets, shelves = [], []  # shelf = [y, height, x cursor]
-    for w, h in sizes:
-        for shelf in shelves:
-            if shelf[2] + w <= width and h <= shelf[1]:
-                offsets.append((shelf[2], shelf[0]))
-                shelf[2] = up(shelf[2] + w)
-                break
-        else:
-            y = up(shelves[-1][0] + shelves[-1][1]) if shelves else 0
-            shelves.append([y, h, up(w)])
-            offsets.append((0, y))
-    canvas_h = max(y + h for (x, y), (w, h) in zip(offsets, sizes))
-    canvas_w = max(x + w for (x, y), (w, h) in zip(offsets, sizes))
-    return offsets, canvas_w, canvas_h
-
-
 def generate_bbox(prob, reg, scale, thresh, cell=20, stride=4):
     """Cells of a Pnet map with face probability > thresh, as boxes in image coordinates.
 

@@ -27,7 +27,7 @@ class MtcnnDetector:
 
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
                  thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, chunk=(16, 8),
-                 interp=cv2.INTER_LINEAR, pack_pyramid=False):
+                 interp=cv2.INTER_LINEAR):
         if pnet is None or pnet.info.get('kind') != 'pnet':
             raise ValueError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
@@ -44,7 +44,6 @@ class MtcnnDetector:
         # on 73 crops: 14.6 ms as one batch, 7.4 ms in chunks of 8, one thread)
         self.chunk = {'rnet': int(chunk[0]), 'onet': int(chunk[1])}
         self.interp = interp  # resampling of pyramid levels and crops (the original: bilinear)
-        self.pack_pyramid = pack_pyramid
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
@@ -52,53 +51,23 @@ class MtcnnDetector:
 
     # --- stages --------------------------------------------------------------------------
     def detect_pnet(self, img):
-        """Returns (pre-regression boxes N×5, calibrated boxes N×5).
-
-        With ``pack_pyramid`` every level but the largest is shelf-packed into one canvas at
-        stride-aligned offsets and run in one call; only cells whose window lies inside a level are
-        read, so the result equals running the levels one by one (fewer, larger runs are faster).
-        """
+        """Returns (pre-regression boxes N×5, calibrated boxes N×5): every pyramid level through the
+        Pnet, cells above the threshold as boxes, NMS 0.5 per level and 0.7 across levels."""
         h, w = img.shape[:2]
-        scales = bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor)
-        levels = []
-        for s in scales:
-            size = (int(w * s), int(h * s))
-            levels.append((s, img if size == (w, h) else cv2.resize(img, size, interpolation=self.interp)))
-        maps = []
-        if self.pack_pyramid and len(levels) > 2:
-            first, rest = levels[0], levels[1:]
-            prob, reg = self.pnet(to_tensor(first[1]))[:2]
-            maps.append((first[0], prob[0, 1], reg[0]))
-            sizes = [(im.shape[1], im.shape[0]) for _, im in rest]
-            up = lambda v: -(-v // self.stride) * self.stride  # noqa: E731
-            width = up(sizes[0][0]) + (up(sizes[1][0]) if len(sizes) > 1 else 0)  # two largest side by side
-            offsets, cw, ch = bx.pack_levels(sizes, self.stride, width)
-            canvas = np.zeros((ch, cw, 3), np.uint8)
-            for (x, y), (_, im) in zip(offsets, rest):
-                canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
-            prob, reg = self.pnet(to_tensor(canvas))[:2]
-            for (x, y), (s, im) in zip(offsets, rest):
-                r0, c0 = y // self.stride, x // self.stride
-                nr = (im.shape[0] - self.cell) // self.stride + 1
-                nc = (im.shape[1] - self.cell) // self.stride + 1
-                maps.append((s, prob[0, 1, r0:r0 + nr, c0:c0 + nc], reg[0, :, r0:r0 + nr, c0:c0 + nc]))
-        else:
-            for s, im in levels:
-                buf = self._buffers.get(im.shape)
-                x = self._buffers[im.shape] = to_tensor(im, buf)
-                prob, reg = self.pnet(x)[:2]
-                maps.append((s, prob[0, 1], reg[0]))
         found = []
-        for s, prob, reg in maps:
-            cand = bx.generate_bbox(prob, reg, s, self.thresh[0], self.cell, self.stride)
+        for s in bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor):
+            size = (int(w * s), int(h * s))
+            im = img if size == (w, h) else cv2.resize(img, size, interpolation=self.interp)
+            x = self._buffers[im.shape] = to_tensor(im, self._buffers.get(im.shape))
+            prob, reg = self.pnet(x)[:2]
+            cand = bx.generate_bbox(prob[0, 1], reg[0], s, self.thresh[0], self.cell, self.stride)
             if len(cand):
                 found.append(cand[bx.nms(cand, 0.5, 'Union')])
         if not found:
             return EMPTY, EMPTY
         cand = np.vstack(found)
         cand = cand[bx.nms(cand, 0.7, 'Union')]
-        calibrated = bx.calibrate(cand[:, :5], cand[:, 5:9])
-        return cand[:, :5].copy(), calibrated
+        return cand[:, :5].copy(), bx.calibrate(cand[:, :5], cand[:, 5:9])
 
     @staticmethod
     def _run_batched(model, crops, chunk):
@@ -148,10 +117,10 @@ class MtcnnDetector:
         return _denormalise_points(out, sq, five_point=five_point)
 
     # --- public API ------------------------------------------------------------------------
-    def detect_face(self, img, mode='test'):
+    def detect_face(self, img, candidates=False):
         """Boxes of the last stage run (N×5: x1 y1 x2 y2 score).
 
-        ``mode='test'``: calibrated final boxes. ``mode='train'``: the last stage's
+        By default the calibrated final boxes. ``candidates=True``: the last stage's
         pre-regression boxes, the candidates hard-example mining labels (as the original: Pnet and
         Rnet boxes after their NMS, Onet boxes before it).
         Also sets ``self.landmarks5`` from an Onet-with-landmark (or None).
@@ -174,7 +143,7 @@ class MtcnnDetector:
                 raw, boxes, self.landmarks5 = self.detect_onet(img, boxes)
             self.times[name] = time.perf_counter() - t0
             self.counts[name] = len(boxes)
-        return raw if mode == 'train' else boxes
+        return raw if candidates else boxes
 
     def detect(self, img):
         """Detect faces in a BGR image: (boxes N×4, scores N, landmarks N×5×2 or None).

@@ -36,11 +36,11 @@ def decode_image(buf):
     return cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
 
 
-def pack(label, jpeg_bytes, id1=0, id2=0):
+def pack(label, image_bytes, id1=0, id2=0):
     """One record payload: IRHeader with a float32 label vector, then the encoded image."""
     label = np.asarray(label, dtype=np.float32).ravel()
     head = _HEADER.pack(len(label), 0.0, int(id1), int(id2))
-    return head + label.tobytes() + bytes(jpeg_bytes)
+    return head + label.tobytes() + bytes(image_bytes)
 
 
 def unpack(payload):

@@ -84,7 +84,7 @@ class MiningJob:
 
     def candidates(self, img):
         det = self.detector()
-        return det.detect_face(img, mode='train')
+        return det.detect_face(img, candidates=True)
 
     def __call__(self, index, seed):
         from core.boxes import crop_batch

@@ -32,7 +32,8 @@ import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, write_lines  # noqa: E402
 
-CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK}
+CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK,
+         'pos_hard': POSITIVE, 'part_hard': PART}  # *_hard: mined with gen_hard_example --keep_pos_part
 BASE = {'pos': 300000, 'part': 300000, 'neg': 900000, 'neg_hard': 300000, 'landmark': 600000}
 
 

@@ -1,7 +1,7 @@
 """Resumable, parallel, seeded per-image generation into a sample sink.
 
 Work is a list of items (usually image indices); a picklable ``job(item, seed)`` returns
-``(records, stats)`` with records ``(class, jpeg bytes, label vector)``. Workers run jobs in
+``(records, stats)`` with records ``(class, encoded crop bytes, label vector)``. Workers run jobs in
 parallel; the main process writes results in item order, so the output does not depend on the
 number of workers. A ``state.json`` checkpoint (written atomically every few items) records how
 many items are done and how long each class file was; a rerun truncates back to it and goes on.

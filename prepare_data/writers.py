@@ -41,8 +41,8 @@ class PackedSink:
         self.writers = {c: RecordWriter(os.path.join(folder, c), tuple(state.get(c, (0, 0))))
                         for c in classes}
 
-    def add(self, cls, jpeg, label, image_index, k):
-        self.writers[cls].write(pack(label, jpeg, image_index, k))
+    def add(self, cls, data, label, image_index, k):
+        self.writers[cls].write(pack(label, data, image_index, k))
 
     def add_framed(self, cls, blob, sizes):
         self.writers[cls].write_framed(blob, sizes)
@@ -51,8 +51,8 @@ class PackedSink:
     def prepare(records, image_index):
         """Worker-side: per class, the framed records of one image (cheap to write in order)."""
         by_cls = {}
-        for cls, jpeg, label in records:
-            by_cls.setdefault(cls, []).append(pack(label, jpeg, image_index, len(by_cls.get(cls, []))))
+        for cls, data, label in records:
+            by_cls.setdefault(cls, []).append(pack(label, data, image_index, len(by_cls.get(cls, []))))
         return {cls: frame_many(p) for cls, p in by_cls.items()}
 
     def state(self):
@@ -84,13 +84,13 @@ class JpgSink:
             fh.seek(size)
             self.lists[c], self.n[c] = fh, n
 
-    def add(self, cls, jpeg, label, image_index, k):
-        if jpeg[:4] == b'RAW\x00':  # the jpg layout always stores JPEG files
+    def add(self, cls, data, label, image_index, k):
+        if data[:4] == b'RAW\x00':  # the jpg layout always stores JPEG files
             from core.packed import decode_image
-            jpeg = encode(decode_image(jpeg))
+            data = encode(decode_image(data))
         stem = os.path.join(self.folder, FOLDERS.get(cls, cls), '%d_%d' % (image_index, k))
         with open(stem + '.jpg', 'wb') as f:
-            f.write(jpeg)
+            f.write(data)
         self.lists[cls].write('%s %s\n' % (stem, format_label(label)))
         self.n[cls] += 1
 

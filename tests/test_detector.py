@@ -82,7 +82,7 @@ def test_any_pnet_variant_uses_its_cell_and_stride(pnet):
     info = symbols.network_info(pnet)
     assert (det.cell, det.stride) == (info['cell'], info['stride'])
     img = np.random.RandomState(3).randint(0, 255, (64, 80, 3)).astype(np.uint8)
-    raw = det.detect_face(img, mode='train')
+    raw = det.detect_face(img, candidates=True)
     assert len(raw) > 0
     side = raw[:, 2] - raw[:, 0]
     assert np.all(side >= info['cell'] - 1)
@@ -121,15 +121,6 @@ def test_demo106_cli(tmp_path):
     subprocess.run([sys.executable, 'demo106.py', '--out', str(tmp_path / 'o.png'),
                     '--save_points', str(pts)], cwd=REPO, check=True, capture_output=True)
     assert np.abs(np.loadtxt(str(pts)) - ref).max() < 1e-4
-
-
-def test_packed_pyramid_gives_the_same_detections():
-    import cv2
-    img = cv2.imread(shared_path('images', '4.jpg'))
-    models = _shipped()
-    a = MtcnnDetector(*models, min_face=20, thresh=(0.5, 0.5, 0.7), pack_pyramid=False).detect_face(img)
-    b = MtcnnDetector(*models, min_face=20, thresh=(0.5, 0.5, 0.7), pack_pyramid=True).detect_face(img)
-    np.testing.assert_allclose(a, b, atol=1e-3)
 
 
 def test_onnx_backend_leaves_no_temporary_files():
