@@ -51,7 +51,7 @@ def resume_epoch(stage, entry, key):
     return max(done) if done else 0
 
 
-_PROGRESS = re.compile(r'(\d+%\|[^\r\n]*|Epoch\[\d+\][^\r\n]*|[a-z_ ]+\d+ [^\r\n]*recall[^\r\n]*)')
+_PROGRESS = re.compile(r'((?:[\w/ ]+: *)?\d+%\|[^\r\n]*|Epoch\[\d+\][^\r\n]*|[a-z_ ]+\d+ [^\r\n]*recall[^\r\n]*)')
 
 
 class _Output:

@@ -325,7 +325,7 @@ class CsvLog:
         return training_curves(self.rows, png, title)
 
 
-def train_epoch(graph, trainer, loader, epoch, ctxs, micro=0, frequent=100, on_log=None, progress=True):
+def train_epoch(graph, trainer, loader, epoch, ctxs, micro=0, frequent=100, on_log=None, progress=True, epochs=None):
     """One pass over ``loader``; returns the epoch's metrics. ``on_log(batch, speed, metrics)`` is
     called every ``frequent`` batches with the metrics since the previous call (the original's
     Speedometer lines)."""
@@ -333,7 +333,8 @@ def train_epoch(graph, trainer, loader, epoch, ctxs, micro=0, frequent=100, on_l
     window = StageMetrics(graph.kind, graph.with_landmark)
     whole = StageMetrics(graph.kind, graph.with_landmark)
     tic, seen = time.time(), 0
-    bar = tqdm(total=len(loader), desc='epoch %d' % (epoch + 1), unit='batch', disable=not progress, leave=False)
+    desc = 'epoch %d/%d' % (epoch + 1, epochs) if epochs else 'epoch %d' % (epoch + 1)
+    bar = tqdm(total=len(loader), desc=desc, unit='batch', disable=not progress, leave=False)
     try:
         for b, batch in enumerate(loader.batches(epoch)):
             for outs, parts, chunk in train_step(graph, trainer, batch, ctxs, micro):
@@ -490,7 +491,7 @@ def train(s):
         for epoch in range(s.begin_epoch, s.end_epoch):
             t0 = time.time()
             last = {'train': train_epoch(r.graph, r.trainer, r.train_loader, epoch, r.ctxs, r.micro, s.frequent,
-                                         _logger(r, epoch), progress=r.rank == 0 and not s.quiet)}
+                                         _logger(r, epoch), progress=r.rank == 0 and not s.quiet, epochs=s.end_epoch)}
             if r.saves:
                 last = end_of_epoch(r, epoch, last, time.time() - t0)
     finally:

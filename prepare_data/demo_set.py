@@ -120,6 +120,9 @@ def _write_gt_lists(folder, names, boxes):
         savemat(os.path.join(folder, 'wider_%s_val.mat' % s), {'gt_list': gt})
 
 
+PHOTO = 'photo_astronaut.jpg'
+
+
 def make_demo_set(out, n_train=300, n_val=80, seed=0, size=(320, 240)):
     """Write the demo set under ``out``; returns {split: (image count, face count)}."""
     faces, backs = sources()
@@ -148,6 +151,9 @@ def make_demo_set(out, n_train=300, n_val=80, seed=0, size=(320, 240)):
             _write_mat(os.path.join(gt_dir, 'wider_face_val.mat'), names, all_boxes)
             _write_gt_lists(gt_dir, names, all_boxes)
         report[split] = (n, int(sum(len(b) for b in all_boxes)))
+    # a real photo with a face (scikit-image's astronaut) for looking at the trained cascade's output
+    from skimage import data
+    cv2.imwrite(os.path.join(out, PHOTO), _bgr(data.astronaut()), [cv2.IMWRITE_JPEG_QUALITY, 95])
     return report
 
 

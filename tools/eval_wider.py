@@ -28,6 +28,7 @@ def add_args(ap):
     ap.add_argument('--gt_dir', default=os.path.join(data, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(data, 'WIDER_val', 'images'))
     ap.add_argument('--gt_anno', default=None, help='evaluate on the images of this anno.txt (a dev split)')
+    ap.add_argument('--label', default='dev', help='--gt_anno: name of the split in the output (dev_ap=...)')
     ap.add_argument('--out', default=os.path.join('runs', 'eval_wider'), help='predictions and plot go here')
     ap.add_argument('--title', default=None, help='plot title (default: the data evaluated)')
     cli.add_detector_args(ap, committed_defaults=True)
@@ -54,7 +55,7 @@ def _official(args):
 
 def _dev(args, min_face):
     from prepare_data.wider import read_anno
-    gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), min_face)
+    gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), min_face, args.label)
     return gt, sorted(gt), images
 
 
@@ -76,7 +77,8 @@ def main(argv=None):
     preds = W.load_predictions(pred_dir, events)
     aps, curves, counts = W.evaluate(preds, gt, events)
     from core.plot import pr_plot
-    what = 'dev split %s' % os.path.basename(args.gt_anno) if args.gt_anno else 'WIDER val (%d events)' % len(events)
+    what = '%s split (%s)' % (args.label, os.path.basename(args.gt_anno)) if args.gt_anno else \
+        'WIDER val (%d events)' % len(events)
     png = os.path.join(args.out, 'pr_curve.png')
     label = 'this cascade' if not det_kw else 'MTCNN thresholds %s' % ','.join('%g' % t for t in det_kw['thresh'])
     pr_plot({label: (curves, aps)}, png, title=args.title or what)

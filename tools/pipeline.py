@@ -129,8 +129,10 @@ def cascade(cfg, run):
             [cfg['pnet'], cfg['rnet'], cfg['onet']])
 
 
-def stages(run, cfg, wider_root):
-    """The pipeline of ``cfg`` as a list of :class:`core.pipeline.Stage` (paths inside ``run``)."""
+def stages(run, cfg, wider_root, demo=False):
+    """The pipeline of ``cfg`` as a list of :class:`core.pipeline.Stage` (paths inside ``run``). ``demo``:
+    the embedded demo set, evaluated on its val split (``demo_ap``), and a picture of the trained
+    cascade on a real photo at the end."""
     py, w, seed = sys.executable, str(cfg['workers']), str(cfg['seed'])
     j = lambda *p: os.path.join(run, *p)  # noqa: E731
     anno, samples = j('anno.txt'), j('samples')
@@ -183,13 +185,27 @@ def stages(run, cfg, wider_root):
             mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], cfg['o_mine_thresh']),
             imglist('o_list', 48, 'o.txt', 'o_base_num', True)]
     out += train('o_train', 'o', 'train_O.py', 'onet', j('lists', 'o.txt'), o_prefix)
-    where = (['--gt_anno', j('anno_dev.txt')] if cfg['dev_fraction'] else
-             ['--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
-              '--image_root', os.path.join(wider_root, 'WIDER_val', 'images')])
-    out.append(Stage('eval', [py, 'tools/eval_wider.py', '--prefix', ','.join((ph_prefix, r_prefix, o_prefix)),
-                              '--epoch', '%d,%d,%d' % (ph_ep, r_ep, o_ep), '--thresh', cfg['eval_thresh'],
-                              '--min_face', str(cfg['min_face']), '--out', j('eval'), '--backend', 'onnx',
-                              '--lnet', 'none', '--title', os.path.basename(run)] + where, [j('eval', 'pr_curve.png')]))
+    if demo:
+        out.append(Stage('anno_val', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root,
+                                      '--split', 'val', '--anno', j('anno_val.txt'), '--list', j('val.txt')],
+                         [j('anno_val.txt')]))
+        where = ['--gt_anno', j('anno_val.txt'), '--label', 'demo']
+    elif cfg['dev_fraction']:
+        where = ['--gt_anno', j('anno_dev.txt')]
+    else:
+        where = ['--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
+                 '--image_root', os.path.join(wider_root, 'WIDER_val', 'images')]
+    cascade_flags = ['--prefix', ','.join((ph_prefix, r_prefix, o_prefix)), '--epoch', '%d,%d,%d' % (ph_ep, r_ep, o_ep),
+                     '--thresh', cfg['eval_thresh'], '--min_face', str(cfg['min_face']), '--backend', 'onnx',
+                     '--lnet', 'none']
+    out.append(Stage('eval', [py, 'tools/eval_wider.py'] + cascade_flags + ['--out', j('eval'), '--title',
+                                                                             os.path.basename(run)] + where,
+                     [j('eval', 'pr_curve.png')]))
+    if demo:
+        from prepare_data.demo_set import PHOTO
+        out.append(Stage('photo', [py, 'demo.py'] + cascade_flags + ['--imgfile', os.path.join(wider_root, PHOTO),
+                                                                      '--out', j('demo_photo.jpg')],
+                         [j('demo_photo.jpg')]))
     return out
 
 
@@ -209,8 +225,13 @@ def summary(run, manifest, log=print):
                                                                  if k not in ('phase', 'epoch') and rows[-1][k])))
     log('models: %s; PR curve: %s; total stage time %.0f s' % (os.path.join(run, 'model'),
                                                                 os.path.join(run, 'eval', 'pr_curve.png'), total))
+    photo = manifest['stages'].get('photo', {}).get('summary', '')
+    if photo:
+        log('the trained cascade on a real photo: %s' % photo)
     ev = manifest['stages'].get('eval', {}).get('summary', '')
-    if '=' in ev:
+    if ev.startswith('demo_ap='):  # the demo set has no difficulty split: one AP on its val images
+        log(ev.split()[0])
+    elif '=' in ev:
         log(ev)
 
 
@@ -235,7 +256,7 @@ def main(argv=None):
         wider_root = os.path.join(run, 'demo_data')
     if not wider_root:
         ap.error('give --wider_root DIR or --demo')
-    todo = stages(run, cfg, os.path.abspath(wider_root))
+    todo = stages(run, cfg, os.path.abspath(wider_root), demo=args.demo)
     if args.plan:
         print('\n'.join(plan_lines(todo)))
         return 0

@@ -60,16 +60,16 @@ def event_and_name(path):
     return os.path.basename(os.path.dirname(path)), os.path.splitext(os.path.basename(path))[0]
 
 
-def ground_truth_from_anno(anno, min_face=20):
+def ground_truth_from_anno(anno, min_face=20, label='dev'):
     """Ground truth of the images of an annotation list ``[(path, boxes x1 y1 x2 y2)]`` (see
-    :func:`prepare_data.wider.read_anno`) with the ``dev`` / ``dev40`` settings; also returns
-    ``{(event, name): path}`` for running a detector on them."""
+    :func:`prepare_data.wider.read_anno`) with two settings: ``<label>`` (faces of at least
+    ``min_face``) and ``<label>40``; also returns ``{(event, name): path}`` to run a detector on."""
     out, paths = {}, {}
     for path, boxes in anno:
         event, name = event_and_name(path)
         xywh = np.c_[boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]] if len(boxes) else np.zeros((0, 4))
         side = xywh[:, 2:4].max(1) if len(xywh) else np.zeros(0)
-        keep = {'dev': np.where(side >= min_face)[0] + 1, 'dev40': np.where(side >= 40)[0] + 1}
+        keep = {label: np.where(side >= min_face)[0] + 1, label + '40': np.where(side >= 40)[0] + 1}
         out.setdefault(event, {})[name] = (xywh, keep)
         paths[(event, name)] = path
     return out, paths
