@@ -56,6 +56,9 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print('\ninterrupted; rerun the same command to resume', file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        sys.stdout = open(os.devnull, 'w')
+        return 0
     except expected_errors() as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 2

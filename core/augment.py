@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .image import MEAN, SCALE
-from .landmarks import FLIP5, flip_points, normalise, rotate
+from .landmarks import flip_points, from_vector, normalise, rotate, to_vector
 
 BRIGHTNESS = np.array([0.6, 0.8, 1.0, 1.2], np.float32)
 
@@ -64,13 +64,8 @@ def flip_batch(imgs, flags, bbox=None, landmarks=None, n_points=5):
     if landmarks is not None:
         landmarks = landmarks.copy()
         idx = np.where(flags)[0]
-        if n_points == 5:
-            lm = landmarks[idx]
-            xs, ys = lm[:, :5], lm[:, 5:]
-            landmarks[idx] = np.concatenate([1 - xs[:, FLIP5], ys[:, FLIP5]], 1)
-        else:
-            for i in idx:
-                landmarks[i] = flip_points(landmarks[i].reshape(-1, 2)).reshape(-1)
+        for i in idx:
+            landmarks[i] = to_vector(flip_points(from_vector(landmarks[i], n_points)))
     return imgs, bbox, landmarks
 
 

@@ -97,7 +97,7 @@ class MtcnnDetector:
         order = bx.nms(calibrated, 0.7, 'Minimum')
         points = None
         if lms is not None:
-            points = _denormalise_points(lms[order], kept[order], five_point=True)
+            points = _denormalise_points(lms[order], kept[order])
         return kept, calibrated[order], points  # the last stage's raw boxes: before its NMS, as the original
 
     def detect_rnet(self, img, dets):
@@ -106,7 +106,7 @@ class MtcnnDetector:
     def detect_onet(self, img, dets):
         return self._refine(img, dets, self.onet, self.thresh[2], self.onet.info['size'], True)
 
-    def landmarks(self, img, boxes, model, five_point=True):
+    def landmarks(self, img, boxes, model):
         """Run a landmark net on the squared final boxes; N×P×2 image coordinates."""
         if len(boxes) == 0:
             return np.zeros((0, model.info['n_points'], 2))
@@ -114,7 +114,7 @@ class MtcnnDetector:
         sq[:, :4] = np.round(sq[:, :4])
         crops, _ = bx.crop_batch(img, sq, model.info['size'], check_geometry=False, interp=self.interp)
         out = self._run_batched(model, crops, self.chunk['onet'])[0]
-        return _denormalise_points(out, sq, five_point=five_point)
+        return _denormalise_points(out, sq)
 
     # --- public API ------------------------------------------------------------------------
     def detect_face(self, img, candidates=False):
@@ -160,27 +160,18 @@ class MtcnnDetector:
             self.times['lnet'] = time.perf_counter() - t0
         if self.lnet106 is not None:
             t0 = time.perf_counter()
-            self.landmarks106 = self.landmarks(img, dets, self.lnet106, five_point=False)
+            self.landmarks106 = self.landmarks(img, dets, self.lnet106)
             self.times['lnet106'] = time.perf_counter() - t0
         return dets[:, :4].copy(), dets[:, 4].copy(), points
 
 
-def _denormalise_points(values, crops, five_point):
-    """Crop-normalised landmarks -> image pixels: x = v·side − 0.5 + crop_x1.
-
-    5-point nets output x1..x5, y1..y5; 106-point nets interleave x, y.
-    """
-    n = len(values)
-    if five_point:
-        k = values.shape[1] // 2
-        xs, ys = values[:, :k], values[:, k:]
-    else:
-        xs, ys = values[:, 0::2], values[:, 1::2]
-    side_w = (crops[:, 2] - crops[:, 0] + 1)[:, None]
-    side_h = (crops[:, 3] - crops[:, 1] + 1)[:, None]
-    px = xs * side_w - 0.5 + crops[:, 0:1]
-    py = ys * side_h - 0.5 + crops[:, 1:2]
-    return np.stack([px, py], axis=2).reshape(n, -1, 2)
+def _denormalise_points(values, crops):
+    """Crop-normalised net outputs (the label layout, see core.landmarks.to_vector) -> N×P×2 image
+    pixels: x = v·side − 0.5 + crop_x1, the original's half-pixel convention."""
+    from .landmarks import from_vector
+    pts = from_vector(values)
+    side = np.stack([crops[:, 2] - crops[:, 0] + 1, crops[:, 3] - crops[:, 1] + 1], 1)[:, None, :]
+    return pts * side - 0.5 + crops[:, None, 0:2]
 
 
 def _check_image(img):

@@ -75,14 +75,22 @@ def flip_points(points, width=1.0, legacy=False):
 
 
 def to_vector(points):
-    """P×2 -> the stored label layout (5: x..., y...; 106: interleaved)."""
+    """P×2 (or N×P×2) points -> the label and net-output layout: 5 points as x1..x5, y1..y5, 106
+    points interleaved x0, y0, x1, y1, … (the original's conventions)."""
     pts = np.asarray(points, np.float32)
-    return np.r_[pts[:, 0], pts[:, 1]] if len(pts) == 5 else pts.reshape(-1)
+    if pts.shape[-2] == 5:
+        return np.concatenate([pts[..., 0], pts[..., 1]], -1)
+    return pts.reshape(pts.shape[:-2] + (-1,))
 
 
-def from_vector(vec, n_points):
+def from_vector(vec, n_points=None):
+    """Inverse of :func:`to_vector`: a vector (or N vectors) -> P×2 (N×P×2) points; 10 values are the
+    5-point layout, anything else interleaved."""
     v = np.asarray(vec, np.float64)
-    return np.stack([v[:n_points], v[n_points:2 * n_points]], 1) if n_points == 5 else v.reshape(-1, 2)
+    n_points = n_points or v.shape[-1] // 2
+    if n_points == 5:
+        return np.stack([v[..., :5], v[..., 5:10]], -1)
+    return v.reshape(v.shape[:-1] + (n_points, 2))
 
 
 def rotate(points, center, angle_deg):
@@ -137,7 +145,7 @@ def read_list(path, fmt, image_root=None, min_size=0):
             if fmt == 'celeba':
                 item = (img, v[:4], v[4:].reshape(5, 2))
             elif fmt == 'cuhk':
-                item = (img, None, np.stack([v[:5], v[5:]], 1))
+                item = (img, None, from_vector(v, 5))
             else:
                 item = (img, None, v.reshape(106, 2))
             if min_size and extent(item[2]) < min_size:

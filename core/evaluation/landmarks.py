@@ -37,7 +37,7 @@ def predict(model, samples, batch=256):
     from tqdm import tqdm
     from ..image import to_tensor
     size = model.info['size']
-    five = model.info['kind'] == 'onet' or model.info['n_points'] == 5
+    from ..landmarks import from_vector
     preds, sides = [], []
     for start in tqdm(range(0, len(samples), batch), desc='landmarks', unit='batch'):
         imgs, whs = [], []
@@ -49,10 +49,8 @@ def predict(model, samples, batch=256):
             imgs.append(cv2.resize(img, (size, size)))
         out = model(to_tensor(imgs))
         v = out[2] if model.info['kind'] == 'onet' else out[0]
-        n = v.shape[1] // 2
-        xs, ys = (v[:, :n], v[:, n:]) if five else (v[:, 0::2], v[:, 1::2])
         wh = np.array(whs, float)
-        preds.append(np.stack([xs * wh[:, :1] - 0.5, ys * wh[:, 1:] - 0.5], 2))
+        preds.append(from_vector(v) * wh[:, None, :] - 0.5)
         sides.append(wh)
     return np.concatenate(preds), np.concatenate(sides)
 
