@@ -61,7 +61,7 @@ def overlap_matrix(a, b, mode='Union'):
     return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
-MATRIX_NMS_LIMIT = 1500  # above this many boxes the pairwise matrix costs more than the greedy loop
+MATRIX_NMS_LIMIT = 500  # above this many boxes the pairwise matrix costs more than the greedy loop
 
 
 def nms(boxes, thresh, mode='Union'):
@@ -91,17 +91,17 @@ def _greedy_nms(boxes, order, thresh, mode):
     x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
     keep = []
-    while order.size > 0:
-        i = order[0]
-        if x2[i] > x1[i] and y2[i] > y1[i]:
-            keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = w * h
-        with np.errstate(invalid='ignore', divide='ignore'):
+    with np.errstate(invalid='ignore', divide='ignore'):
+        while order.size > 0:
+            i = order[0]
+            if x2[i] > x1[i] and y2[i] > y1[i]:
+                keep.append(i)
+            rest = order[1:]
+            w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+            h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+            inter = w * h
             ovr = inter / np.minimum(areas[i], areas[rest]) if mode == 'Minimum' else inter / (areas[i] + areas[rest] - inter)
-        order = rest[ovr <= thresh]
+            order = rest[ovr <= thresh]
     return np.asarray(keep, dtype=np.int64)
 
 

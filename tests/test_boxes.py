@@ -110,5 +110,5 @@ def test_matrix_nms_equals_the_greedy_loop():
             t = (0.3, 0.5, 0.7)[trial % 3]
             order = b[:, 4].argsort()[::-1]
             assert list(bx.nms(b, t, mode)) == list(bx._greedy_nms(b, order, t, mode)), (trial, mode)
-    big = np.c_[rng.randint(0, 500, (2000, 2)), rng.randint(500, 520, (2000, 2)), rng.rand(2000)].astype(float)
+    big = np.c_[rng.randint(0, 500, (800, 2)), rng.randint(500, 520, (800, 2)), rng.rand(800)].astype(float)
     assert len(bx.nms(big, 0.5)) == len(bx._greedy_nms(big, big[:, 4].argsort()[::-1], 0.5, 'Union'))
