@@ -43,13 +43,14 @@ class OnnxModel:
 
 
 def to_onnx_model(model, threads=None, fast_prelu=True):
-    """Export an ``InferenceModel`` to ONNX in memory and open it with ONNX Runtime (the temporary
-    file is removed as soon as the session has read it)."""
+    """Export an ``InferenceModel`` to ONNX and open it with ONNX Runtime (the temporary file is removed
+    as soon as the session has read it). Rnet/Onet/Lnet PReLUs feeding convolutions are folded into
+    them (measured 8-10 % faster on their crops; the Pnet is faster without)."""
     from .export.onnx import export_onnx
     folder = tempfile.mkdtemp(prefix='mtcnn-onnx-')
     try:
         path = os.path.join(folder, '%s.onnx' % model.network)
-        export_onnx(model, path, fast_prelu)
+        export_onnx(model, path, fast_prelu, fold=model.info['kind'] != 'pnet')
         out = OnnxModel(path, model.network, threads, info=model.info)
         out.with_landmark = model.with_landmark
         return out

@@ -24,7 +24,7 @@ def _prelu_params(sym):
     return {n['name'] + '_gamma' for n in json.loads(sym.tojson())['nodes'] if n['op'] == 'LeakyReLU'}
 
 
-def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None):
+def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None, fold=False):
     """Write ``model`` (a :class:`core.model_io.InferenceModel`) to ``path`` as ONNX. ``opset``
     converts to that opset (default: the installed onnx's newest); ``output_names`` renames the
     graph outputs (e.g. ``prob``, ``bbox``, ``landmarks``)."""
@@ -44,6 +44,8 @@ def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None):
         keep = [i for i in graph_model.graph.input if i.name not in inits]
         del graph_model.graph.input[:]
         graph_model.graph.input.extend(keep)
+        if fold:
+            fold_prelu(graph_model)
         if fast_prelu:
             decompose_prelu(graph_model)
         if getattr(model, 'weighted_106', False):
@@ -127,6 +129,48 @@ def rename_outputs(graph_model, names):
                 if o == old:
                     node.input[k] = new
         out.name = new
+    return graph_model
+
+
+def fold_prelu(graph_model):
+    """In place: a ``PRelu(x, s)`` whose only consumers are convolutions on it is folded into them:
+    ``Conv(PRelu(x))`` = ``Conv(x; W·s) + Conv(Relu(x); W·(1 − s))`` (per input channel; for a
+    depthwise conv per output channel). The PReLU's elementwise passes over the (largest) activation
+    go; ONNX Runtime fuses the Add into the second convolution. Outputs equal to float rounding."""
+    from onnx import helper, numpy_helper
+    g = graph_model.graph
+    inits = {i.name: i for i in g.initializer}
+    users = {}
+    for n in g.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    graph_outputs = {o.name for o in g.output}
+    replace = {}
+    for n in g.node:
+        y = n.output[0]
+        convs = users.get(y, [])
+        if n.op_type != 'PRelu' or n.input[1] not in inits or y in graph_outputs or not convs or any(
+                u.op_type != 'Conv' or list(u.input).count(y) != 1 or u.input[0] != y or u.input[1] not in inits
+                for u in convs):
+            continue
+        x, slope = n.input[0], numpy_helper.to_array(inits[n.input[1]]).reshape(-1)
+        replace[id(n)] = [helper.make_node('Relu', [x], [y + '_relu'], name=y + '_relu')]
+        for u in convs:
+            w = numpy_helper.to_array(inits[u.input[1]])
+            depthwise = next((a.i for a in u.attribute if a.name == 'group'), 1) > 1
+            shape = (-1, 1, 1, 1) if depthwise else (1, -1, 1, 1)
+            out = u.output[0]
+            g.initializer.extend([numpy_helper.from_array((w * slope.reshape(shape)).astype(w.dtype), out + '_w_lin'),
+                                  numpy_helper.from_array((w * (1 - slope).reshape(shape)).astype(w.dtype),
+                                                          out + '_w_pos')])
+            lin = helper.make_node('Conv', [x, out + '_w_lin'] + list(u.input[2:]), [out + '_lin'], name=out + '_lin')
+            pos = helper.make_node('Conv', [y + '_relu', out + '_w_pos'], [out + '_pos'], name=out + '_pos')
+            for node in (lin, pos):
+                node.attribute.extend(u.attribute)
+            replace[id(u)] = [lin, pos, helper.make_node('Add', [out + '_lin', out + '_pos'], [out], name=out + '_add')]
+    nodes = [m for n in g.node for m in replace.get(id(n), [n])]
+    del g.node[:]
+    g.node.extend(nodes)
     return graph_model
 
 
