@@ -97,6 +97,21 @@ def search_crop(img, m, rpts, size, draw, accept, tries=1000, rotated=None):
     return None
 
 
+def _crops(img, m, rpts, size, draw, accept, rotated, base_num, flip, rng):
+    """Up to ``base_num`` offline crops of one rotation (stopping at the first search that fails),
+    each mirrored with probability ½ when ``flip``; ``rng`` a ``random.Random``."""
+    out = []
+    for _ in range(base_num):
+        got = search_crop(img, m, rpts, size, draw, accept, rotated=rotated)
+        if got is None:
+            break
+        crop, norm = got
+        if flip and rng.random() < 0.5:
+            crop, norm = crop[:, ::-1].copy(), flip_points(norm)
+        out.append((crop, norm))
+    return out
+
+
 def inside(pts, x1, y1, cur, left, right, top, bottom):
     """Points within [x1 + left·cur, x1 + (1 − right)·cur) × [y1 + top·cur, y1 + (1 − bottom)·cur);
     a negative margin lets points spill outside the crop by that much."""
@@ -178,15 +193,8 @@ def offline_crops5(img, pts, size, rng, box=None, base_num=1, min_bs=40, flip=Fa
             if not cache:
                 cache.append(cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0))
             return cache[0]
-        for _ in range(base_num):
-            got = search_crop(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
-                rpts, x1, y1, cur, 0.05, 0.05, 0.15, -0.05) and spread >= 0.2 * cur * cur, rotated=rotated)
-            if got is None:
-                break
-            crop, norm = got
-            if flip and rng.random() < 0.5:
-                crop, norm = crop[:, ::-1].copy(), flip_points(norm)
-            out.append((crop, norm))
+        out += _crops(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
+            rpts, x1, y1, cur, 0.05, 0.05, 0.15, -0.05) and spread >= 0.2 * cur * cur, rotated, base_num, flip, rng)
     return out
 
 
@@ -231,7 +239,7 @@ def offline_crops106(img, pts, size, rng, base_num=10, flip=False, min_rot=-45, 
     rpts, m = rotate(pts, (lo + hi) / 2.0, rng.randint(min_rot, max_rot))
     rlo, rhi = rpts.min(0), rpts.max(0)
     rbs, rc, spread = float(max(rhi - rlo)), (rlo + rhi) / 2.0, float(((rhi - rlo) ** 2).sum())
-    cache, out = [], []
+    cache = []
 
     def rotated():
         if not cache:
@@ -242,16 +250,8 @@ def offline_crops106(img, pts, size, rng, base_num=10, flip=False, min_rot=-45, 
         cur = int(rng.randint(110, 125) / 100.0 * rbs)
         shift = int(0.02 * rbs)
         return int(rc[0] - cur / 2.0 + rng.randint(-shift, shift)), int(rc[1] - cur / 2.0 + rng.randint(-shift, shift)), cur
-    for _ in range(base_num):
-        got = search_crop(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
-            rpts, x1, y1, cur, 0.05, 0.05, 0.05, 0.05) and spread >= cur * cur, rotated=rotated)
-        if got is None:
-            break
-        crop, norm = got
-        if flip and rng.random() < 0.5:
-            crop, norm = crop[:, ::-1].copy(), flip_points(norm)
-        out.append((crop, norm))
-    return out
+    return _crops(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
+        rpts, x1, y1, cur, 0.05, 0.05, 0.05, 0.05) and spread >= cur * cur, rotated, base_num, flip, rng)
 
 
 # Eyebrows (33–42, 64–71) and lips (84–103) of the 106-point layout: with the original's

@@ -70,37 +70,38 @@ def parse_floats(tokens, path, line, what='value'):
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode='w', **kw):
-    """``with atomic_write(p) as f: f.write(...)`` — the file appears whole or not at all."""
-    folder = os.path.dirname(os.path.abspath(path)) or '.'
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, mode, **kw) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def atomic_call(path, write):
-    """Atomic version of a writer that takes a file name (``write(tmp_path)``), e.g. ``mx.nd.save``."""
+def _replacing(path):
+    """A temporary path beside ``path`` that replaces it when the block ends without an error; on any
+    error (including Ctrl-C) the temporary file is removed and ``path`` is left as it was."""
     folder = os.path.dirname(os.path.abspath(path)) or '.'
     os.makedirs(folder, exist_ok=True)
     base, ext = os.path.splitext(os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % base, suffix='.tmp' + ext, dir=folder)
     os.close(fd)
     try:
-        write(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode='w', **kw):
+    """``with atomic_write(p) as f: f.write(...)`` — the file appears whole or not at all."""
+    with _replacing(path) as tmp:
+        with open(tmp, mode, **kw) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def atomic_call(path, write):
+    """Atomic version of a writer that takes a file name (``write(tmp_path)``), e.g. ``mx.nd.save``;
+    the temporary name keeps the extension, for writers that choose a format by it."""
+    with _replacing(path) as tmp:
+        write(tmp)
 
 
 def write_lines(path, lines):

@@ -182,25 +182,17 @@ def test_wider_annotations_real_and_bad(tmp_path):
 
 def test_bad_annotation_inputs(tmp_path):
     bad = tmp_path / 'gt.txt'
-    bad.write_text('ev/a.jpg\n2\n1 2 3 4 0 0 0 0 0 0\n')
-    with pytest.raises(wider.AnnotationError, match='gt.txt:4'):
-        wider.read_txt(str(bad))
-    bad.write_text('ev/a.jpg\nx\n')
-    with pytest.raises(wider.AnnotationError, match='gt.txt:2'):
-        wider.read_txt(str(bad))
     anno = tmp_path / 'anno.txt'
-    anno.write_text('')
-    with pytest.raises(wider.AnnotationError, match='empty'):
-        wider.read_anno(str(anno))
-    anno.write_text('a.jpg 1 2 3\n')
-    with pytest.raises(wider.AnnotationError, match='anno.txt:1'):
-        wider.read_anno(str(anno))
-    anno.write_text('a.jpg 1 2 nan 4\n')
-    with pytest.raises(ValueError, match='anno.txt:1: non-finite'):
-        wider.read_anno(str(anno))
-    anno.write_text('a.jpg 5 2 1 4\n')
-    with pytest.raises(wider.AnnotationError, match='anno.txt:1: a box with x2 < x1'):
-        wider.read_anno(str(anno))
+    cases = [(bad, 'ev/a.jpg\n2\n1 2 3 4 0 0 0 0 0 0\n', wider.read_txt, 'gt.txt:4'),
+             (bad, 'ev/a.jpg\nx\n', wider.read_txt, 'gt.txt:2'),
+             (anno, '', wider.read_anno, 'empty'),
+             (anno, 'a.jpg 1 2 3\n', wider.read_anno, 'anno.txt:1'),
+             (anno, 'a.jpg 1 2 nan 4\n', wider.read_anno, 'anno.txt:1: non-finite'),
+             (anno, 'a.jpg 5 2 1 4\n', wider.read_anno, 'anno.txt:1: a box with x2 < x1')]
+    for path, text, reader, message in cases:
+        path.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            reader(str(path))
     # zero-size boxes are counted and kept (per-box score files stay aligned); a missing image is counted
     rec = [('ev', 'missing', np.array([[1, 2, 3, 4]]), np.zeros(1, bool))]
     img_dir = tmp_path / 'ev'

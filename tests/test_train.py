@@ -289,15 +289,11 @@ def test_resume_is_exact(tmp_path):
 
 def test_bad_lists_give_clear_errors(tmp_path):
     bad = tmp_path / 'l.txt'
-    bad.write_text('a 7\n')
-    with pytest.raises(D.DataError, match='l.txt:1: unknown label code 7'):
-        D.read_list(str(bad))
-    bad.write_text('a\n')
-    with pytest.raises(D.DataError, match='l.txt:1: truncated'):
-        D.read_list(str(bad))
-    bad.write_text('a 1 0.1\n')
-    with pytest.raises(D.DataError, match='label 1 needs 4 values'):
-        D.read_list(str(bad))
+    for text, message in (('a 7\n', 'l.txt:1: unknown label code 7'), ('a\n', 'l.txt:1: truncated'),
+                          ('a 1 0.1\n', 'label 1 needs 4 values'), ('a 1 0.1 0.1 nan 0.1\n', 'l.txt:1: non-finite')):
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=message):  # DataError / FormatError, both ValueErrors
+            D.read_list(str(bad))
     r = _run(['--image_set', str(tmp_path / 'none.txt'), '--prefix', str(tmp_path / 'x')])
     assert r.returncode == 2 and 'none.txt' in r.stderr
 
