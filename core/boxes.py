@@ -5,7 +5,7 @@ Boxes are float arrays N×(4+k): x1, y1, x2, y2[, score, ...]. Nothing here modi
 import cv2
 import numpy as np
 
-from .image import to_tensor
+from .image import MEAN, SCALE
 
 
 def pyramid_scales(width, height, min_face, cell=20, factor=0.709):
@@ -141,35 +141,32 @@ def clip(boxes, width, height):
 
 
 def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR):
-    """Crops of integer boxes, zero-padded where they leave the image, resized (bilinear) to
-    ``size``×``size`` (bilinear unless ``interp`` says otherwise) and normalised;
-    N×3×size×size float32.
+    """Crops of integer boxes, zero-padded where they leave the image, resized (bilinear unless
+    ``interp`` says otherwise) to ``size``×``size`` and normalised; (N×3×size×size float32, valid N).
 
-    A box smaller than 2 pixels or entirely outside the image gives an all-zero tensor
-    (uniform grey), as in the original.
+    A box smaller than 2 pixels or entirely outside the image gives an all-zero tensor (uniform
+    grey), as in the original. Crops are resized straight into one uint8 batch, converted once.
     """
     h, w = img.shape[:2]
     n = len(boxes)
-    patches = [None] * n
+    batch = np.empty((n, size, size, 3), dtype=np.uint8)
     valid = np.zeros(n, dtype=bool)
-    blank = np.zeros((size, size, 3), dtype=np.uint8)
     b = np.asarray(boxes[:, :4], dtype=np.int64) if n else np.zeros((0, 4), np.int64)
     for i in range(n):
-        x1, y1, x2, y2 = b[i]
+        x1, y1, x2, y2 = (int(v) for v in b[i])
         bw, bh = x2 - x1 + 1, y2 - y1 + 1
         ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w - 1), min(y2, h - 1)
         if (check_geometry and (bw < 2 or bh < 2)) or ix2 < ix1 or iy2 < iy1 or bw < 1 or bh < 1:
-            patches[i] = blank
             continue
         if ix1 == x1 and iy1 == y1 and ix2 == x2 and iy2 == y2:
             patch = img[y1:y2 + 1, x1:x2 + 1]
         else:
             patch = np.zeros((bh, bw, 3), dtype=np.uint8)
             patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
-        patches[i] = cv2.resize(patch, (size, size), interpolation=interp)
+        cv2.resize(patch, (size, size), dst=batch[i], interpolation=interp)
         valid[i] = True
-    if n == 0:
-        return np.zeros((0, 3, size, size), dtype=np.float32), valid
-    out = to_tensor(patches)
+    out = np.empty((n, 3, size, size), np.float32)
+    np.subtract(batch.transpose(0, 3, 1, 2), np.float32(MEAN), out=out, dtype=np.float32)
+    out *= np.float32(SCALE)
     out[~valid] = 0.0  # rejected crops: all-zero normalised tensor (uniform grey)
     return out, valid

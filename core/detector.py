@@ -47,13 +47,15 @@ class MtcnnDetector:
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
-        self._buffers = {}  # input tensors per pyramid-level shape, reused from image to image
+        self._buffers = {}  # input tensors per pyramid-level shape, reused while the image size stays
 
     # --- stages --------------------------------------------------------------------------
     def detect_pnet(self, img):
         """Returns (pre-regression boxes N×5, calibrated boxes N×5): every pyramid level through the
         Pnet, cells above the threshold as boxes, NMS 0.5 per level and 0.7 across levels."""
         h, w = img.shape[:2]
+        if self._buffers.get('image') != img.shape:  # keep the level buffers of one image size only
+            self._buffers = {'image': img.shape}
         found = []
         for s in bx.pyramid_scales(w, h, self.min_face, self.cell, self.factor):
             size = (int(w * s), int(h * s))

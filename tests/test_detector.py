@@ -132,3 +132,12 @@ def test_onnx_backend_leaves_no_temporary_files():
     assert det.pnet.info['kind'] == 'pnet'
     after = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith('mtcnn-onnx-')}
     assert after <= before
+
+
+def test_level_buffers_do_not_grow_across_image_sizes():
+    det = MtcnnDetector(_random_model('Pnet20_v1'), thresh=(0.99,))
+    rng = np.random.RandomState(0)
+    for h, w in ((120, 160), (97, 131), (200, 150), (120, 160)):
+        det.detect_face(rng.randint(0, 255, (h, w, 3)).astype(np.uint8))
+    levels = len(__import__('core.boxes', fromlist=['x']).pyramid_scales(160, 120, 20, 20, 0.709))
+    assert len(det._buffers) <= levels + 1  # the last image's levels only (plus its shape key)
