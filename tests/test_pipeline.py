@@ -130,7 +130,7 @@ def test_original_recipe_plan_is_the_bat_sequence(tmp_path):
             assert have['--network'] == NETWORKS[script]
             assert ('--pretrained' in have) == stage.endswith('_2')  # phase 1 from scratch, phase 2 resumes
     # the recipe file lists every setting, each equal to the built-in original values
-    from tools.pipeline import RECIPE_KEYS
+    from core.recipes import RECIPE_KEYS
     recipe = json.load(open(os.path.join(REPO, 'scripts', 'recipes', 'original.json')))
     assert {k: v for k, v in recipe.items() if not k.startswith('_')} == RECIPE_KEYS
 
@@ -147,9 +147,17 @@ def test_recipe_errors_are_one_line(tmp_path):
     assert r.returncode == 2 and "p_epochs='abc' is not an int" in r.stderr
 
 
+def test_to_stops_after_a_stage(tmp_path):
+    r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--plan', '--to', 'p_train'])
+    assert r.returncode == 0, r.stderr
+    assert [ln.split('\t')[0] for ln in r.stdout.splitlines()] == ['anno', 'p_data', 'p_list', 'p_train']
+    r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--plan', '--to', 'p_trian'])
+    assert r.returncode == 2 and "unknown stage 'p_trian'" in r.stderr
+
+
 def test_changed_settings_change_the_stage_keys(tmp_path):
     from core.pipeline import stage_key
-    from tools.pipeline import load_recipe, stages
+    from core.recipes import load_recipe, stages
     keys = []
     for sets in ((), ('p_epochs=3',)):
         prev, k = '', {}
@@ -180,11 +188,9 @@ def _shm():
     return set(os.listdir('/dev/shm')) if os.path.isdir('/dev/shm') else set()
 
 
-def _start(run, root, mark, stages=4):
+def _start(run, root, mark):
     # the real stages up to the first training, tiny settings, on the embedded demo set
-    code = ('import sys; sys.argv[0] = "pipeline"; import cli; from tools import pipeline as pl; real = pl.stages; '
-            'pl.stages = lambda *a: real(*a)[:%d]; sys.exit(cli.run(pl.main, sys.argv[1:]))' % stages)
-    cmd = [sys.executable, '-c', code, '--run', run, '--wider_root', root, '--config', 'scripts/recipes/demo.json',
+    cmd = [sys.executable, 'tools/pipeline.py', '--to', 'p_train', '--run', run, '--wider_root', root, '--config', 'scripts/recipes/demo.json',
            '--set', 'limit_images=60', '--set', 'p_epochs=4', '--set', 'p_lr_epoch=3', '--set', 'p_batch=64',
            '--set', 'workers=2']
     return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
