@@ -58,7 +58,7 @@ def main(argv=None):
     names = [k for k in ('dev', 'dev40', 'easy', 'medium', 'hard') if k in rows[0]]
     png = learning_curve_plot([(r['fraction'], {k: r[k] for k in names}) for r in rows],
                               os.path.join(args.out, 'learning_curve.png'),
-                              title='AP against training images (dev: held-out train images; easy/medium/hard: WIDER val)')
+                              title='AP against training images\n(dev: held-out train images; easy/medium/hard: WIDER val)')
     table = ['| training images | %s |' % ' | '.join(names), '|---|%s' % ('---|' * len(names))]
     table += ['| %d %% | %s |' % (round(100 * r['fraction']), ' | '.join('%.3f' % r[k] for k in names)) for r in rows]
     write_lines(os.path.join(args.out, 'learning_curve.md'), table)
