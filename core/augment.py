@@ -64,8 +64,7 @@ def flip_batch(imgs, flags, bbox=None, landmarks=None, n_points=5):
     if landmarks is not None:
         landmarks = landmarks.copy()
         idx = np.where(flags)[0]
-        for i in idx:
-            landmarks[i] = to_vector(flip_points(from_vector(landmarks[i], n_points)))
+        landmarks[idx] = to_vector(flip_points(from_vector(landmarks[idx], n_points)))
     return imgs, bbox, landmarks
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import boxes as bx
 from .image import to_tensor
+from .landmarks import from_vector
 
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 
@@ -170,7 +171,6 @@ class MtcnnDetector:
 def _denormalise_points(values, crops):
     """Crop-normalised net outputs (the label layout, see core.landmarks.to_vector) -> N×P×2 image
     pixels: x = v·side − 0.5 + crop_x1, the original's half-pixel convention."""
-    from .landmarks import from_vector
     pts = from_vector(values)
     side = np.stack([crops[:, 2] - crops[:, 0] + 1, crops[:, 3] - crops[:, 1] + 1], 1)[:, None, :]
     return pts * side - 0.5 + crops[:, None, 0:2]

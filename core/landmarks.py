@@ -57,20 +57,21 @@ def reorder_106(points, table):
 
 
 def flip_points(points, width=1.0, legacy=False):
-    """Mirror P×2 points horizontally (x -> width − x) and re-index left/right.
+    """Mirror P×2 (or N×P×2) points horizontally (x -> width − x) and re-index left/right.
 
     ``width`` is 1.0 for crop-normalised points; for pixels use the image width with the
     +0.5 pixel-centre convention folded in by the caller. ``legacy`` reproduces the original's
     106-point bug (y of points 58–63 and 75–77 not swapped).
     """
     pts = np.asarray(points, np.float64)
-    perm = FLIP5 if len(pts) == 5 else FLIP106 if len(pts) == 106 else None
+    n = pts.shape[-2]
+    perm = FLIP5 if n == 5 else FLIP106 if n == 106 else None
     if perm is None:
-        raise ValueError('no flip permutation for %d points' % len(pts))
-    out = pts[perm].copy()
-    out[:, 0] = width - out[:, 0]
-    if legacy and len(pts) == 106:
-        out[LEGACY_Y_KEPT, 1] = pts[LEGACY_Y_KEPT, 1]
+        raise ValueError('no flip permutation for %d points' % n)
+    out = pts[..., perm, :]
+    out[..., 0] = width - out[..., 0]
+    if legacy and n == 106:
+        out[..., LEGACY_Y_KEPT, 1] = pts[..., LEGACY_Y_KEPT, 1]
     return out
 
 

@@ -56,11 +56,11 @@ def make_trainer(params, settings, kvstore=None):
         opt['lr_scheduler'] = sched
     trainer = mx.gluon.Trainer(params, 'sgd', opt, kvstore=kvstore, update_on_kvstore=False)
     if isinstance(kvstore, mx.kv.KVStore) and kvstore.type.startswith('dist'):
-        start_in_step(trainer, kvstore)
+        sync_workers(trainer, kvstore)
     return trainer
 
 
-def start_in_step(trainer, kv):
+def sync_workers(trainer, kv):
     """Give every worker rank 0's weights before the first batch.
 
     Gluon broadcasts the weights lazily inside the first ``step()``, where the pull of a weight and
