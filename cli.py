@@ -53,8 +53,10 @@ def run(main, argv=None):
     watch_env()
     try:
         return main(argv)
-    except KeyboardInterrupt:
-        print('\ninterrupted; rerun the same command to resume', file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        from core.lifecycle import Interrupted
+        print('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
         sys.stdout = open(os.devnull, 'w')

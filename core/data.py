@@ -23,6 +23,7 @@ import numpy as np
 
 from .augment import black_border, flip_batch, normalise_batch, transform_batch
 from .fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
+from .lifecycle import die_with_starter, mp_temp_dir
 from .packed import RecordReader, decode_image
 
 
@@ -170,9 +171,8 @@ def _read_slot(buf, layout):
             for k, dt, shape, off in layout}
 
 
-def _worker(maker, tasks, results, slot_paths):
-    from .lifecycle import die_with_parent
-    die_with_parent()  # the forkserver that started us exits with the training process
+def _worker(maker, tasks, results, slot_paths, leftovers):
+    die_with_starter(*leftovers)  # gone the moment the process that started us is
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     maps = []
@@ -210,7 +210,8 @@ class _WorkerPool:
                 f.truncate(slot_bytes)
                 self.maps.append(mmap.mmap(f.fileno(), 0))
         self.tasks, self.results = ctx.Queue(), ctx.Queue()
-        self.procs = [ctx.Process(target=_worker, args=(maker, self.tasks, self.results, paths), daemon=True)
+        self.procs = [ctx.Process(target=_worker, args=(maker, self.tasks, self.results, paths,
+                                                       (mp_temp_dir(), self.dir)), daemon=True)
                       for _ in range(n)]
         for proc in self.procs:
             proc.start()

@@ -88,6 +88,27 @@ def _replacing(path):
 
 
 @contextlib.contextmanager
+def scratch_file(suffix=''):
+    """A path for a library that only writes files, left nowhere on disk: on Linux an anonymous
+    in-memory file (``/proc/self/fd/N`` of a memfd, gone with the process however it ends); elsewhere
+    a temporary file removed when the block ends."""
+    if hasattr(os, 'memfd_create') and os.path.isdir('/proc/self/fd'):
+        fd = os.memfd_create('mtcnn-scratch' + suffix)
+        try:
+            yield '/proc/self/fd/%d' % fd
+        finally:
+            os.close(fd)
+        return
+    fd, tmp = tempfile.mkstemp(prefix='mtcnn-scratch-', suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+
+
+@contextlib.contextmanager
 def atomic_write(path, mode='w', **kw):
     """``with atomic_write(p) as f: f.write(...)`` — the file appears whole or not at all."""
     with _replacing(path) as tmp:

@@ -1,14 +1,22 @@
 """Processes that die with their parent, and SIGTERM handled like Ctrl-C.
 
-* :func:`die_with_parent` — called in every worker process (data loaders, sample generators) and in
-  every stage a pipeline starts: on Linux the kernel sends the process SIGKILL when its parent exits
-  (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread polls the parent's pid. A killed trainer
-  therefore leaves no worker, forkserver or stage behind.
+* :func:`die_with_parent` — called in every stage a pipeline starts: on Linux the kernel sends the
+  process a signal when its parent exits (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread
+  polls the parent's pid.
+* :func:`die_with_starter` — called in every multiprocessing worker (data loaders, sample
+  generators). Such a worker is forked by the forkserver, not by the process that asked for it, so a
+  parent-death signal would wait for the forkserver; and the forkserver (with the resource tracker)
+  only exits once every worker has closed its copy of their pipes. Each worker therefore watches the
+  pipe that multiprocessing keeps open to the process that started it and kills itself when that
+  pipe closes; the forkserver and the resource tracker then see their pipes close and exit too
+  (the tracker unlinks any semaphore left in ``/dev/shm``). A killed trainer, ``gen_data.py`` or
+  ``gen_hard_example.py`` — even by SIGKILL — leaves nothing running.
 * :func:`terminate_as_interrupt` — SIGTERM raises KeyboardInterrupt in the main thread, so the same
   cleanup as Ctrl-C runs (pools closed, state saved, temporary files removed).
 """
 import ctypes
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -46,6 +54,51 @@ def die_with_parent(sig=signal.SIGKILL, parent=None, interval=1.0):
     threading.Thread(target=_watch, args=(parent, sig, interval), daemon=True).start()
 
 
+def _gone(pid):
+    """True when process ``pid`` has exited (a zombie counts as exited)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] in ('Z', 'X')
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+
+
+def _wait_then_kill(starter, sig, leftovers):
+    from multiprocessing.connection import wait
+    wait([starter.sentinel])  # readable (EOF) once the starting process has gone, however it ended
+    if _gone(starter.pid):  # it had no chance to remove its folders
+        for folder in leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+    os.kill(os.getpid(), sig)
+
+
+def die_with_starter(*leftovers, sig=signal.SIGKILL):
+    """In a multiprocessing worker: receive ``sig`` as soon as the process that started it is gone
+    (its parent in the multiprocessing sense, which under forkserver is not the OS parent). If that
+    process died without cleaning up, the ``leftovers`` folders (e.g. its :func:`mp_temp_dir`, which
+    holds the forkserver's socket) are removed first."""
+    import multiprocessing as mp
+    starter = mp.parent_process()
+    if starter is None or getattr(starter, 'sentinel', None) is None:
+        return die_with_parent(sig)
+    threading.Thread(target=_wait_then_kill, args=(starter, sig, leftovers), daemon=True).start()
+
+
+def mp_temp_dir():
+    """The folder multiprocessing keeps this process's forkserver socket in (made on first use)."""
+    from multiprocessing import util
+    return util.get_temp_dir()
+
+
 def preexec_die_with_parent():
     """``preexec_fn`` for subprocesses: SIGTERM to the child when the parent dies (Linux; the child
     also watches its parent pid when it is one of this toolkit's commands, see :func:`watch_env`)."""
@@ -60,6 +113,10 @@ def watch_env():
     pid = os.environ.get(PARENT_ENV)
     if pid and pid.isdigit() and int(pid) == os.getppid():
         die_with_parent(signal.SIGTERM, parent=int(pid))
+
+
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C / SIGTERM that says how to continue (``cli.run`` prints its message as the one line)."""
 
 
 def _raise_interrupt(signum, frame):

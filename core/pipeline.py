@@ -99,8 +99,10 @@ def run_command(argv, cwd, log_path, name, show=print, on_start=None):
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def forward(signum, frame):
+        # to the stage alone: it stops its own workers (a signal to its whole group would kill its
+        # multiprocessing forkserver under a pool that is still running)
         try:
-            os.killpg(proc.pid, signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+            proc.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
         except ProcessLookupError:
             pass
         raise KeyboardInterrupt

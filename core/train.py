@@ -35,6 +35,7 @@ from . import optim
 from .devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
+from .lifecycle import Interrupted
 from .model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
 
 log = logging.getLogger('train')
@@ -364,14 +365,15 @@ def validate(graph, loader, ctx, micro=0):
 
 
 def save_checkpoint(prefix, epoch, model, net, trainer, settings, ctx):
-    """Weights (inference graph + params) and optimizer state of ``epoch``, each file atomic."""
+    """Optimizer state and weights (inference graph + params) of ``epoch``, each file atomic, the params
+    last: a ``.params`` file that exists is a complete checkpoint, whenever the run was killed."""
     params = net.collect_params()
     arg = {k: v.data(ctx) for k, v in params.items() if k in model.arg}
     aux = {k: v.data(ctx) for k, v in params.items() if k in model.aux}
     weighted = symbols.network_info(model.network)['n_points'] == 106 and bool(CFG.landmark106_migu_weighting)
+    optim.save_state('%s-%04d.states' % (prefix, epoch), trainer, settings, epoch)
     save_model(prefix, epoch, model.test_sym, arg, aux, network=model.network, with_landmark=model.with_landmark,
                basenum=model.basenum, weighted_106=weighted)
-    optim.save_state('%s-%04d.states' % (prefix, epoch), trainer, settings, epoch)
 
 
 def _fmt(metrics):
@@ -486,7 +488,7 @@ def train(s):
     if s.begin_epoch >= s.end_epoch:
         raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.end_epoch))
     r = setup(s)
-    last = {}
+    last, epoch = {}, s.begin_epoch
     try:
         for epoch in range(s.begin_epoch, s.end_epoch):
             t0 = time.time()
@@ -494,6 +496,10 @@ def train(s):
                                          _logger(r, epoch), progress=r.rank == 0 and not s.quiet, epochs=s.end_epoch)}
             if r.saves:
                 last = end_of_epoch(r, epoch, last, time.time() - t0)
+    except KeyboardInterrupt:
+        saved = available_epochs(s.prefix)
+        raise Interrupted('interrupted in epoch %d; %s' % (epoch + 1, 'to continue from epoch %d, run the same command '
+                          'with --resume --begin_epoch last' % saved[-1] if saved else 'no epoch was saved yet'))
     finally:
         r.train_loader.close()
     return last

@@ -16,6 +16,7 @@ import time
 from tqdm import tqdm
 
 from core.fileio import load_json, save_json
+from core.lifecycle import die_with_starter, mp_temp_dir
 
 from .writers import make_sink
 
@@ -24,10 +25,9 @@ _JOB = None
 _PACK = False
 
 
-def _init_worker(job, pack_in_worker=False):
+def _init_worker(job, pack_in_worker, mp_dir):
     global _JOB, _PACK
-    from core.lifecycle import die_with_parent
-    die_with_parent()  # the forkserver that started us exits with the main process
+    die_with_starter(mp_dir)  # gone the moment the process that started us is
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     import cv2
     cv2.setNumThreads(1)
@@ -64,7 +64,7 @@ def _results(job, items, start, seed, workers, packed):
     if workers <= 1:
         return None, (job(item, s) + (False,) for item, s in tasks)
     # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
-    pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, packed))
+    pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, packed, mp_temp_dir()))
     return pool, pool.imap(_call, tasks, chunksize=4)
 
 

@@ -48,6 +48,28 @@ def random_model(name, with_landmark=False, seed=0):
     return InferenceModel(sym, arg, aux, network=name, with_landmark=with_landmark)
 
 
+def processes_marked(mark):
+    """Pids of the processes whose environment carries ``mark`` (everything a command started inherits it)."""
+    found = []
+    for pid in os.listdir('/proc') if os.path.isdir('/proc') else []:
+        if pid.isdigit():
+            try:
+                with open('/proc/%s/environ' % pid, 'rb') as f:
+                    if mark.encode() in f.read():
+                        found.append(int(pid))
+            except OSError:
+                pass
+    return found
+
+
+def leftover_entries():
+    """Entries of /dev/shm and of the temp folder that this toolkit or multiprocessing could leave behind."""
+    import tempfile
+    names = ['/dev/shm/' + n for n in os.listdir('/dev/shm')] if os.path.isdir('/dev/shm') else []
+    names += [os.path.join(tempfile.gettempdir(), n) for n in os.listdir(tempfile.gettempdir())]
+    return {n for n in names if 'mtcnn' in os.path.basename(n) or os.path.basename(n).startswith(('sem.mp', 'pymp-'))}
+
+
 # Every process a test starts inherits this mark; none may outlive the session except the ones this
 # pytest process still owns (its own forkserver and resource tracker, which exit with it).
 SESSION_MARK = 'mtcnn-test-%d-%d' % (os.getpid(), id(object()))

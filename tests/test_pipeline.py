@@ -1,15 +1,11 @@
-"""Pipeline: the runner (manifest, skip/redo, --from/--only, failures), recipes (the original's .bat
-sequence command by command, validation of settings), and interruptions at several points
-(Ctrl-C, SIGTERM, SIGKILL) followed by a rerun that gives the uninterrupted result and leaves no
-process, shared-memory or temporary entry behind."""
+"""Pipeline: the runner (manifest, skip/redo, --from/--only, failures) and recipes (the original's .bat
+sequence command by command, validation of settings). Interruptions of the pipeline and of every
+command it runs are tested in test_kill.py."""
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
-import time
-import uuid
 
 import pytest
 
@@ -166,82 +162,3 @@ def test_changed_settings_change_the_stage_keys(tmp_path):
         keys.append(k)
     a, b = keys
     assert a['p_data'] == b['p_data'] and a['p_train'] != b['p_train'] and a['eval'] != b['eval']
-
-
-# --- interruptions ------------------------------------------------------------------------------------
-
-def _leftovers(mark):
-    """Processes whose environment carries ``mark`` (every process the pipeline started inherits it)."""
-    found = []
-    for pid in os.listdir('/proc'):
-        if pid.isdigit():
-            try:
-                with open('/proc/%s/environ' % pid, 'rb') as f:
-                    if mark.encode() in f.read():
-                        found.append(int(pid))
-            except OSError:
-                pass
-    return found
-
-
-def _shm():
-    return set(os.listdir('/dev/shm')) if os.path.isdir('/dev/shm') else set()
-
-
-def _start(run, root, mark):
-    # the real stages up to the first training, tiny settings, on the embedded demo set
-    cmd = [sys.executable, 'tools/pipeline.py', '--to', 'p_train', '--run', run, '--wider_root', root, '--config', 'scripts/recipes/demo.json',
-           '--set', 'limit_images=60', '--set', 'p_epochs=4', '--set', 'p_lr_epoch=3', '--set', 'p_batch=64',
-           '--set', 'workers=2']
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, MTCNN_TEST_MARK=mark), start_new_session=True)
-
-
-def _wait_for(path, proc, limit=600):
-    t0 = time.time()
-    while not os.path.exists(path) and proc.poll() is None and time.time() - t0 < limit:
-        time.sleep(0.05)
-    assert proc.poll() is None, 'the pipeline finished before it could be interrupted'
-
-
-@pytest.mark.skipif(not os.path.isdir('/proc'), reason='process checks read /proc')
-def test_interrupted_pipeline_resumes_to_the_same_result_and_leaves_nothing(tmp_path):
-    from core.model_io import load_params
-    from prepare_data.demo_set import make_demo_set
-    root = str(tmp_path / 'demo')
-    make_demo_set(root, seed=0)
-    mark = uuid.uuid4().hex
-    shm_before = _shm()
-    ref = str(tmp_path / 'ref')
-    out, _ = _start(ref, root, mark).communicate(timeout=600)
-    assert 'p_train       done' in out, out[-2000:]
-    want, _ = load_params(os.path.join(ref, 'model', 'pnet20-0004.params'))
-    # kill points: Ctrl-C to the whole group in epoch 3; SIGTERM to the runner in epoch 2; SIGKILL of the
-    # runner alone in epoch 3 (its stage must die with it, and the rerun must not run beside a leftover)
-    for how, point in (('int', 'pnet20-0002.states'), ('term', 'pnet20-0001.states'), ('kill', 'pnet20-0002.states')):
-        cut = str(tmp_path / how)
-        proc = _start(cut, root, mark)
-        _wait_for(os.path.join(cut, 'model', point), proc)
-        if how == 'int':
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            os.kill(proc.pid, signal.SIGTERM if how == 'term' else signal.SIGKILL)
-        out, _ = proc.communicate(timeout=120)
-        assert 'Traceback' not in out, out[-3000:]
-        if how != 'kill':
-            assert proc.returncode == 130, out[-2000:]
-            status = json.load(open(os.path.join(cut, 'manifest.json')))['stages']['p_train']['status']
-            assert status == 'interrupted'
-        for _ in range(100):  # the stage and its workers go with the runner
-            if not _leftovers(mark):
-                break
-            time.sleep(0.1)
-        assert not _leftovers(mark), (how, _leftovers(mark))
-        out, _ = _start(cut, root, mark).communicate(timeout=600)
-        assert 'p_train       resuming at epoch' in out and 'p_data        up to date' in out, out[-2000:]
-        got, _ = load_params(os.path.join(cut, 'model', 'pnet20-0004.params'))
-        for k in want:
-            assert (want[k].asnumpy() == got[k].asnumpy()).all(), (how, k)
-    time.sleep(0.5)
-    assert not _leftovers(mark)
-    assert not {e for e in _shm() - shm_before if 'mtcnn' in e or e.startswith('sem.mp')}

@@ -14,7 +14,7 @@ import numpy as np
 import symbols  # noqa: F401  (sets the MXNet environment first)
 import mxnet as mx
 
-from ..fileio import atomic_call, save_json
+from ..fileio import atomic_call, save_json, scratch_file
 
 OUTPUT_NAMES = {'pnet': ['prob', 'bbox'], 'rnet': ['prob', 'bbox'], 'onet': ['prob', 'bbox', 'landmarks'],
                 'lnet': ['landmarks']}
@@ -24,10 +24,10 @@ def _prelu_params(sym):
     return {n['name'] + '_gamma' for n in json.loads(sym.tojson())['nodes'] if n['op'] == 'LeakyReLU'}
 
 
-def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None, fold=False):
-    """Write ``model`` (a :class:`core.model_io.InferenceModel`) to ``path`` as ONNX. ``opset``
-    converts to that opset (default: the installed onnx's newest); ``output_names`` renames the
-    graph outputs (e.g. ``prob``, ``bbox``, ``landmarks``)."""
+def onnx_proto(model, fast_prelu=False, opset=None, output_names=None, fold=False):
+    """``model`` (a :class:`core.model_io.InferenceModel`) as a checked ONNX ``ModelProto``. ``opset``
+    converts to that opset (default: the installed onnx's newest); ``output_names`` renames the graph
+    outputs (e.g. ``prob``, ``bbox``, ``landmarks``); ``fold`` folds PReLUs into the next convolution."""
     import onnx
     info = model.info
     size = info['size']
@@ -35,28 +35,33 @@ def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None, fo
     params = {name: (value.reshape((-1, 1, 1)) if name in prelu else value).as_in_context(mx.cpu())
               for name, value in list(model.arg.items()) + list(model.aux.items())}
     dyn = [(None, 3, None, None)] if info['kind'] == 'pnet' else [(None, 3, size, size)]
-
-    def write(tmp):
+    with scratch_file('.onnx') as tmp:  # MXNet's exporter only writes to a path
         mx.onnx.export_model(model.sym, params, in_shapes=[(1, 3, size, size)], in_types=[np.float32],
                              onnx_file_path=tmp, dynamic=True, dynamic_input_shapes=dyn)
         graph_model = onnx.load(tmp)
-        inits = {i.name for i in graph_model.graph.initializer}
-        keep = [i for i in graph_model.graph.input if i.name not in inits]
-        del graph_model.graph.input[:]
-        graph_model.graph.input.extend(keep)
-        if fold:
-            fold_prelu(graph_model)
-        if fast_prelu:
-            decompose_prelu(graph_model)
-        if getattr(model, 'weighted_106', False):
-            unweight_106(graph_model)
-        if output_names:
-            rename_outputs(graph_model, output_names)
-        if opset:
-            retarget_opset(graph_model, int(opset), channel_softmax=info['kind'] == 'pnet')
-        onnx.checker.check_model(graph_model, full_check=True)
-        onnx.save(graph_model, tmp)
-    atomic_call(path, write)
+    inits = {i.name for i in graph_model.graph.initializer}
+    keep = [i for i in graph_model.graph.input if i.name not in inits]
+    del graph_model.graph.input[:]
+    graph_model.graph.input.extend(keep)
+    if fold:
+        fold_prelu(graph_model)
+    if fast_prelu:
+        decompose_prelu(graph_model)
+    if getattr(model, 'weighted_106', False):
+        unweight_106(graph_model)
+    if output_names:
+        rename_outputs(graph_model, output_names)
+    if opset:
+        retarget_opset(graph_model, int(opset), channel_softmax=info['kind'] == 'pnet')
+    onnx.checker.check_model(graph_model, full_check=True)
+    return graph_model
+
+
+def export_onnx(model, path, fast_prelu=False, opset=None, output_names=None, fold=False):
+    """Write ``model`` to ``path`` as ONNX (atomically; the settings as :func:`onnx_proto`)."""
+    import onnx
+    graph_model = onnx_proto(model, fast_prelu, opset, output_names, fold)
+    atomic_call(path, lambda tmp: onnx.save(graph_model, tmp))
     return path
 
 

@@ -1,0 +1,204 @@
+"""Killed commands leave nothing behind and resume: a trainer with data workers, gen_data.py,
+gen_hard_example.py and tools/pipeline.py during each of those, interrupted by SIGKILL, SIGTERM and
+Ctrl-C (SIGINT to the whole process group, as a terminal sends it). After each interruption no process
+of the command's session may be alive 5 s later, nothing new may be in /dev/shm or the temp folder, Ctrl-C and SIGTERM end
+in one line without a traceback, and the reruns end with the uninterrupted run's files, byte for byte.
+
+Each command is interrupted in a chain (kill, rerun, kill the rerun, ...) so one test covers every
+signal at the cost of about two runs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import REPO, processes_marked, leftover_entries
+
+pytestmark = pytest.mark.skipif(not os.path.isdir('/proc'), reason='process checks read /proc')
+
+PY = sys.executable
+WORKERS = ['--workers', '2']
+
+
+class Command:
+    """Runs one command line in its own session, output to a log, every process marked."""
+
+    def __init__(self, argv, log_dir):
+        self.argv, self.log_dir, self.mark, self.n = argv, log_dir, uuid.uuid4().hex, 0
+        self.shm_before = leftover_entries()
+
+    def start(self, extra=()):
+        self.n += 1
+        self.log = os.path.join(self.log_dir, 'run%d.log' % self.n)
+        env = dict(os.environ, MTCNN_TEST_MARK=self.mark, MTCNN_CHECKPOINT_SECONDS='0.05')
+        with open(self.log, 'w') as out:
+            return subprocess.Popen(self.argv + list(extra), cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                    env=env, start_new_session=True)
+
+    def output(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def finish(self, extra=()):
+        proc = self.start(extra)
+        assert proc.wait(timeout=600) == 0, self.output()[-3000:]
+        self.check_nothing_left('finished run')
+        return self.output()
+
+    def interrupt(self, how, ready, extra=(), limit=300):
+        """Start, wait until ``ready()``, interrupt ``how`` ('kill', 'term' or 'int'), check what is left."""
+        proc, t0 = self.start(extra), time.time()
+        while not ready() and proc.poll() is None and time.time() - t0 < limit:
+            time.sleep(0.02)
+        assert proc.poll() is None, 'finished before it could be interrupted:\n' + self.output()[-2000:]
+        if how == 'int':
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGKILL if how == 'kill' else signal.SIGTERM)
+        rc = proc.wait(timeout=120)
+        out = self.output()
+        assert 'Traceback' not in out, out[-3000:]
+        if how != 'kill':
+            assert rc == 130, (how, rc, out[-2000:])
+            said = [line for line in out.splitlines() if 'interrupted' in line]
+            assert len(said) == 1, (how, said)
+        self.check_nothing_left(how)
+        return said[0] if how != 'kill' else ''
+
+    def check_nothing_left(self, how):
+        t0 = time.time()
+        while processes_marked(self.mark) and time.time() - t0 < 5:
+            time.sleep(0.1)
+        left = processes_marked(self.mark)
+        assert not left, (how, [open('/proc/%d/cmdline' % p).read().replace('\0', ' ')[:120] for p in left])
+        assert not leftover_entries() - self.shm_before, (how, leftover_entries() - self.shm_before)
+
+
+def _progress(state_path, after=0):
+    """ready(): the state checkpoint of a sample/mining run records more than ``after`` finished items."""
+    def ready():
+        try:
+            with open(state_path) as f:
+                return json.load(f).get('done', 0) > after
+        except (OSError, ValueError):
+            return False
+    return ready
+
+
+def _done(state_path):
+    with open(state_path) as f:
+        return json.load(f)['done']
+
+
+def _same_files(a, b, names):
+    for name in names:
+        with open(os.path.join(a, name), 'rb') as fa, open(os.path.join(b, name), 'rb') as fb:
+            assert fa.read() == fb.read(), name
+
+
+PIPELINE = ['--to', 'p_hard', '--config', 'scripts/recipes/demo.json', '--set', 'limit_images=150',
+            '--set', 'p_epochs=4', '--set', 'p_lr_epoch=4', '--set', 'p_batch=64', '--set', 'workers=2']
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    """The demo set run through the pipeline up to Pnet mining: the uninterrupted reference."""
+    from prepare_data.demo_set import make_demo_set
+    base = tmp_path_factory.mktemp('kill')
+    make_demo_set(str(base / 'demo'), seed=0)
+    ref = str(base / 'ref')
+    out = Command(_pipeline(ref, base), str(base)).finish()
+    assert 'p_hard        done' in out, out[-2000:]
+    return dict(base=base, ref=ref, anno=os.path.join(ref, 'anno.txt'), pnet=os.path.join(ref, 'model', 'pnet20'))
+
+
+def _pipeline(run, base):
+    return [PY, 'tools/pipeline.py', '--run', run, '--wider_root', str(base / 'demo')] + PIPELINE
+
+
+def test_killed_trainer_leaves_no_worker_and_resumes_exactly(tmp_path):
+    from core.model_io import load_params
+    from test_train import _tiny_data
+    lst = _tiny_data(tmp_path, 24)
+
+    def train(prefix):
+        return [PY, 'train_P20.py', '--network', 'Pnet20_v1', '--image_set', lst, '--prefix', prefix,
+                '--end_epoch', '4', '--lr_epoch', '2', '--batch_size', '64', '--quiet', '--seed', '1'] + WORKERS
+    ref = str(tmp_path / 'ref' / 'p')
+    Command(train(ref), str(tmp_path)).finish()
+    cut = str(tmp_path / 'cut' / 'p')
+    cmd = Command(train(cut), str(tmp_path))
+    resume = ['--resume', '--begin_epoch', 'last']
+    said = cmd.interrupt('int', lambda: os.path.exists(cut + '-0001.params'))
+    assert 'run the same command with --resume --begin_epoch last' in said, said
+    cmd.interrupt('kill', lambda: os.path.exists(cut + '-0002.params'), resume)
+    cmd.interrupt('term', lambda: os.path.exists(cut + '-0003.params'), resume)
+    out = cmd.finish(resume)
+    assert 'continuing the optimizer of epoch 3' in out, out[-2000:]
+    want, _ = load_params(ref + '-0004.params')
+    got, _ = load_params(cut + '-0004.params')
+    for k in want:
+        assert (want[k].asnumpy() == got[k].asnumpy()).all(), k
+
+
+def test_killed_sample_generation_leaves_no_worker_and_resumes_to_the_same_bytes(demo, tmp_path):
+    def gen(out):
+        return [PY, 'prepare_data/gen_data.py', '--size', '20', '--base_num', '3', '--anno', demo['anno'],
+                '--out', out] + WORKERS
+    ref, cut = str(tmp_path / 'ref'), str(tmp_path / 'cut')
+    Command(gen(ref), str(tmp_path)).finish()
+    cmd = Command(gen(cut), str(tmp_path))
+    state = os.path.join(cut, '20', 'state_manifest.json')
+    cmd.interrupt('kill', _progress(state))
+    for how in ('term', 'int'):
+        cmd.interrupt(how, _progress(state, _done(state)))
+    assert 'resuming after' in cmd.finish()
+    _same_files(os.path.join(ref, '20'), os.path.join(cut, '20'), [c + e for c in ('pos', 'part', 'neg')
+                                                                   for e in ('.rec', '.idx')])
+
+
+def test_killed_mining_leaves_no_worker_and_resumes_to_the_same_bytes(demo, tmp_path):
+    def mine(out):
+        return [PY, 'prepare_data/gen_hard_example.py', '--test_mode', 'hardpnet20', '--prefix', demo['pnet'],
+                '--epoch', '4', '--thresh', '0.5', '--anno', demo['anno'], '--out', out, '--backend', 'onnx'] + WORKERS
+    ref, cut = str(tmp_path / 'ref'), str(tmp_path / 'cut')
+    Command(mine(ref), str(tmp_path)).finish()
+    cmd = Command(mine(cut), str(tmp_path))
+    state = os.path.join(cut, '20', 'state_manifest_hard.json')
+    cmd.interrupt('term', _progress(state))
+    for how in ('kill', 'int'):
+        cmd.interrupt(how, _progress(state, _done(state)))
+    assert 'resuming after' in cmd.finish()
+    _same_files(os.path.join(ref, '20'), os.path.join(cut, '20'), ['neg_hard.rec', 'neg_hard.idx'])
+
+
+def test_killed_pipeline_stops_its_stage_and_resumes_to_the_same_result(demo, tmp_path):
+    """Every signal in each of its stages kinds: sample generation, training, mining. SIGKILL of the
+    pipeline alone: its stage learns of it only from the parent-death signal."""
+    from core.model_io import load_params
+    cut = str(tmp_path / 'cut')
+    cmd = Command(_pipeline(cut, demo['base']), str(tmp_path))
+    samples, model = os.path.join(cut, 'samples', '20'), os.path.join(cut, 'model', 'pnet20')
+    for state in ('state_manifest.json', 'state_manifest_hard.json'):
+        state = os.path.join(samples, state)
+        cmd.interrupt('kill', _progress(state))
+        for how in ('int', 'term'):
+            cmd.interrupt(how, _progress(state, _done(state)))
+        if 'hard' not in state:  # training: a new epoch saved is the progress
+            for epoch, how in ((1, 'term'), (2, 'kill'), (3, 'int')):
+                cmd.interrupt(how, lambda e=epoch: os.path.exists('%s-%04d.params' % (model, e)))
+    status = json.load(open(os.path.join(cut, 'manifest.json')))['stages']['p_hard']['status']
+    assert status == 'interrupted'
+    out = cmd.finish()
+    assert 'p_data        up to date' in out and 'p_train       up to date' in out and 'p_hard        running' in out
+    assert 'resuming after' in open(os.path.join(cut, 'logs', 'p_hard.log')).read()
+    _same_files(os.path.join(demo['ref'], 'samples', '20'), samples,
+                [c + e for c in ('pos', 'part', 'neg', 'neg_hard') for e in ('.rec', '.idx')])
+    want, _ = load_params(os.path.join(demo['ref'], 'model', 'pnet20-0004.params'))
+    got, _ = load_params(model + '-0004.params')
+    for k in want:
+        assert (want[k].asnumpy() == got[k].asnumpy()).all(), k
