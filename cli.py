@@ -205,6 +205,8 @@ def training_parser(doc, script, argv=None):
     g.add_argument('--end_epoch', type=int, default=ph['end_epoch'], help='last epoch')
     g.add_argument('--batch_size', type=int, default=ph['batch_size'], help='samples per step (all devices)')
     g.add_argument('--wd', type=float, default=1e-5, help='weight decay (weights and gammas)')
+    g.add_argument('--optimizer', choices=['sgd', 'adam'], default=ph.get('optimizer', 'sgd'),
+                   help="SGD with momentum 0.9 (the original's) or Adam (beta1 0.9)")
     g.add_argument('--frequent', type=int, default=ph['frequent'], help='log every this many batches')
     g.add_argument('--save_every', type=int, default=stage.get('save_every', 1), help='checkpoint every N epochs')
     g = ap.add_argument_group('starting point')
@@ -281,7 +283,7 @@ def training_settings(args, script):
     return TrainSettings(
         network=network, image_set=image_set, prefix=args.prefix, lr=args.lr,
         lr_epoch=tuple(csv_list(args.lr_epoch, int, 'lr_epoch')), begin_epoch=_begin_epoch(args),
-        end_epoch=args.end_epoch, batch_size=args.batch_size, wd=args.wd,
+        end_epoch=args.end_epoch, batch_size=args.batch_size, wd=args.wd, optimizer=args.optimizer,
         with_landmark=getattr(args, 'with_landmark', False), basenum=getattr(args, 'basenum', None),
         ohem=not args.no_ohem, flip=not args.no_flip, prelu_init=args.prelu_init, micro_batch=args.micro_batch,
         seed=args.seed, workers=args.workers, frequent=args.frequent, save_every=args.save_every,

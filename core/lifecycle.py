@@ -14,6 +14,7 @@
 * :func:`terminate_as_interrupt` — SIGTERM raises KeyboardInterrupt in the main thread, so the same
   cleanup as Ctrl-C runs (pools closed, state saved, temporary files removed).
 """
+import contextlib
 import ctypes
 import os
 import shutil
@@ -129,6 +130,24 @@ def terminate_as_interrupt():
         signal.signal(signal.SIGTERM, _raise_interrupt)
         if hasattr(signal, 'SIGHUP'):
             signal.signal(signal.SIGHUP, _raise_interrupt)
+
+
+_DEFERRED = tuple(getattr(signal, n) for n in ('SIGINT', 'SIGTERM', 'SIGHUP') if hasattr(signal, n))
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Hold Ctrl-C / SIGTERM / SIGHUP until the block ends (POSIX; elsewhere a no-op): for the few
+    lines that must run whole, such as storing one item's results and counting it, so that the
+    state an interrupted run saves always describes the bytes it wrote."""
+    if not hasattr(signal, 'pthread_sigmask') or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def alive(pid):

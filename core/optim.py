@@ -1,10 +1,14 @@
-"""SGD as the original trains it, and an optimizer state that cannot run code when read.
+"""SGD as the original trains it (or Adam), and an optimizer state that cannot run code when read.
 
 * SGD, momentum 0.9, weight decay on weights and BN/PReLU gammas only (MXNet's Module optimizer
   skips biases and betas); lr × 0.1 at each ``lr_epoch`` milestone, turned into update counts
   ``(e − begin_epoch) · samples_per_epoch / batch_size``; milestones already passed when a run
   starts at ``begin_epoch`` are applied up front.
-* The optimizer state (momentum per parameter, update counts, and the settings that produced it)
+* ``optimizer='adam'``: MXNet's Adam with ``momentum`` as beta1 and the same weight decay rule (an
+  L2 term in the gradient, as MXNet's Adam has it), for recipes that the original's SGD regime does
+  not move in the epochs a small machine allows.
+* The optimizer state (every state array per parameter — SGD's momentum, Adam's two moments —,
+  update counts, and the settings that produced it)
   is written as an MXNet NDArray file (arrays only) with the settings as JSON text inside: nothing
   in it is unpickled. MXNet's own ``Trainer.save_states`` pickles, so a downloaded checkpoint's
   ``.states`` would run arbitrary code on ``--resume``; this format cannot.
@@ -23,6 +27,8 @@ import mxnet as mx
 from .fileio import FormatError, atomic_call
 
 MOMENTUM = 0.9
+NAMES = {'sgd': 'SGD', 'adam': 'Adam'}
+OPTIMIZERS = tuple(NAMES)
 STATE_VERSION = 1
 
 
@@ -51,10 +57,14 @@ def make_trainer(params, settings, kvstore=None):
         p.wd_mult = 1.0 if decays(name) else 0.0
     base_lr, sched = lr_schedule(settings['lr'], settings['lr_epoch'], settings['origin_epoch'],
                                  settings['samples_per_epoch'], settings['batch_size'])
-    opt = {'learning_rate': base_lr, 'momentum': settings.get('momentum', MOMENTUM), 'wd': settings['wd']}
+    name = settings.get('optimizer', 'sgd')
+    if name not in OPTIMIZERS:
+        raise ValueError('unknown optimizer %r (%s)' % (name, ', '.join(OPTIMIZERS)))
+    opt = {'learning_rate': base_lr, 'wd': settings['wd'],
+           ('momentum' if name == 'sgd' else 'beta1'): settings.get('momentum', MOMENTUM)}
     if sched is not None:
         opt['lr_scheduler'] = sched
-    trainer = mx.gluon.Trainer(params, 'sgd', opt, kvstore=kvstore, update_on_kvstore=False)
+    trainer = mx.gluon.Trainer(params, name, opt, kvstore=kvstore, update_on_kvstore=False)
     if isinstance(kvstore, mx.kv.KVStore) and kvstore.type.startswith('dist'):
         sync_workers(trainer, kvstore)
     return trainer
@@ -77,7 +87,10 @@ def sync_workers(trainer, kv):
 def signature(settings):
     """The settings an optimizer state belongs to (everything that shapes the update sequence)."""
     keys = ('lr', 'lr_epoch', 'batch_size', 'samples_per_epoch', 'wd', 'momentum', 'devices', 'workers')
-    return {k: settings.get(k) for k in keys}
+    out = {k: settings.get(k) for k in keys}
+    if settings.get('optimizer', 'sgd') != 'sgd':  # SGD states written before the choice existed stay valid
+        out['optimizer'] = settings['optimizer']
+    return out
 
 
 def save_state(path, trainer, settings, epoch):
@@ -87,8 +100,10 @@ def save_state(path, trainer, settings, epoch):
     arrays = {}
     for i, p in enumerate(trainer._params):
         state = updater.states.get(i)
-        if state is not None:
-            arrays['momentum:' + p.name] = state.as_in_context(mx.cpu())
+        parts = state if isinstance(state, (tuple, list)) else (state,)
+        for k, part in enumerate(parts):  # SGD: (momentum,), saved under the name it always had
+            if part is not None:
+                arrays[('momentum:' if k == 0 else 'state%d:' % k) + p.name] = part.as_in_context(mx.cpu())
     meta = dict(version=STATE_VERSION, epoch=int(epoch), settings=signature(settings), num_update=int(opt.num_update),
                 origin_epoch=int(settings['origin_epoch']),
                 update_counts={trainer._params[i].name: int(c) for i, c in
@@ -98,7 +113,7 @@ def save_state(path, trainer, settings, epoch):
 
 
 def read_state(path):
-    """(meta dict, {param name: momentum NDArray}) of a state file; a clear error if it is not one."""
+    """(meta dict, {param name: [state NDArrays]}) of a state file; a clear error if it is not one."""
     try:
         arrays = mx.nd.load(path)
         meta = json.loads(bytes(arrays.pop('meta').asnumpy().astype(np.uint8)).decode())
@@ -107,7 +122,14 @@ def read_state(path):
         raise FormatError('%s: not an optimizer state written by this toolkit (%s)' % (path, mx_message(exc)))
     if not isinstance(meta, dict) or meta.get('version') != STATE_VERSION:
         raise FormatError('%s: unknown optimizer state version' % path)
-    return meta, {k.partition(':')[2]: v for k, v in arrays.items() if k.startswith('momentum:')}
+    states = {}
+    for key, v in arrays.items():
+        kind, _, name = key.partition(':')
+        k = 0 if kind == 'momentum' else int(kind[5:]) if kind.startswith('state') and kind[5:].isdigit() else None
+        if k is None:
+            raise FormatError('%s: unknown entry %r in an optimizer state' % (path, key))
+        states.setdefault(name, {})[k] = v
+    return meta, {n: [parts[k] for k in sorted(parts)] for n, parts in states.items()}
 
 
 def restore_state(path, trainer, settings):
@@ -116,17 +138,19 @@ def restore_state(path, trainer, settings):
 
     A continued optimizer keeps its learning-rate schedule: the milestones count updates from the
     epoch its run started at (``origin_epoch``, stored in the state, set in ``settings`` too)."""
-    meta, momentum = read_state(path)
+    meta, saved = read_state(path)
     old, new = meta['settings'], signature(settings)
-    changed = ['%s %s -> %s' % (k, old.get(k), new[k]) for k in new if old.get(k) != new[k]]
+    changed = ['%s %s -> %s' % (k, old.get(k), new.get(k)) for k in list(new) + [k for k in old if k not in new]
+               if old.get(k) != new.get(k)]
     if changed:
         return False, 'settings changed (%s)' % ', '.join(changed)
     names = [p.name for p in trainer._params]
     opt = trainer._optimizer
     for updater, ctx in zip(trainer._updaters, trainer._contexts):
         for i, name in enumerate(names):
-            if name in momentum:
-                updater.states[i] = momentum[name].as_in_context(ctx)
+            if name in saved:
+                parts = [v.as_in_context(ctx) for v in saved[name]]
+                updater.states[i] = parts[0] if len(parts) == 1 else tuple(parts)
                 updater.states_synced[i] = True
     counts = meta.get('update_counts', {})
     for ctx in trainer._contexts:  # MXNet keeps one count table per device id and switches between them

@@ -54,6 +54,7 @@ class TrainSettings:
     batch_size: int = 512
     wd: float = 1e-5
     momentum: float = optim.MOMENTUM
+    optimizer: str = 'sgd'           # 'sgd' (the original) or 'adam' (momentum is its beta1)
     with_landmark: bool = False      # Onet: train the 5-point head on landmark samples too
     basenum: int = None              # Lnet width multiplier
     ohem: bool = True                # online hard example mining in the losses
@@ -390,9 +391,9 @@ def describe(s, info, n_samples, micro):
                              ('gaussian noise', 'enable_gaussian_noise')) if CFG[k]]
     return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.network, info['kind'], info['size'], info['size'],
                                                              s.image_set, n_samples),
-            'epochs %d..%d, batch %d%s, %s, SGD momentum %g, weight decay %g (weights and gammas)'
+            'epochs %d..%d, batch %d%s, %s, %s %g, weight decay %g (weights and gammas)'
             % (s.begin_epoch + 1, s.end_epoch, s.batch_size, ' in chunks of %d' % micro if micro else '',
-               schedule, s.momentum, s.wd),
+               schedule, 'SGD momentum' if s.optimizer == 'sgd' else 'Adam beta1', s.momentum, s.wd),
             'OHEM: classification %s, boxes %s, landmarks %s' % tuple(
                 ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
@@ -437,15 +438,15 @@ def setup(s):
                               s.batch_size // len(ctxs))
     opt_settings = dict(lr=s.lr, lr_epoch=list(s.lr_epoch), origin_epoch=s.begin_epoch, batch_size=s.batch_size,
                         samples_per_epoch=train_loader.num_samples // parts, wd=s.wd, momentum=s.momentum,
-                        devices=len(ctxs), workers=parts)
+                        optimizer=s.optimizer, devices=len(ctxs), workers=parts)
     trainer = optim.make_trainer(net.collect_params(), opt_settings, kvstore=kv)
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)
     if state_file:
         restored, why = optim.restore_state(state_file, trainer, opt_settings)
-        log.info('optimizer: %s', why if restored else 'fresh SGD from the loaded weights, ' + why)
+        log.info('optimizer: %s', why if restored else 'fresh %s from the loaded weights, %s' % (optim.NAMES[s.optimizer], why))
     elif s.resume or s.pretrained:
-        log.info('optimizer: fresh SGD from the loaded weights')
+        log.info('optimizer: fresh %s from the loaded weights', optim.NAMES[s.optimizer])
     graph = LossGraph(net, info['kind'], model.with_landmark, 2 * info['n_points'] if info['kind'] == 'lnet' else None,
                       loss_config(s.ohem))
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None

@@ -16,7 +16,7 @@ import time
 from tqdm import tqdm
 
 from core.fileio import load_json, save_json
-from core.lifecycle import die_with_starter, mp_temp_dir
+from core.lifecycle import deferred_signals, die_with_starter, mp_temp_dir
 
 from .writers import make_sink
 
@@ -107,13 +107,15 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
     bar = tqdm(total=len(items), initial=start, desc=desc, unit='img')
 
     def checkpoint():
-        save_json(state_path, dict(config=config, done=done, files=sink.state(), stats=stats))
+        with deferred_signals():
+            save_json(state_path, dict(config=config, done=done, files=sink.state(), stats=stats))
     try:
         for records, item_stats, framed in results:
-            _store(sink, classes, records, framed, items[done] if isinstance(items[done], int) else done)
-            for key, v in item_stats.items():
-                stats[key] = stats.get(key, 0) + v
-            done += 1
+            with deferred_signals():  # an item is written and counted whole, or not at all
+                _store(sink, classes, records, framed, items[done] if isinstance(items[done], int) else done)
+                for key, v in item_stats.items():
+                    stats[key] = stats.get(key, 0) + v
+                done += 1
             bar.update(1)
             if time.time() - last > checkpoint_every:
                 checkpoint()

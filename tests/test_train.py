@@ -375,12 +375,32 @@ def test_state_files_hold_arrays_and_json(tmp_path):
     prefix = str(tmp_path / 'm' / 'p')
     assert _run(['--network', 'Pnet20_v0', '--image_set', lst, '--prefix', prefix, '--end_epoch', '1',
                  '--lr', '0.02', '--batch_size', '64']).returncode == 0
-    meta, momentum = read_state(prefix + '-0001.states')
+    meta, states = read_state(prefix + '-0001.states')
     assert meta['epoch'] == 1 and meta['settings']['lr'] == 0.02 and meta['num_update'] > 0
-    assert 'conv1_weight' in momentum and 'conv1_bias' in momentum
+    assert len(states['conv1_weight']) == 1 and 'conv1_bias' in states  # SGD: the momentum
     # weight decay only on weights and gammas, as the original's Module SGD
     from core.optim import decays
     assert decays('conv1_weight') and decays('prelu1_gamma') and not decays('conv1_bias') and not decays('bn1_beta')
+
+
+def test_adam_saves_and_resumes_exactly(tmp_path):
+    from core.optim import read_state
+    lst = _tiny_data(tmp_path)
+    common = ['--network', 'Pnet20_v0', '--image_set', lst, '--lr', '0.001', '--lr_epoch', '2', '--batch_size', '64',
+              '--optimizer', 'adam', '--seed', '2']
+    a, b = str(tmp_path / 'a' / 'p'), str(tmp_path / 'b' / 'p')
+    assert _run(common + ['--prefix', a, '--end_epoch', '3']).returncode == 0
+    assert _run(common + ['--prefix', b, '--end_epoch', '1']).returncode == 0
+    meta, states = read_state(b + '-0001.states')
+    assert meta['settings']['optimizer'] == 'adam' and len(states['conv1_weight']) == 2  # both moments
+    r = _run(common + ['--prefix', b, '--end_epoch', '3', '--resume', '--begin_epoch', 'last'])
+    assert r.returncode == 0 and 'continuing the optimizer of epoch 1' in r.stderr, r.stderr[-2000:]
+    pa, _ = load_params(a + '-0003.params')
+    pb, _ = load_params(b + '-0003.params')
+    for k in pa:
+        np.testing.assert_array_equal(pa[k].asnumpy(), pb[k].asnumpy(), err_msg=k)
+    r = _run(common[:-4] + ['--prefix', b, '--end_epoch', '4', '--resume', '--begin_epoch', 'last'])  # now SGD
+    assert r.returncode == 0 and 'fresh SGD from the loaded weights, settings changed (optimizer adam -> None)' in r.stderr, r.stderr[-2000:]
 
 
 def test_typical_command_line_mistakes_get_messages(tmp_path):

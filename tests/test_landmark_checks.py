@@ -1,0 +1,76 @@
+"""Landmark data checks: planted bad lines (a block shifted up like the CUHK net_7876/_* lines, swapped,
+upside-down, outside, collapsed) are found and dropped, good lines of turned heads are kept; on the real
+CUHK list the shifted lines are found."""
+import os
+
+import cv2
+import numpy as np
+
+from core.landmark_checks import check_points, outlier_mask
+from core.landmarks import read_list
+from conftest import shared_path
+
+# left eye, right eye, nose, left mouth, right mouth in an 80 px crop (CUHK-like)
+TEMPLATE = np.array([[30, 34], [50, 34], [40, 44], [32, 52], [48, 52]], np.float64)
+
+
+def _fixture(tmp_path, n_good=60, seed=0):
+    rng = np.random.RandomState(seed)
+    (tmp_path / 'src' / 'faces').mkdir(parents=True)
+    shapes = [TEMPLATE * rng.uniform(0.9, 1.1) + rng.normal(0, 1.2, (5, 2)) + [rng.uniform(-3, 3), rng.uniform(-3, 3)]
+              for _ in range(n_good)]
+    shapes[0] = TEMPLATE + [8, 0]  # a turned head: off-centre in x, but a correct label
+    planted = {}
+    for k in range(8):  # shifted up by a third of the crop, as the bad CUHK block
+        planted[len(shapes)] = 'off_centre'
+        shapes.append(TEMPLATE + [rng.uniform(-2, 2), -27 + rng.uniform(-2, 2)])
+    planted[len(shapes)] = 'swapped'
+    shapes.append(TEMPLATE[[1, 0, 2, 3, 4]])
+    planted[len(shapes)] = 'upside_down'
+    shapes.append(TEMPLATE[[3, 4, 2, 0, 1]])
+    planted[len(shapes)] = 'outside'
+    shapes.append(TEMPLATE + [0, 30])
+    planted[len(shapes)] = 'collapsed'
+    shapes.append(np.c_[TEMPLATE[:, 0], np.full(5, 40.0)])
+    lines = []
+    for i, s in enumerate(shapes):
+        name = 'faces/f%03d.jpg' % i
+        cv2.imwrite(str(tmp_path / 'src' / name), rng.randint(0, 255, (80, 80, 3)).astype(np.uint8))
+        lines.append(' '.join([name] + ['%.2f' % v for v in np.r_[s[:, 0], s[:, 1]]]))
+    lst = tmp_path / 'src' / 'list.txt'
+    lst.write_text('\n'.join(lines) + '\n')
+    return str(lst), planted
+
+
+def test_planted_bad_lines_are_found_and_nothing_else(tmp_path):
+    lst, planted = _fixture(tmp_path)
+    items = read_list(lst, 'cuhk')
+    flags, score = check_points(np.stack([p for _, _, p in items]), np.full((len(items), 2), 80.0))
+    assert set(np.flatnonzero(outlier_mask(flags))) == set(planted)
+    for i, check in planted.items():
+        assert flags[check][i], (i, check)
+    assert score[60:68].min() > score[:60].max()  # the shifted block is the worst
+
+
+def test_tool_writes_report_grid_and_a_cleaned_list_that_loads(tmp_path):
+    from tools.inspect_landmarks import main
+    lst, planted = _fixture(tmp_path)
+    clean = tmp_path / 'elsewhere' / 'clean.txt'
+    assert main(['--list', lst, '--out', str(tmp_path / 'check'), '--drop_outliers', str(clean)]) == 0
+    report = (tmp_path / 'check' / 'report.txt').read_text().splitlines()
+    assert report[-1].split()[0] == 'all' and int(report[-1].split()[-1]) == len(planted)
+    flagged = (tmp_path / 'check' / 'flagged.tsv').read_text().splitlines()[1:]
+    assert {int(r.split('\t')[0]) - 1 for r in flagged} == set(planted)
+    assert cv2.imread(str(tmp_path / 'check' / 'worst.png')) is not None
+    kept = read_list(str(clean), 'cuhk')  # paths relative to the new list's folder
+    assert len(kept) == 60 and all(os.path.isfile(p) for p, _, _ in kept)
+
+
+def test_real_cuhk_list_shifted_block_is_found():
+    path = shared_path('data', 'landmarks5', 'new_training.txt')
+    items = read_list(path, 'cuhk')
+    flags, _ = check_points(np.stack([p for _, _, p in items]), np.full((len(items), 2), 80.0))
+    bad = outlier_mask(flags)
+    shifted = np.array(['net_7876/_' in p for p, _, _ in items])
+    assert shifted.sum() == 2350
+    assert bad[shifted].mean() > 0.99 and bad[~shifted].sum() == 0

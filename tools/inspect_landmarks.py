@@ -1,0 +1,119 @@
+"""Check a landmark list before training on it: counts per source folder of labels that cannot be right
+(points outside the crop, eyes below the mouth, left/right swapped, all points in one band) and of
+labels far from all the others (centre shifted, size off), a PNG grid of the worst lines with their
+points drawn, and optionally the list without them.
+
+    python tools/inspect_landmarks.py --list ../shared/data/landmarks5/new_training.txt \\
+        --out runs/landmark_check --drop_outliers data/imglists/landmarks5_clean.txt
+
+Writes ``<out>/report.txt`` (the table), ``<out>/flagged.tsv`` (line, path, failed checks, score) and
+``<out>/worst.png``. The cleaned list keeps each kept line as it was, its path made relative to the
+new list's folder (so the trainers' default image root still finds the images). The checks are
+described in ``core/landmark_checks.py``.
+"""
+import os
+import sys
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
+
+from core.fileio import atomic_call, split_path, write_lines  # noqa: E402
+from core.landmark_checks import CHECKS, check_points, outlier_mask, report  # noqa: E402
+from core.landmarks import FORMATS, read_list  # noqa: E402
+
+
+def _crop_frames(items, fmt):
+    """(points in crop pixels N×P×2, crop sizes N×2, readable N-bool): the image is the crop, except
+    for ``celeba`` lists, whose crop is the face box."""
+    pts, sizes, ok = [], [], []
+    for path, box, p in items:
+        if fmt == 'celeba':
+            pts.append(p - box[:2])
+            sizes.append(box[2:4])
+            ok.append(True)
+            continue
+        img = cv2.imread(path, cv2.IMREAD_REDUCED_GRAYSCALE_2)
+        ok.append(img is not None)
+        h, w = (img.shape[0] * 2, img.shape[1] * 2) if img is not None else (1, 1)
+        sizes.append((w, h))
+        pts.append(p)
+    return np.stack(pts), np.asarray(sizes, np.float64), np.asarray(ok)
+
+
+def _grid(items, order, reasons, cols=8, tile=128):
+    tiles = []
+    for k in order:
+        img = cv2.imread(items[k][0])
+        if img is None:
+            continue
+        sx, sy = tile / img.shape[1], tile / img.shape[0]
+        big = cv2.resize(img, (tile, tile))
+        for i, (x, y) in enumerate(items[k][2]):
+            cv2.circle(big, (int(x * sx), int(y * sy)), 2, (0, 255, 0) if i < 2 else (0, 0, 255), -1)
+        cv2.putText(big, '%d %s' % (k + 1, reasons[k][:14]), (2, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
+                    (255, 255, 255), 1)
+        tiles.append(big)
+    if not tiles:
+        return None
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % cols)
+    return np.vstack([np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)])
+
+
+def _source(name):
+    parts = name.replace('\\', '/').split('/')
+    return parts[0] if len(parts) > 1 else '.'
+
+
+def main(argv=None):
+    ap = cli.parser(__doc__)
+    ap.add_argument('--list', required=True, help='landmark list')
+    ap.add_argument('--format', choices=FORMATS, default='cuhk')
+    ap.add_argument('--image_root', default=None, help='folder the list paths are relative to (default: its folder)')
+    ap.add_argument('--out', default=None, help='report folder (default: <list>_check beside the list)')
+    ap.add_argument('--drop_outliers', default=None, metavar='LIST', help='write the list without the flagged lines')
+    ap.add_argument('--z_limit', type=float, default=4.0, help='robust z beyond which centre or size is an outlier')
+    ap.add_argument('--min_shift', type=float, default=0.15, help='smallest centre shift (fraction of the crop) '
+                    'that counts as off-centre')
+    ap.add_argument('--worst', type=int, default=48, help='lines in the PNG grid')
+    args = ap.parse_args(argv)
+    items = read_list(args.list, args.format, args.image_root)
+    root = args.image_root if args.image_root is not None else os.path.dirname(os.path.abspath(args.list))
+    with open(args.list) as f:
+        raw = [split_path(line) for line in f if line.strip()]  # the lines read_list kept, in order
+    pts, sizes, readable = _crop_frames(items, args.format)
+    flags, score = check_points(pts, sizes, args.z_limit, args.min_shift)
+    flags = dict(flags, unreadable=~readable)
+    bad = outlier_mask(flags)
+    names = list(CHECKS) + ['unreadable']
+    reasons = [','.join(k for k in names if flags[k][i]) for i in range(len(items))]
+    out = args.out or os.path.splitext(os.path.abspath(args.list))[0] + '_check'
+    os.makedirs(out, exist_ok=True)
+    rows = report([_source(n) for n, _ in raw], {k: flags[k] for k in names})
+    widths = [max(len(str(r[0])) for r in rows + [['source']])] + [max(8, len(k)) for k in ['lines'] + names + ['flagged']]
+    table = [' '.join(str(v).rjust(w) for v, w in zip(['source', 'lines'] + names + ['flagged'], widths))]
+    table += [' '.join(str(v).rjust(w) for v, w in zip(r, widths)) for r in rows]
+    write_lines(os.path.join(out, 'report.txt'), table)
+    print('\n'.join(table))
+    order = sorted(np.flatnonzero(bad), key=lambda i: -score[i])
+    write_lines(os.path.join(out, 'flagged.tsv'), ['line\tpath\tchecks\tscore'] + [
+        '%d\t%s\t%s\t%.1f' % (i + 1, raw[i][0], reasons[i], score[i]) for i in order])
+    shown = order[:args.worst] or list(np.argsort(-score)[:args.worst])
+    grid = _grid(items, shown, reasons)
+    if grid is not None:
+        atomic_call(os.path.join(out, 'worst.png'), lambda tmp: cv2.imwrite(tmp, grid))
+    print('%d of %d lines flagged; report, flagged lines and worst.png in %s' % (bad.sum(), len(items), out))
+    if args.drop_outliers:
+        dest = os.path.dirname(os.path.abspath(args.drop_outliers))
+        kept = [' '.join([os.path.relpath(os.path.join(root, name.replace('\\', '/')), dest)] + numbers)
+                for (name, numbers), b in zip(raw, bad) if not b]
+        write_lines(args.drop_outliers, kept)
+        print('%s: %d lines kept, %d dropped' % (args.drop_outliers, len(kept), bad.sum()))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(cli.run(main))
