@@ -82,7 +82,7 @@ def load_checkpoint(args):
     return load_model(args.prefix, args.epoch, network=args.network)
 
 
-def add_detector_args(ap, committed_defaults=True):
+def add_detector_args(ap, committed_defaults=True, point='default'):
     """Cascade flags (the original demo20.py's, plus network names, backend and landmark nets).
     Without ``--prefix`` the cascade is the committed default models (with their recorded epochs,
     thresholds and landmark net) or, with ``committed_defaults=False``, the original's shipped ones."""
@@ -94,7 +94,11 @@ def add_detector_args(ap, committed_defaults=True):
     ap.add_argument('--pnet', default=None, help='Pnet variant (default: read/matched from the checkpoint)')
     ap.add_argument('--rnet', default=None, help='Rnet variant')
     ap.add_argument('--onet', default=None, help='Onet variant')
-    ap.add_argument('--thresh', default=None, help="stage thresholds (default: the default models' own, else 0.5,0.5,0.7)")
+    ap.add_argument('--thresh', default=None, help="stage thresholds (default: the default models' at --point, "
+                                                   "else 0.5,0.5,0.7)")
+    ap.add_argument('--point', choices=['default', 'accurate'], default=point,
+                    help="the default models' operating point (chosen on the dev split): default = high "
+                         'precision and fast, accurate = the best dev AP')
     ap.add_argument('--min_face', type=float, default=None, help='smallest face in pixels (default: the models\' own, 20)')
     ap.add_argument('--factor', type=float, default=0.709, help='pyramid scale factor')
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch (default: the default '
@@ -123,7 +127,8 @@ def resolve_detector_args(args):
     """Fill in what the flags left to the defaults; returns the keyword arguments of
     :func:`core.cascade.load_cascade`."""
     from core.cascade import default_card
-    card = default_card(getattr(args, 'committed_defaults', True)) if not args.prefix else None
+    card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default')) \
+        if not args.prefix else None
     prefixes = csv_list(args.prefix) if args.prefix else card['prefix']
     if args.epoch:
         epochs = csv_list(args.epoch, int, 'epoch')

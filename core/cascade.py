@@ -22,15 +22,25 @@ def shipped_dir():
     return os.path.join(config.shared, 'models', 'train-mtcnn')
 
 
-def default_card(prefer_committed=True):
+POINTS = ('default', 'accurate')
+
+
+def default_card(prefer_committed=True, point='default'):
     """The default cascade's settings: ``prefix`` (absolute), ``epoch``, ``thresh``, ``min_face``,
-    ``lnet`` (``[prefix, epoch]`` or None); from ``models.json`` or the shipped models."""
+    ``lnet`` (``[prefix, epoch]`` or None); from ``models.json`` or the shipped models.
+
+    ``point``: the operating point whose thresholds to use, as ``tools/operating_points.py`` chose them
+    on the dev split: ``default`` (high precision, fast: pictures and deployment) or ``accurate``
+    (the best dev AP: evaluation); a card without points has one set of thresholds for both."""
+    if point not in POINTS:
+        raise ValueError('unknown operating point %r (%s)' % (point, ', '.join(POINTS)))
     if prefer_committed and os.path.isfile(DEFAULT_CARD):
         card = load_json(DEFAULT_CARD, 'default model card')
         base = os.path.dirname(DEFAULT_CARD)
         try:
+            thresh = card['points'][point]['thresh'] if 'points' in card else card['thresh']
             out = dict(prefix=[os.path.join(base, p) for p in card['prefix']], epoch=[int(e) for e in card['epoch']],
-                       thresh=[float(t) for t in card['thresh']], min_face=float(card.get('min_face', 20)),
+                       thresh=[float(t) for t in thresh], min_face=float(card.get('min_face', 20)),
                        lnet=None)
             if card.get('lnet'):
                 out['lnet'] = [os.path.join(base, card['lnet']['prefix']), int(card['lnet']['epoch'])]
@@ -73,9 +83,9 @@ def load_cascade(prefixes, epochs, networks=None, thresh=(0.6, 0.7, 0.7), min_fa
                          **extra, **kw)
 
 
-def default_cascade(backend='mxnet', threads=2, prefer_committed=True, **kw):
-    """The committed default cascade (thresholds, minimum face and landmark net as recorded)."""
-    card = default_card(prefer_committed)
+def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='default', **kw):
+    """The committed default cascade (thresholds of ``point``, minimum face and landmark net as recorded)."""
+    card = default_card(prefer_committed, point)
     opts = dict(thresh=card['thresh'], min_face=card['min_face'], lnet=card['lnet'])
     opts.update(kw)
     return load_cascade(card['prefix'], card['epoch'], backend=backend, threads=threads, **opts)

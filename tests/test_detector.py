@@ -115,6 +115,17 @@ def test_demo_cli_writes_dets(tmp_path):
     assert bad.returncode == 2 and 'none.jpg' in bad.stderr
 
 
+def test_default_models_at_their_default_point_draw_the_four_faces_and_nothing_else(tmp_path):
+    from core.boxes import iou_matrix
+    dets = tmp_path / 'dets.txt'
+    subprocess.run([sys.executable, 'demo.py', '--imgfile', shared_path('images', '4.jpg'), '--out',
+                    str(tmp_path / 'o.jpg'), '--save_dets', str(dets)], cwd=REPO, check=True, capture_output=True)
+    got = np.loadtxt(str(dets)).reshape(-1, 5)
+    ref = _reference()
+    assert len(got) == len(ref) == 4
+    assert (iou_matrix(ref[:, :4], got[:, :4]).max(1) >= 0.5).all()
+
+
 def test_demo106_cli(tmp_path):
     ref = np.loadtxt(shared_path('reference', 'train-mtcnn-lnet106-00jpg.txt'), comments='#')
     pts = tmp_path / 'pts.txt'

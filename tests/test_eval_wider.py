@@ -106,3 +106,12 @@ def test_ground_truth_fed_back_on_the_real_subset(tmp_path):
     vals = dict(kv.split('=') for kv in last.split())
     assert all(abs(float(v) - 1.0) < 1e-6 for v in vals.values()), last
     assert os.path.isfile(tmp_path / 'o' / 'pr_curve.png')
+
+
+def test_precision_and_recall_at_raw_score_thresholds():
+    gt = _gt([[10, 10, 20, 20], [100, 50, 30, 40], [200, 200, 30, 30]], [1, 2])  # face 3 uncounted
+    preds = {'ev': {'img': np.array([[10, 10, 20, 20, 0.99], [300, 300, 30, 40, 0.9],  # a false face
+                                     [200, 200, 30, 30, 0.85], [100, 50, 30, 40, 0.6]])}}
+    precision, recall = ew.pr_at(preds, gt, ['ev'], 'easy', [0.95, 0.8, 0.5, 0.999])
+    assert list(precision) == [1.0, 0.5, 2 / 3.0, 1.0]  # the uncounted face's detection is no proposal
+    assert list(recall) == [0.5, 0.5, 1.0, 0.0]

@@ -100,7 +100,7 @@ def _same_files(a, b, names):
             assert fa.read() == fb.read(), name
 
 
-PIPELINE = ['--to', 'p_hard', '--config', 'scripts/recipes/demo.json', '--set', 'limit_images=150',
+PIPELINE = ['--to', 'p_hard', '--config', 'scripts/recipes/demo.json', '--set', 'limit_images=100',
             '--set', 'p_epochs=4', '--set', 'p_lr_epoch=4', '--set', 'p_batch=64', '--set', 'workers=2']
 
 

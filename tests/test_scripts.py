@@ -53,3 +53,20 @@ def test_the_bat_chain_runs_as_written(tmp_path):
     r = _bash('L_train.sh', '--end_epoch', '1', '--batch_size', '16', '--workers', '0', '--quiet', env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert os.path.exists(os.path.join(env['MTCNN_ROOT'], 'model', 'lnet-0001.params'))
+
+
+def test_gpu_check_without_a_gpu_says_so(tmp_path):
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'nvidia-smi').write_text('#!/bin/sh\necho "NVIDIA-SMI has failed" >&2\nexit 9\n')
+    (fake / 'nvidia-smi').chmod(0o755)
+    r = _bash('gpu_check.sh', env=dict(PATH=str(fake) + os.pathsep + os.environ['PATH']))
+    assert r.returncode == 0 and 'no NVIDIA GPU on this machine' in r.stdout, r.stdout + r.stderr
+
+
+def test_gpu_check_compares_the_stages_cpu_against_cpu(tmp_path):
+    import sys
+    r = subprocess.run([sys.executable, 'tools/gpu_check.py', '--gpus', '', '--images', '6', '--batches', '2',
+                        '--work', str(tmp_path / 'w')], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and r.stdout.strip().endswith('gpu_check=ok'), r.stdout[-2000:] + r.stderr[-2000:]
+    assert r.stdout.count('largest loss difference 0.00e+00') == 3

@@ -34,8 +34,9 @@ def build_detectors(args):
     from core import peers
     from core.cascade import default_card, load_cascade
     dets = []
-    for label, card in (('original shipped models', default_card(prefer_committed=False)),
-                        ('this project, model/default', default_card())):
+    cards = [('original shipped models', default_card(prefer_committed=False))]
+    cards += [('this project, model/default at the %s point' % p, default_card(point=p)) for p in ('accurate', 'default')]
+    for label, card in cards:
         thresh = ','.join('%g' % t for t in card['thresh'])
         det = load_cascade(card['prefix'], card['epoch'], thresh=card['thresh'], min_face=args.min_face,
                            backend='onnx', threads=args.threads)

@@ -85,7 +85,7 @@ def main(argv=None):
     ap.add_argument('--network', default=None, help='crop protocol: the landmark net variant (default: read)')
     ap.add_argument('--mean_shape_list', default=None, help='crop protocol: training list for the mean-shape '
                     'baseline (default: new_training.txt beside --list when it exists)')
-    cli.add_detector_args(ap, committed_defaults=True)
+    cli.add_detector_args(ap, committed_defaults=True, point='accurate')
     args = ap.parse_args(argv)
     if args.detect:
         samples, pred, res, errors, head = detect_protocol(args)

@@ -31,7 +31,7 @@ def add_args(ap):
     ap.add_argument('--label', default='dev', help='--gt_anno: name of the split in the output (dev_ap=...)')
     ap.add_argument('--out', default=os.path.join('runs', 'eval_wider'), help='predictions and plot go here')
     ap.add_argument('--title', default=None, help='plot title (default: the data evaluated)')
-    cli.add_detector_args(ap, committed_defaults=True)
+    cli.add_detector_args(ap, committed_defaults=True, point='accurate')
 
 
 def _official(args):

@@ -43,7 +43,7 @@ def val_ap(out, gt_dir, image_root, threads=2):
     saved = core.cascade.DEFAULT_CARD
     core.cascade.DEFAULT_CARD = os.path.join(out, 'models.json')
     try:
-        det = default_cascade(backend='onnx', threads=threads, lnet=None)
+        det = default_cascade(backend='onnx', threads=threads, lnet=None, point='accurate')
     finally:
         core.cascade.DEFAULT_CARD = saved
     gt = W.load_ground_truth(gt_dir)

@@ -31,7 +31,7 @@ def main(argv=None):
     ap.add_argument('--image_dir', required=True)
     ap.add_argument('--folds', required=True)
     ap.add_argument('--out', default='fddb_dets.txt')
-    cli.add_detector_args(ap)
+    cli.add_detector_args(ap, point='accurate')
     args = ap.parse_args(argv)
     from tqdm import tqdm
     names = fold_images(args.folds)

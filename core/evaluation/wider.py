@@ -220,6 +220,30 @@ def evaluate(preds, gt, events=None):
     return aps, curves, counts
 
 
+def pr_at(preds, gt, events, setting, thresholds):
+    """(precision, recall) of the detections scoring at least each of ``thresholds`` (raw scores):
+    an operating point's figures, with the protocol's matching (IoU 0.5, a face recalled once,
+    detections of uncounted faces ignored)."""
+    thresholds = np.asarray(thresholds, np.float64)
+    proposals, recalled, count = np.zeros(len(thresholds)), np.zeros(len(thresholds)), 0
+    for e in events:
+        for name, (boxes, keep) in gt[e].items():
+            count += len(keep[setting])
+            pred = preds.get(e, {}).get(name)
+            if pred is None or len(pred) == 0 or len(boxes) == 0:  # as the official protocol
+                continue
+            pred = pred[np.argsort(-pred[:, 4], kind='stable')]
+            counted = np.zeros(len(boxes), dtype=bool)
+            if len(keep[setting]):
+                counted[keep[setting] - 1] = True
+            rec, prop = image_eval(pred, boxes, counted)
+            n_above = np.searchsorted(-pred[:, 4], -thresholds, side='right')
+            proposals += np.concatenate([[0], np.cumsum(prop)])[n_above]
+            recalled += np.where(n_above > 0, rec[np.maximum(n_above - 1, 0)], 0)
+    precision = np.where(proposals > 0, recalled / np.maximum(proposals, 1), 1.0)
+    return precision, recalled / max(count, 1)
+
+
 # --- running a detector ----------------------------------------------------------------------------
 
 def present_events(image_root, gt):

@@ -1,0 +1,39 @@
+"""Operating points: the choice rule, and the model card's points reaching every tool."""
+import json
+
+import pytest
+
+from tools.operating_points import choose
+
+
+def _row(t, ap, p, r, s):
+    return dict(thresh=t, dev_ap=ap, precision=p, recall=r, s_per_img=s)
+
+
+def test_accurate_is_the_best_ap_and_default_the_best_recall_at_the_precision():
+    rows = [_row([0.2, 0.3, 0.5], 0.78, 0.60, 0.80, 0.5), _row([0.2, 0.3, 0.97], 0.70, 0.95, 0.60, 0.5),
+            _row([0.6, 0.7, 0.97], 0.69, 0.96, 0.60, 0.1), _row([0.6, 0.7, 0.99], 0.60, 0.99, 0.40, 0.1)]
+    accurate, default = choose(rows, 0.95)
+    assert accurate['thresh'] == [0.2, 0.3, 0.5]
+    assert default['thresh'] == [0.6, 0.7, 0.97]  # same recall as the slower one: the faster wins
+    with pytest.raises(ValueError, match='no setting reaches a dev precision of 0.999'):
+        choose(rows, 0.999)
+
+
+def test_card_points_choose_the_thresholds(tmp_path, monkeypatch):
+    import cli
+    from core import cascade
+    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20,
+                points=dict(accurate=dict(thresh=[0.2, 0.3, 0.5]), default=dict(thresh=[0.6, 0.7, 0.97])))
+    path = tmp_path / 'models.json'
+    path.write_text(json.dumps(card))
+    monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(path))
+    assert cascade.default_card()['thresh'] == [0.6, 0.7, 0.97]
+    assert cascade.default_card(point='accurate')['thresh'] == [0.2, 0.3, 0.5]
+    for point, want in ((None, [0.2, 0.3, 0.5]), ('default', [0.6, 0.7, 0.97])):
+        ap = cli.parser('x')
+        cli.add_detector_args(ap, point='accurate')  # as tools/eval_wider.py
+        args = ap.parse_args(['--point', point] if point else [])
+        assert cli.resolve_detector_args(args)['thresh'] == want
+    with pytest.raises(ValueError, match='unknown operating point'):
+        cascade.default_card(point='fast')

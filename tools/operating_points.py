@@ -1,0 +1,110 @@
+"""Choose a cascade's operating points on a dev split: ``accurate`` (the best dev AP) and ``default``
+(the best dev recall at a precision of at least ``--min_precision``, the faster on a tie), the
+thresholds a picture or a deployment uses.
+
+    python tools/operating_points.py --gt_anno runs/op/anno_dev.txt --write model/default/models.json
+
+Each Pnet/Rnet setting of ``--grid`` runs the cascade once over the dev images with the Onet threshold
+at its lowest candidate (timed, one process, ``--threads`` ONNX Runtime threads); the precision and
+recall of every Onet threshold of ``--onet`` come from those detections (the protocol of
+``core/evaluation/wider.py``: IoU 0.5, faces under ``min_face`` don't-care). Prints one line per
+setting and threshold, then the two points. ``--write`` records them in a model card
+(``points``; its ``thresh`` becomes the default point's, which ``demo.py``, ``tools/detect_onnx.py``
+and the exports use; ``tools/eval_wider.py`` evaluates at the accurate point).
+"""
+import os
+import sys
+import time
+
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cli  # noqa: E402
+
+from core.fileio import load_json, save_json  # noqa: E402
+
+GRID = '0.2,0.3;0.4,0.5;0.6,0.6;0.6,0.7;0.7,0.8'
+ONET = '0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.98,0.99,0.995'
+
+
+def measure(card, grid, onet, gt, images, out, threads, label='dev'):
+    """Rows (p, r, o, dev AP at o, precision, recall, s/img) for every setting and Onet threshold."""
+    from core.cascade import load_cascade
+    from core.evaluation import wider as W
+    rows = []
+    for p, r in grid:
+        det = load_cascade(card['prefix'], card['epoch'], thresh=(p, r, min(onet)), min_face=card['min_face'],
+                           backend='onnx', threads=threads)
+        pred_dir = os.path.join(out, 'pred_%g_%g' % (p, r))
+        t0 = time.perf_counter()
+        W.run_detector(det, images, pred_dir, desc='dev P %g R %g' % (p, r))
+        seconds = (time.perf_counter() - t0) / max(1, len(images))
+        events = sorted(gt)
+        preds = W.load_predictions(pred_dir, events)
+        precision, recall = W.pr_at(preds, gt, events, label, onet)
+        for o, pr, rc in zip(onet, precision, recall):
+            kept = {e: {n: d[d[:, 4] >= o] for n, d in v.items()} for e, v in preds.items()}
+            ap = W.evaluate(kept, gt, events)[0][label]
+            rows.append(dict(thresh=[p, r, o], dev_ap=round(ap, 4), precision=round(float(pr), 4),
+                             recall=round(float(rc), 4), s_per_img=round(seconds, 4)))
+            print('P %.2f R %.2f O %.3f  dev AP %.4f  precision %.4f  recall %.4f  %.3f s/img'
+                  % (p, r, o, ap, pr, rc, seconds), flush=True)
+    return rows
+
+
+def choose(rows, min_precision):
+    """(accurate, default) rows: the best dev AP; the best recall at ``min_precision`` (then faster)."""
+    accurate = max(rows, key=lambda x: (x['dev_ap'], -x['s_per_img']))
+    ok = [x for x in rows if x['precision'] >= min_precision]
+    if not ok:
+        raise ValueError('no setting reaches a dev precision of %g (best %.4f): add higher thresholds to '
+                         '--onet' % (min_precision, max(x['precision'] for x in rows)))
+    default = max(ok, key=lambda x: (round(x['recall'], 3), -x['s_per_img']))
+    return accurate, default
+
+
+def main(argv=None):
+    from core.cascade import DEFAULT_CARD, default_card
+    from core.evaluation import wider as W
+    from prepare_data.wider import read_anno
+    ap = cli.parser(__doc__)
+    ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')
+    ap.add_argument('--grid', default=GRID, help='Pnet,Rnet threshold pairs separated by ";"')
+    ap.add_argument('--onet', default=ONET, help='Onet thresholds to score')
+    ap.add_argument('--min_precision', type=float, default=0.95)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--out', default='runs/operating_points', help='prediction folders and points.json')
+    ap.add_argument('--write', default=None, metavar='MODELS_JSON', help='record the points in this model card')
+    ap.add_argument('--rows', default=None, metavar='POINTS_JSON', help="choose from an earlier run's points.json "
+                    '(its measured rows) instead of detecting again, e.g. with another --min_precision')
+    args = ap.parse_args(argv)
+    card = default_card()
+    grid = [tuple(cli.csv_list(g, float, 'threshold')) for g in args.grid.split(';') if g.strip()]
+    if any(len(g) != 2 for g in grid):
+        raise ValueError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
+    onet = sorted(cli.csv_list(args.onet, float, 'threshold'))
+    gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), card['min_face'])
+    rows = load_json(args.rows, 'operating points')['rows'] if args.rows else \
+        measure(card, grid, onet, gt, images, args.out, args.threads)
+    accurate, default = choose(rows, args.min_precision)
+    points = dict(accurate=accurate, default=default, split=os.path.basename(args.gt_anno), images=len(images),
+                  min_precision=args.min_precision, threads=args.threads)
+    save_json(os.path.join(args.out, 'points.json'), dict(points=points, rows=rows))
+    for name in ('accurate', 'default'):
+        x = points[name]
+        print('%-8s thresh %s: dev AP %.4f, precision %.4f, recall %.4f, %.3f s/img'
+              % (name, ','.join('%g' % t for t in x['thresh']), x['dev_ap'], x['precision'], x['recall'],
+                 x['s_per_img']))
+    if args.write:
+        target = load_json(args.write, 'model card')
+        target['points'] = points
+        target['thresh'] = default['thresh']
+        save_json(args.write, target)
+        print('%s: points recorded; thresh = the default point %s' % (args.write, default['thresh']))
+    elif os.path.abspath(DEFAULT_CARD) != os.path.abspath(args.out):
+        print('(give --write %s to record them)' % os.path.relpath(DEFAULT_CARD))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(cli.run(main))
