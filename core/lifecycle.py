@@ -120,34 +120,45 @@ class Interrupted(KeyboardInterrupt):
     """A Ctrl-C / SIGTERM that says how to continue (``cli.run`` prints its message as the one line)."""
 
 
+_HELD = {'depth': 0, 'pending': None}  # see deferred_signals
+
+
 def _raise_interrupt(signum, frame):
+    if _HELD['depth']:
+        _HELD['pending'] = signum
+        return
     raise KeyboardInterrupt('signal %d' % signum)
 
 
 def terminate_as_interrupt():
-    """Handle SIGTERM (and SIGHUP) like Ctrl-C in this process (main thread only)."""
+    """Handle SIGTERM (and SIGHUP) like Ctrl-C in this process, and Ctrl-C as before but deferrable
+    (see :func:`deferred_signals`); a Ctrl-C that the process was started ignoring stays ignored
+    (main thread only)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupt)
         if hasattr(signal, 'SIGHUP'):
             signal.signal(signal.SIGHUP, _raise_interrupt)
-
-
-_DEFERRED = tuple(getattr(signal, n) for n in ('SIGINT', 'SIGTERM', 'SIGHUP') if hasattr(signal, n))
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _raise_interrupt)
 
 
 @contextlib.contextmanager
 def deferred_signals():
-    """Hold Ctrl-C / SIGTERM / SIGHUP until the block ends (POSIX; elsewhere a no-op): for the few
-    lines that must run whole, such as storing one item's results and counting it, so that the
-    state an interrupted run saves always describes the bytes it wrote."""
-    if not hasattr(signal, 'pthread_sigmask') or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    """Hold Ctrl-C / SIGTERM / SIGHUP until the block ends, for the few lines that must run whole
+    (storing one item's results and counting it), so that the state an interrupted run saves always
+    describes the bytes it wrote. Python runs signal handlers in the main thread between bytecodes,
+    whichever thread the signal reached; the handlers of :func:`terminate_as_interrupt` note a signal
+    that comes inside such a block and raise it as it ends. (Blocking the signal mask would not do:
+    a signal for the process is delivered to any thread that does not block it, a pool's helper
+    threads included, and the main thread then runs the handler all the same.)"""
+    _HELD['depth'] += 1
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _HELD['depth'] -= 1
+        if not _HELD['depth'] and _HELD['pending'] is not None:
+            signum, _HELD['pending'] = _HELD['pending'], None
+            raise KeyboardInterrupt('signal %d' % signum)
 
 
 def alive(pid):

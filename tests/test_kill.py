@@ -202,3 +202,25 @@ def test_killed_pipeline_stops_its_stage_and_resumes_to_the_same_result(demo, tm
     got, _ = load_params(model + '-0004.params')
     for k in want:
         assert (want[k].asnumpy() == got[k].asnumpy()).all(), k
+
+
+def test_a_signal_inside_a_deferred_block_is_raised_as_it_ends():
+    import threading
+    from core.lifecycle import deferred_signals, terminate_as_interrupt
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        terminate_as_interrupt()
+        done = []
+        with pytest.raises(KeyboardInterrupt):
+            with deferred_signals():
+                # from another thread, as a pool's helper thread may receive a signal for the process
+                threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+                time.sleep(0.2)
+                done.append('the whole block ran')
+        assert done == ['the whole block ran']
+        with pytest.raises(KeyboardInterrupt):  # outside a block: at once
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
