@@ -80,6 +80,23 @@ def _store(sink, classes, records, framed, image_index):
         sink.add(cls, data, label, image_index, k[cls] - 1)
 
 
+def _stop(pool, seconds=10.0):
+    """``pool.terminate()``, bounded: interrupted in the middle of a run it can wait for ever on its
+    task queue's lock (held by a worker blocked reading that queue); then the workers are killed and
+    the process goes on, so that it exits, and its resource tracker with it, cleaning up after them."""
+    import threading
+    t = threading.Thread(target=pool.terminate, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        for proc in list(getattr(pool, '_pool', [])):
+            if proc.exitcode is None:
+                proc.kill()
+        print('data workers did not stop in %.0f s: killed' % seconds, file=sys.stderr)
+        return
+    pool.join()
+
+
 CHECKPOINT_SECONDS = float(os.environ.get('MTCNN_CHECKPOINT_SECONDS', 2.0))  # how often progress is saved
 
 
@@ -129,8 +146,7 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
     finally:
         bar.close()
         if pool:
-            pool.terminate()
-            pool.join()
+            _stop(pool)
         sink.close()
     save_json(manifest_path, manifest)
     if os.path.exists(state_path):
