@@ -96,7 +96,8 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--onet', default=None, help='Onet variant')
     ap.add_argument('--thresh', default=None, help="stage thresholds (default: the default models' at --point, "
                                                    "else 0.5,0.5,0.7)")
-    ap.add_argument('--point', choices=['default', 'accurate'], default=point,
+    from core.cascade import POINTS
+    ap.add_argument('--point', choices=POINTS, default=point,
                     help="the default models' operating point (chosen on the dev split): default = high "
                          'precision and fast, accurate = the best dev AP')
     ap.add_argument('--min_face', type=float, default=None, help='smallest face in pixels (default: the models\' own, 20)')
@@ -210,7 +211,8 @@ def training_parser(doc, script, argv=None):
     g.add_argument('--end_epoch', type=int, default=ph['end_epoch'], help='last epoch')
     g.add_argument('--batch_size', type=int, default=ph['batch_size'], help='samples per step (all devices)')
     g.add_argument('--wd', type=float, default=1e-5, help='weight decay (weights and gammas)')
-    g.add_argument('--optimizer', choices=['sgd', 'adam'], default=ph.get('optimizer', 'sgd'),
+    from core.optim import OPTIMIZERS
+    g.add_argument('--optimizer', choices=OPTIMIZERS, default=ph.get('optimizer', 'sgd'),
                    help="SGD with momentum 0.9 (the original's) or Adam (beta1 0.9)")
     g.add_argument('--frequent', type=int, default=ph['frequent'], help='log every this many batches')
     g.add_argument('--save_every', type=int, default=stage.get('save_every', 1), help='checkpoint every N epochs')

@@ -94,6 +94,13 @@ def _done(state_path):
         return json.load(f)['done']
 
 
+def _interrupt_in_turn(cmd, state, signals):
+    """Interrupt ``cmd`` with each of ``signals`` in turn, each time once its run has made progress."""
+    cmd.interrupt(signals[0], _progress(state))
+    for how in signals[1:]:
+        cmd.interrupt(how, _progress(state, _done(state)))
+
+
 def _same_files(a, b, names):
     for name in names:
         with open(os.path.join(a, name), 'rb') as fa, open(os.path.join(b, name), 'rb') as fb:
@@ -152,10 +159,7 @@ def test_killed_sample_generation_leaves_no_worker_and_resumes_to_the_same_bytes
     ref, cut = str(tmp_path / 'ref'), str(tmp_path / 'cut')
     Command(gen(ref), str(tmp_path)).finish()
     cmd = Command(gen(cut), str(tmp_path))
-    state = os.path.join(cut, '20', 'state_manifest.json')
-    cmd.interrupt('kill', _progress(state))
-    for how in ('term', 'int'):
-        cmd.interrupt(how, _progress(state, _done(state)))
+    _interrupt_in_turn(cmd, os.path.join(cut, '20', 'state_manifest.json'), ('kill', 'term', 'int'))
     assert 'resuming after' in cmd.finish()
     _same_files(os.path.join(ref, '20'), os.path.join(cut, '20'), [c + e for c in ('pos', 'part', 'neg')
                                                                    for e in ('.rec', '.idx')])
@@ -168,10 +172,7 @@ def test_killed_mining_leaves_no_worker_and_resumes_to_the_same_bytes(demo, tmp_
     ref, cut = str(tmp_path / 'ref'), str(tmp_path / 'cut')
     Command(mine(ref), str(tmp_path)).finish()
     cmd = Command(mine(cut), str(tmp_path))
-    state = os.path.join(cut, '20', 'state_manifest_hard.json')
-    cmd.interrupt('term', _progress(state))
-    for how in ('kill', 'int'):
-        cmd.interrupt(how, _progress(state, _done(state)))
+    _interrupt_in_turn(cmd, os.path.join(cut, '20', 'state_manifest_hard.json'), ('term', 'kill', 'int'))
     assert 'resuming after' in cmd.finish()
     _same_files(os.path.join(ref, '20'), os.path.join(cut, '20'), ['neg_hard.rec', 'neg_hard.idx'])
 
@@ -184,10 +185,7 @@ def test_killed_pipeline_stops_its_stage_and_resumes_to_the_same_result(demo, tm
     cmd = Command(_pipeline(cut, demo['base']), str(tmp_path))
     samples, model = os.path.join(cut, 'samples', '20'), os.path.join(cut, 'model', 'pnet20')
     for state in ('state_manifest.json', 'state_manifest_hard.json'):
-        state = os.path.join(samples, state)
-        cmd.interrupt('kill', _progress(state))
-        for how in ('int', 'term'):
-            cmd.interrupt(how, _progress(state, _done(state)))
+        _interrupt_in_turn(cmd, os.path.join(samples, state), ('kill', 'int', 'term'))
         if 'hard' not in state:  # training: a new epoch saved is the progress
             for epoch, how in ((1, 'term'), (2, 'kill'), (3, 'int')):
                 cmd.interrupt(how, lambda e=epoch: os.path.exists('%s-%04d.params' % (model, e)))
