@@ -105,9 +105,15 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch (default: the default '
                                                   "models' own when --prefix is not given; 'none' for none)")
     ap.add_argument('--lnet106', default=None, help='106-point Lnet checkpoint as prefix,epoch')
-    ap.add_argument('--backend', choices=['mxnet', 'onnx'], default='mxnet',
-                    help='run the nets with MXNet or with ONNX Runtime (exported on the fly)')
-    ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime threads')
+    from core.cascade import BACKENDS
+    ap.add_argument('--backend', choices=list(BACKENDS), default='mxnet',
+                    help='run the nets with MXNet, ONNX Runtime or OpenCV DNN (both exported on the fly)')
+    ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime / OpenCV threads')
+    from core.cascade import SCHEMES
+    ap.add_argument('--scheme', choices=list(SCHEMES), default='original',
+                    help="candidate flow: the training toolkit's (original; mining and faithful results) or the "
+                         "one ZQCNN's C++ MTCNN runs (zqcnn; preview what a ZQCNN deployment finds)")
+    ap.add_argument('--nms', default=None, help='zqcnn scheme: NMS thresholds of the three stages (default 0.4,0.5,0.5)')
     ap.add_argument('--legacy_clip', action='store_true',
                     help="reproduce the original's in-place clipping of boxes by the crop step")
     ap.add_argument('--gpu', type=int, default=-1, help='GPU id, -1 = CPU')
@@ -140,9 +146,18 @@ def resolve_detector_args(args):
     thresh = csv_list(args.thresh, float, 'threshold') if args.thresh else (card['thresh'] if card else [0.5, 0.5, 0.7])
     min_face = args.min_face if args.min_face is not None else (card['min_face'] if card else 20)
     lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card['lnet'] if card else None)
-    return dict(prefixes=prefixes, epochs=epochs, networks=[args.pnet, args.rnet, args.onet][:len(prefixes)],
-                thresh=thresh, min_face=min_face, factor=args.factor, backend=args.backend, threads=args.threads,
-                lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), legacy_clip=args.legacy_clip)
+    out = dict(prefixes=prefixes, epochs=epochs, networks=[args.pnet, args.rnet, args.onet][:len(prefixes)],
+               thresh=thresh, min_face=min_face, factor=args.factor, backend=args.backend, threads=args.threads,
+               lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), legacy_clip=args.legacy_clip)
+    scheme = getattr(args, 'scheme', 'original')
+    if scheme != 'original':
+        out['scheme'] = scheme
+        out.pop('legacy_clip')
+        if getattr(args, 'nms', None):
+            out['nms'] = csv_list(args.nms, float, 'NMS threshold')
+    elif getattr(args, 'nms', None):
+        raise ValueError('--nms applies to --scheme zqcnn only')
+    return out
 
 
 def detector_from_args(args):

@@ -12,6 +12,7 @@ import os
 from config import REPO_ROOT, config
 
 from .detector import MtcnnDetector
+from .zqcnn_scheme import ZqcnnDetector
 from .fileio import FormatError, load_json
 
 DEFAULT_CARD = os.path.join(REPO_ROOT, 'model', 'default', 'models.json')  # committed with the code
@@ -23,6 +24,9 @@ def shipped_dir():
 
 
 POINTS = ('default', 'accurate')
+# candidate flows: the training toolkit's own (mining, evaluation of record) and ZQCNN's C++ runtime's
+SCHEMES = {'original': MtcnnDetector, 'zqcnn': ZqcnnDetector}
+BACKENDS = ('mxnet', 'onnx', 'opencv')  # MXNet, ONNX Runtime, OpenCV DNN (the last two from an in-memory ONNX export)
 
 
 def default_card(prefer_committed=True, point='default'):
@@ -51,7 +55,7 @@ def default_card(prefer_committed=True, point='default'):
 
 
 def load_stage_models(prefixes, epochs, networks=None, backend='mxnet', threads=2, ctx=None):
-    """Models of 1–3 checkpoints (``backend='onnx'`` runs them with ONNX Runtime)."""
+    """Models of 1–3 checkpoints (``backend``: one of BACKENDS)."""
     from .model_io import load_model
     if not 1 <= len(prefixes) <= 3:
         raise ValueError('a cascade takes 1 to 3 checkpoint prefixes (P[,R[,O]]), got %d' % len(prefixes))
@@ -66,21 +70,27 @@ def to_backend(model, backend='mxnet', threads=2):
     if backend == 'onnx':
         from .onnx_backend import to_onnx_model
         return to_onnx_model(model, threads=threads)
+    if backend == 'opencv':
+        from .onnx_backend import to_opencv_model
+        return to_opencv_model(model, threads=threads)
     if backend != 'mxnet':
-        raise ValueError('unknown backend %r (mxnet or onnx)' % backend)
+        raise ValueError('unknown backend %r (%s)' % (backend, ', '.join(BACKENDS)))
     return model
 
 
 def load_cascade(prefixes, epochs, networks=None, thresh=(0.6, 0.7, 0.7), min_face=20, factor=0.709,
-                 backend='mxnet', threads=2, ctx=None, lnet=None, lnet106=None, **kw):
+                 backend='mxnet', threads=2, ctx=None, lnet=None, lnet106=None, scheme='original', **kw):
     """An :class:`MtcnnDetector` from checkpoints. ``lnet`` / ``lnet106``: ``(prefix, epoch)`` of a
-    5-point / 106-point landmark net run on the final boxes."""
+    5-point / 106-point landmark net run on the final boxes; ``scheme``: ``original`` or ``zqcnn``
+    (:class:`core.zqcnn_scheme.ZqcnnDetector`, which also takes ``nms`` and ``overlap_count``)."""
+    if scheme not in SCHEMES:
+        raise ValueError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))
     from .model_io import load_model
     models = load_stage_models(prefixes, epochs, networks, backend, threads, ctx) + [None] * (3 - len(prefixes))
     extra = {k: to_backend(load_model(v[0], int(v[1]), ctx=ctx), backend, threads)
              for k, v in (('lnet', lnet), ('lnet106', lnet106)) if v}
-    return MtcnnDetector(models[0], models[1], models[2], min_face=min_face, thresh=thresh, factor=factor,
-                         **extra, **kw)
+    return SCHEMES[scheme](models[0], models[1], models[2], min_face=min_face, thresh=thresh, factor=factor,
+                           **extra, **kw)
 
 
 def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='default', **kw):
