@@ -4,8 +4,10 @@
     python tools/bench_detector.py --wider_root ../shared/data/widerface --images 50
 
 Model flags as demo.py (default: the original's shipped models in ../shared). With
-``--backend both`` (default) each backend runs in its own process so their thread pools do not
-compete; the last line is ``median_ms=<float>`` of the faster backend on ``--image``.
+``--backend all`` (default; ``both`` is its old name) each backend (MXNet, ONNX Runtime, OpenCV DNN) runs
+in its own process so their thread pools do not compete; the last line is ``median_ms=<float>`` of the
+fastest backend on ``--image``. ``--scheme zqcnn`` times ZQCNN's candidate flow (scripts/zqcnn_race.sh
+races it against ZQCNN's C++ on the same models).
 """
 import argparse
 import glob
@@ -63,15 +65,16 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     cli.add_detector_args(ap, committed_defaults=False)
     ap.set_defaults(backend=None)
-    ap._option_string_actions['--backend'].choices = ['mxnet', 'onnx', 'both']
+    from core.cascade import BACKENDS
+    ap._option_string_actions['--backend'].choices = list(BACKENDS) + ['all', 'both']
     ap.add_argument('--image', default=os.path.join(config.shared, 'images', '4.jpg'))
     ap.add_argument('--runs', type=int, default=20)
     ap.add_argument('--wider_root', default=None, help='also time the WIDER val images under this root')
     ap.add_argument('--images', type=int, default=50, help='how many WIDER val images')
     ap.add_argument('--json', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    backend = args.backend or 'both'
-    if backend != 'both':
+    backend = args.backend or 'all'
+    if backend not in ('all', 'both'):
         res = run_one(args)
         if args.json:
             print('RESULT ' + json.dumps(res))
@@ -80,7 +83,7 @@ def main(argv=None):
     else:
         results = []
         base = [a for a in (argv if argv is not None else sys.argv[1:])]
-        for b in ('mxnet', 'onnx'):
+        for b in BACKENDS:
             cmd = [sys.executable, os.path.abspath(__file__)] + base + ['--backend', b, '--json']
             out = subprocess.run(cmd, capture_output=True, text=True)
             line = [ln for ln in out.stdout.splitlines() if ln.startswith('RESULT ')]
