@@ -11,8 +11,7 @@ import os
 
 from config import REPO_ROOT, config
 
-from .detector import MtcnnDetector
-from .zqcnn_scheme import ZqcnnDetector
+from .zqcnn_scheme import SCHEMES
 from .fileio import FormatError, load_json
 
 DEFAULT_CARD = os.path.join(REPO_ROOT, 'model', 'default', 'models.json')  # committed with the code
@@ -24,8 +23,6 @@ def shipped_dir():
 
 
 POINTS = ('default', 'accurate')
-# candidate flows: the training toolkit's own (mining, evaluation of record) and ZQCNN's C++ runtime's
-SCHEMES = {'original': MtcnnDetector, 'zqcnn': ZqcnnDetector}
 BACKENDS = ('mxnet', 'onnx', 'opencv')  # MXNet, ONNX Runtime, OpenCV DNN (the last two from an in-memory ONNX export)
 
 

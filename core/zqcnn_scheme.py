@@ -327,3 +327,8 @@ class ZqcnnDetector(MtcnnDetector):
         pts = from_vector(self._run_batched(model, crops, self.chunk['onet'])[0])
         src = b.astype(F32)
         return src[:, None, 0:2] + (src[:, 2:4] - src[:, 0:2])[:, None, :] * pts
+
+
+# candidate flows by name (``--scheme``): the training toolkit's own (mining, evaluation of record) and
+# ZQCNN's C++ runtime's; here, so that MXNet-free tools (tools/detect_onnx.py) share the one table
+SCHEMES = {'original': MtcnnDetector, 'zqcnn': ZqcnnDetector}

@@ -117,6 +117,14 @@ def test_cascade_folder_runs_without_mxnet_and_gives_demo_boxes(tmp_path):
     r = run('demo.py', '--backend', 'onnx', '--imgfile', img, '--save_dets', b, '--out', str(tmp_path / 'v.jpg'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert open(a).read() == open(b).read() and len(open(a).read().splitlines()) >= 4
+    # ZQCNN's candidate flow without MXNet as well: the boxes of demo.py --scheme zqcnn
+    r = run(str(tmp_path / 'block.py'), 'tools/detect_onnx.py', '--models', out, '--imgfile', img, '--save_dets', a,
+            '--scheme', 'zqcnn')
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run('demo.py', '--backend', 'onnx', '--scheme', 'zqcnn', '--imgfile', img, '--save_dets', b,
+            '--out', str(tmp_path / 'v.jpg'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert open(a).read() == open(b).read() and len(open(a).read().splitlines()) == 4
     # a folder in, JSON out
     folder = tmp_path / 'imgs'
     folder.mkdir()

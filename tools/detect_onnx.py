@@ -1,12 +1,15 @@
-"""Face detection with an exported cascade and nothing but numpy, OpenCV and ONNX Runtime (no MXNet).
+"""Face detection with an exported cascade and nothing but numpy, OpenCV and its runtime (no MXNet):
+ONNX Runtime, or NCNN / MNN for folders written by ``tools/export.py --to ncnn|mnn``.
 
     python tools/export_onnx.py --cascade --out runs/onnx_cascade        # once, where MXNet is installed
     python tools/detect_onnx.py --models runs/onnx_cascade --imgfile photo.jpg --save_dets dets.txt --out vis.jpg
     python tools/detect_onnx.py --models runs/onnx_cascade --folder photos/ --json dets.json
     python tools/detect_onnx.py --models runs/onnx_cascade --video clip.mp4 --json dets.json --every 5
+    python tools/detect_onnx.py --models runs/deploy/ncnn --imgfile photo.jpg --scheme zqcnn
 
 The folder holds ``pnet.onnx``, ``rnet.onnx``, ``onet.onnx`` (optionally ``lnet.onnx``) and
-``cascade.json`` (thresholds, minimum face, pyramid factor, Pnet cell and stride, preprocessing). The
+``cascade.json`` (thresholds, minimum face, pyramid factor, Pnet cell and stride, preprocessing, the
+runtime; NCNN folders hold ``.param``/``.bin`` pairs, MNN folders ``.mnn`` files). The
 cascade logic is this project's detector (core/detector.py), so the boxes are those of ``demo.py``
 with the same models and settings. ``--save_dets`` writes ``x1 y1 x2 y2 score`` lines (one image);
 ``--json`` writes every image's (or video frame's) boxes, scores and landmarks.
@@ -18,30 +21,33 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.detector import MtcnnDetector, draw  # noqa: E402  (numpy + OpenCV only)
+from core.detector import draw  # noqa: E402  (numpy + OpenCV only)
 from core.fileio import atomic_write, write_lines  # noqa: E402
 from core.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
-from core.onnx_backend import OnnxModel  # noqa: E402
+from core.mobile_runtimes import open_stage  # noqa: E402
+from core.zqcnn_scheme import SCHEMES  # noqa: E402
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
-def load_onnx_cascade(folder, threads=2, **overrides):
-    """An :class:`MtcnnDetector` from an exported cascade folder (see tools/export_onnx.py --cascade)."""
+def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
+    """An :class:`MtcnnDetector` from an exported cascade folder (see tools/export_onnx.py --cascade);
+    ``scheme='zqcnn'``: ZQCNN's candidate flow (:class:`core.zqcnn_scheme.ZqcnnDetector`, which also
+    takes ``nms``)."""
+    if scheme not in SCHEMES:
+        raise ValueError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))
     path = os.path.join(folder, 'cascade.json')
     if not os.path.isfile(path):
         raise FileNotFoundError('%s: not found (export a cascade with tools/export_onnx.py --cascade)' % path)
     with open(path) as f:
         card = json.load(f)
-    models = {}
-    for stage, entry in card['stages'].items():
-        info = {k: entry[k] for k in ('kind', 'size', 'n_points', 'cell', 'stride') if k in entry}
-        models[stage] = OnnxModel(os.path.join(folder, entry['file']), entry['network'], threads, info=info)
+    runtime = card.get('runtime', 'onnxruntime')
+    models = {stage: open_stage(folder, entry, runtime, threads) for stage, entry in card['stages'].items()}
     if 'pnet' not in models:
         raise ValueError('%s: the cascade has no Pnet' % path)
     settings = dict(thresh=card['thresh'], min_face=card['min_face'], factor=card['factor'])
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    return MtcnnDetector(models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'), **settings)
+    return SCHEMES[scheme](models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'), **settings)
 
 
 def _result(det, img):
@@ -49,6 +55,18 @@ def _result(det, img):
     return dict(boxes=[[round(float(v), 2) for v in b] for b in boxes], scores=[round(float(s), 5) for s in scores],
                 landmarks=None if points is None else [[[round(float(v), 2) for v in p] for p in pts]
                                                        for pts in points]), (boxes, scores, points)
+
+
+def _median_ms(det, img, runs, warmup=3):
+    import time
+    times = []
+    for k in range(warmup + runs):
+        t0 = time.perf_counter()
+        det.detect(img)
+        if k >= warmup:
+            times.append(1000 * (time.perf_counter() - t0))
+    times.sort()
+    return times[len(times) // 2] if runs % 2 else 0.5 * (times[runs // 2 - 1] + times[runs // 2])
 
 
 def _images(args):
@@ -94,12 +112,20 @@ def main(argv=None):
     ap.add_argument('--out', default=None, help='one image: write an annotated copy here')
     ap.add_argument('--thresh', default=None, help='override the stage thresholds, e.g. 0.6,0.7,0.7')
     ap.add_argument('--min_face', type=float, default=None, help="override the minimum face (default: the cascade's)")
-    ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime threads (default: 2)')
+    ap.add_argument('--threads', type=int, default=2, help='runtime threads (default: 2)')
+    ap.add_argument('--scheme', choices=sorted(SCHEMES), default='original',
+                    help="candidate flow: the training toolkit's (original, default) or ZQCNN's C++ MTCNN's (zqcnn)")
+    ap.add_argument('--nms', default=None, help='zqcnn scheme: NMS thresholds of the three stages (default 0.4,0.5,0.5)')
+    ap.add_argument('--runs', type=int, default=0,
+                    help='one image: detect it this many more times and print median_ms=<float> (pin with taskset)')
     ap.add_argument('--max_pixels', type=int, default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
     args = ap.parse_args(argv)
     try:
         thresh = [float(t) for t in args.thresh.split(',')] if args.thresh else None
-        det = load_onnx_cascade(args.models, args.threads, thresh=thresh, min_face=args.min_face)
+        if args.nms and args.scheme != 'zqcnn':
+            raise ValueError('--nms applies to --scheme zqcnn only')
+        nms = dict(nms=[float(t) for t in args.nms.split(',')]) if args.nms else {}
+        det = load_onnx_cascade(args.models, args.threads, args.scheme, thresh=thresh, min_face=args.min_face, **nms)
         if args.video:
             results = _video(det, args)
         else:
@@ -114,6 +140,8 @@ def main(argv=None):
                                                  for b, s in zip(boxes, scores)])
                 if args.imgfile and args.out:
                     write_image(args.out, draw(img, boxes, scores, points))
+                if args.imgfile and args.runs > 0:
+                    print('median_ms=%.3f' % _median_ms(det, img, args.runs))
         if args.json:
             with atomic_write(args.json) as f:
                 json.dump(results, f, indent=1)
