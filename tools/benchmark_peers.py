@@ -36,11 +36,13 @@ def build_detectors(args):
     dets = []
     cards = [('original shipped models', default_card(prefer_committed=False))]
     cards += [('this project, model/default at the %s point' % p, default_card(point=p)) for p in ('accurate', 'default')]
-    for label, card in cards:
-        thresh = ','.join('%g' % t for t in card['thresh'])
-        det = load_cascade(card['prefix'], card['epoch'], thresh=card['thresh'], min_face=args.min_face,
-                           backend='onnx', threads=args.threads)
-        dets.append(CascadeDetector('%s (%s)' % (label, thresh), det))
+    for scheme in cli.csv_list(args.schemes, str, 'scheme'):
+        for label, card in cards:
+            thresh = ','.join('%g' % t for t in card['thresh'])
+            det = load_cascade(card['prefix'], card['epoch'], thresh=card['thresh'], min_face=args.min_face,
+                               backend='onnx', threads=args.threads, scheme=scheme)
+            name = '%s (%s)' % (label, thresh) if scheme == 'original' else '%s, --scheme %s (%s)' % (label, scheme, thresh)
+            dets.append(CascadeDetector(name, det))
     caffe = peers.caffe_mtcnn(args.min_face)
     if caffe is not None:
         dets.append(CascadeDetector('original MTCNN Caffe models via cv2.dnn (0.6,0.7,0.7)', caffe))
@@ -77,6 +79,8 @@ def main(argv=None):
     ap.add_argument('--min_face', type=float, default=20)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--images', type=int, default=0, help='use only the first N images (0 = all)')
+    ap.add_argument('--schemes', default='original',
+                    help="candidate flows of this project's cascades, e.g. original,zqcnn (see --scheme of demo.py)")
     ap.add_argument('--only', default=None, help='comma-separated substrings of detector names')
     args = ap.parse_args(argv)
     from core.fileio import write_lines
