@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
-from core.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, write_lines  # noqa: E402
+from core.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, atomic_write  # noqa: E402
 
 CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK,
          'pos_hard': POSITIVE, 'part_hard': PART}  # *_hard: mined with gen_hard_example --keep_pos_part
@@ -72,26 +72,49 @@ def code_of(cls):
     return CODES[cls]
 
 
-def pool_lines(folder, cls, list_dir):
-    """All list lines of one class pool (packed or jpg); raises when the pool is missing."""
-    rec = os.path.join(folder, cls + '.idx')
-    txt = os.path.join(folder, cls + '.txt')
+def _pool_file(folder, cls):
+    rec, txt = os.path.join(folder, cls + '.idx'), os.path.join(folder, cls + '.txt')
     if os.path.isfile(rec):
-        n = sum(1 for _ in open(rec))
-        rel = os.path.relpath(os.path.join(folder, cls + '.rec'), list_dir)
-        return ['%s#%d %d' % (rel, i, code_of(cls)) for i in range(n)]
+        return rec, True
     if os.path.isfile(txt):
-        lines = []
-        with open(txt) as f:
-            for k, line in enumerate(f, 1):
+        return txt, False
+    raise FileNotFoundError('no %s samples in %s (%s.rec/.idx or %s.txt)' % (cls, folder, cls, cls))
+
+
+def pool_lines(folder, cls, list_dir, pick=None):
+    """The list lines of one class pool (packed or jpg), streamed: all of them, or those at the sorted
+    indices ``pick``; raises when the pool is missing or a jpg list line is malformed. Nothing of the
+    pool is held in memory, so a list of any size is written with bounded memory."""
+    path, packed = _pool_file(folder, cls)
+    code = code_of(cls)
+    rel = os.path.relpath(os.path.join(folder, cls + '.rec'), list_dir)
+    want = iter(pick) if pick is not None else None
+    nxt = next(want, None) if want is not None else None
+    i = 0
+    with open(path) as f:
+        for k, line in enumerate(f, 1):
+            if packed:
+                out = '%s#%d %d' % (rel, i, code)
+            else:
                 parts = line.split()
                 if not parts:
                     continue
                 if len(parts) < 2 or parts[1] not in ('1', '0', '-1', '-2'):
-                    raise ValueError('%s:%d: expected "<path> <label code> [values]"' % (txt, k))
-                lines.append(line.rstrip('\n'))
-        return lines
-    raise FileNotFoundError('no %s samples in %s (%s.rec/.idx or %s.txt)' % (cls, folder, cls, cls))
+                    raise ValueError('%s:%d: expected "<path> <label code> [values]"' % (path, k))
+                out = line.rstrip('\n')
+            if want is None:
+                yield out
+            elif i == nxt:
+                yield out
+                nxt = next(want, None)
+                if nxt is None:
+                    return
+            i += 1
+
+
+def pool_size(folder, cls, list_dir):
+    """How many samples a class pool holds (a jpg pool's lines are checked on the way)."""
+    return sum(1 for _ in pool_lines(folder, cls, list_dir))
 
 
 def manifest_name(cls):
@@ -119,28 +142,27 @@ def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False,
     """Write the list; returns {class: (pool size, taken)}."""
     rng = np.random.RandomState(seed)
     list_dir = os.path.dirname(os.path.abspath(out_path))
-    report, lines = {}, []
+    report = {}
     counts = {c: None for c in classes} if classes else class_counts(base_num, with_hard, with_landmark, plus, size)
     _require_finished(folder, counts)
-    pools = {cls: pool_lines(folder, cls, list_dir) for cls in counts}
-    empty = [c for c, p in pools.items() if not p]
+    sizes = {cls: pool_size(folder, cls, list_dir) for cls in counts}
+    empty = [c for c, n in sizes.items() if not n]
     if empty:
         raise FormatError('%s: no %s samples (%s)' % (folder, ', '.join(empty), 'hard-example mining found none: '
                           'the previous stage is too weak or its threshold too high' if any(
                               c.startswith('neg_hard') for c in empty) else 'generate them first'))
     if keep_ratio and not classes:
-        fill = min(1.0, min(len(pools[c]) / float(w) for c, w in counts.items()))
+        fill = min(1.0, min(sizes[c] / float(w) for c, w in counts.items()))
         counts = {c: max(1, int(round(w * fill))) for c, w in counts.items()}
-    for cls, want in counts.items():
-        pool = pools[cls]
-        if want is not None and len(pool) > want:
-            pick = np.sort(rng.choice(len(pool), want, replace=False))
-            chosen = [pool[i] for i in pick]
-        else:
-            chosen = pool
-        report[cls] = (len(pool), len(chosen))
-        lines += chosen
-    write_lines(out_path, lines)
+    picks = {}
+    for cls, want in counts.items():  # the draws of the seeded generator, class by class as before
+        n = sizes[cls]
+        picks[cls] = np.sort(rng.choice(n, want, replace=False)) if want is not None and n > want else None
+        report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
+    with atomic_write(out_path) as f:
+        for cls in counts:
+            for line in pool_lines(folder, cls, list_dir, picks[cls]):
+                f.write(line + '\n')
     return report
 
 
