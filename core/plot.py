@@ -133,3 +133,27 @@ def learning_curve_plot(points, path, title='learning curve'):
 
 def ensure_dir(path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
+def scale_plot(rows, path, title='cost against data size'):
+    """``rows``: dicts with ``stage``, ``scale``, ``seconds``, ``peak_rss_mb``, ``disk_mb``; one panel per
+    cost, one line per stage, log-log, with the linear trend of the first stage's time dashed."""
+    plt = _plt()
+    keys = [('seconds', 'wall time (s)'), ('peak_rss_mb', 'peak RSS, all processes (MB)'), ('disk_mb', 'disk written (MB)')]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    stages = list(dict.fromkeys(r['stage'] for r in rows))
+    for ax, (key, label) in zip(axes, keys):
+        for stage in stages:
+            pts = sorted((r['scale'], r[key]) for r in rows if r['stage'] == stage and r[key] is not None)
+            if pts:
+                ax.plot([p[0] for p in pts], [max(p[1], 1e-3) for p in pts], marker='o', label=stage)
+        scales = sorted({r['scale'] for r in rows})
+        ax.plot(scales, [scales[0] and s / scales[0] for s in scales], 'k:', lw=0.8, label='∝ data (×1 = 1)')
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlabel('data size (× the subset)')
+        ax.set_title(label)
+        ax.grid(True, which='both', alpha=0.3)
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(title)
+    return _save(fig, path)
