@@ -122,9 +122,9 @@ def _children_map():
 
 
 def tree_rss(pid):
-    """(sum, largest) resident bytes of ``pid`` and all its descendants (Linux /proc)."""
+    """(sum, largest, of ``pid`` itself) resident bytes of ``pid`` and all its descendants (Linux /proc)."""
     kids = _children_map()
-    todo, total, largest = [pid], 0, 0
+    todo, total, largest, own = [pid], 0, 0, 0
     while todo:
         p = todo.pop()
         todo.extend(kids.get(p, []))
@@ -135,7 +135,8 @@ def tree_rss(pid):
             continue
         total += rss
         largest = max(largest, rss)
-    return total, largest
+        own = rss if p == pid else own
+    return total, largest, own
 
 
 def disk_usage(path):
@@ -152,11 +153,11 @@ def disk_usage(path):
 
 def run_measured(argv, log_path, interval=0.2):
     """Run a stage command; -> dict(seconds, peak_rss_mb (sum over its processes), largest_rss_mb,
-    returncode). Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
+    main_rss_mb (the command's own process, without its workers), returncode). Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
     from core.lifecycle import preexec_die_with_parent
     linux = os.path.isdir('/proc/self')
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak = {'total': 0, 'largest': 0}
+    peak = {'total': 0, 'largest': 0, 'main': 0}
     with open(log_path, 'w') as log:
         t0 = time.time()
         proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -165,8 +166,8 @@ def run_measured(argv, log_path, interval=0.2):
 
         def sample():
             while not done.is_set():
-                total, largest = tree_rss(proc.pid)
-                peak['total'], peak['largest'] = max(peak['total'], total), max(peak['largest'], largest)
+                for key, v in zip(('total', 'largest', 'main'), tree_rss(proc.pid)):
+                    peak[key] = max(peak[key], v)
                 done.wait(interval)
         watcher = threading.Thread(target=sample, daemon=True)
         if linux:
@@ -183,9 +184,10 @@ def run_measured(argv, log_path, interval=0.2):
     if not linux:  # the largest child (kilobytes on Linux, bytes on macOS)
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         unit = 1 if sys.platform == 'darwin' else 1024
-        peak['largest'] = peak['total'] = max(rss, before) * unit
+        peak['largest'] = peak['total'] = peak['main'] = max(rss, before) * unit
     return dict(seconds=round(seconds, 2), peak_rss_mb=round(peak['total'] / 2 ** 20, 1),
-                largest_rss_mb=round(peak['largest'] / 2 ** 20, 1), returncode=rc)
+                largest_rss_mb=round(peak['largest'] / 2 ** 20, 1), main_rss_mb=round(peak['main'] / 2 ** 20, 1),
+                returncode=rc)
 
 
 # --- the stages ----------------------------------------------------------------------------------------
@@ -302,8 +304,9 @@ def main(argv=None):
             m.update(disk_mb=round((size1 - size0) / 2 ** 20, 1), files=files1 - files0, images=n_images)
             done[st] = m
             save_json(res_path, results)
-            print('  %.1f s, peak %.0f MB (largest process %.0f MB), %+.1f MB on disk, %+d files' % (
-                m['seconds'], m['peak_rss_mb'], m['largest_rss_mb'], m['disk_mb'], m['files']), flush=True)
+            print('  %.1f s, peak %.0f MB (largest process %.0f MB, main %.0f MB), %+.1f MB on disk, %+d files' % (
+                m['seconds'], m['peak_rss_mb'], m['largest_rss_mb'], m['main_rss_mb'], m['disk_mb'], m['files']),
+                flush=True)
         if not args.keep:
             shutil.rmtree(d)
     rows, growth = table(results, scales, stages)
