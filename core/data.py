@@ -35,12 +35,42 @@ class DataError(FormatError):
 _TAIL = {POSITIVE: (4,), PART: (4,), NEGATIVE: (0, 4), LANDMARK: (10, 212)}
 
 
+class ListEntries:
+    """The entries of a training list, held compactly: per line a source id, a record index (−1 for a
+    JPEG line) and a label code in arrays (13 bytes a line; a full-WIDER list has millions), the values
+    of JPEG lines in a list. ``entries[i]`` is ``(source, record index or None, code, values)``; packed
+    lines have no values (their labels are in the records)."""
+
+    _NONE = np.zeros(0, np.float32)
+
+    def __init__(self, sources, src, rec, code, values=None, val_id=None):
+        self.sources, self.src, self.rec, self.code = sources, src, rec, code
+        self.values, self.val_id = values or [], val_id
+
+    def __len__(self):
+        return len(self.code)
+
+    def __getitem__(self, i):
+        rec = int(self.rec[i])
+        values = self._NONE if self.val_id is None or self.val_id[i] < 0 else self.values[self.val_id[i]]
+        return self.sources[self.src[i]], (rec if rec >= 0 else None), int(self.code[i]), values
+
+    def take(self, indices):
+        """The entries at ``indices`` (in that order), as a new ListEntries."""
+        indices = np.asarray(indices, np.int64)
+        return ListEntries(self.sources, self.src[indices], self.rec[indices], self.code[indices], self.values,
+                           None if self.val_id is None else self.val_id[indices])
+
+
 def read_list(path):
-    """[(source, index or None, code, values)] from a training list (paths may contain spaces)."""
+    """The :class:`ListEntries` of a training list (paths may contain spaces)."""
+    from array import array
     if not os.path.isfile(path):
         raise FileNotFoundError('training list not found: %s' % path)
     base = os.path.dirname(os.path.abspath(path))
-    out = []
+    sources, source_id = [], {}
+    src, rec, codes, val_id = array('i'), array('q'), array('b'), array('i')
+    values_of = []
     with open(path) as f:
         for k, line in enumerate(f, 1):
             if not line.strip():
@@ -55,18 +85,30 @@ def read_list(path):
                 raise DataError('%s:%d: the label code must be an integer, got %r' % (path, k, code_text))
             if code not in LABEL_CODES:
                 raise DataError('%s:%d: unknown label code %d (1, 0, -1, -2)' % (path, k, code))
-            values = np.array(values, np.float32)
             if '.rec#' in ref:
-                rec, _, idx = ref.rpartition('#')
-                out.append((os.path.normpath(os.path.join(base, rec)), int(idx), code, values))
-                continue
-            if len(values) not in _TAIL[code]:
-                raise DataError('%s:%d: a sample with label %d needs %s values after the label, got %d'
-                                % (path, k, code, ' or '.join(map(str, _TAIL[code])), len(values)))
-            out.append((ref + '.jpg', None, code, values))
-    if not out:
+                name, _, idx = ref.rpartition('#')
+                name = os.path.normpath(os.path.join(base, name))
+                if name not in source_id:
+                    source_id[name] = len(sources)
+                    sources.append(name)
+                src.append(source_id[name])
+                rec.append(int(idx))
+                val_id.append(-1)
+            else:
+                if len(values) not in _TAIL[code]:
+                    raise DataError('%s:%d: a sample with label %d needs %s values after the label, got %d'
+                                    % (path, k, code, ' or '.join(map(str, _TAIL[code])), len(values)))
+                src.append(len(sources))
+                sources.append(ref + '.jpg')
+                rec.append(-1)
+                val_id.append(len(values_of))
+                values_of.append(np.array(values, np.float32))
+            codes.append(code)
+    if not codes:
         raise DataError('%s: empty training list' % path)
-    return out
+    arr = lambda a, t: np.frombuffer(a, t).copy()  # noqa: E731
+    return ListEntries(sources, arr(src, np.int32), arr(rec, np.int64), arr(codes, np.int8), values_of,
+                       arr(val_id, np.int32) if values_of else None)
 
 
 class SampleSource:
@@ -414,6 +456,8 @@ def _augment_cfg():
 def _held_out(items, ratio, rng):
     order = rng.permutation(len(items))
     n_val = int(len(items) * ratio)
+    if isinstance(items, ListEntries):
+        return items.take(np.sort(order[n_val:])), items.take(order[:n_val])
     return [items[i] for i in np.sort(order[n_val:])], [items[i] for i in order[:n_val]]
 
 

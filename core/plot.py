@@ -136,10 +136,10 @@ def ensure_dir(path):
 
 
 def scale_plot(rows, path, title='cost against data size'):
-    """``rows``: dicts with ``stage``, ``scale``, ``seconds``, ``peak_rss_mb``, ``disk_mb``; one panel per
+    """``rows``: dicts with ``stage``, ``scale``, ``seconds``, ``mem_mb``, ``disk_mb``; one panel per
     cost, one line per stage, log-log, with the linear trend of the first stage's time dashed."""
     plt = _plt()
-    keys = [('seconds', 'wall time (s)'), ('peak_rss_mb', 'peak RSS, all processes (MB)'), ('disk_mb', 'disk written (MB)')]
+    keys = [('seconds', 'wall time (s)'), ('mem_mb', 'peak memory, all processes (MB)'), ('disk_mb', 'disk written (MB)')]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     stages = list(dict.fromkeys(r['stage'] for r in rows))
     for ax, (key, label) in zip(axes, keys):

@@ -121,22 +121,35 @@ def _children_map():
     return kids
 
 
+def _status_kb(pid, keys=('VmRSS', 'RssAnon', 'RssShmem')):
+    out = dict.fromkeys(keys, 0)
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            key = line.split(':', 1)[0]
+            if key in out:
+                out[key] = int(line.split()[1])
+    return out
+
+
 def tree_rss(pid):
-    """(sum, largest, of ``pid`` itself) resident bytes of ``pid`` and all its descendants (Linux /proc)."""
+    """Resident bytes of ``pid`` and all its descendants (Linux /proc): (sum, largest process, ``pid``
+    itself, sum of anonymous + shared-memory pages). The last leaves out file pages mapped from the
+    packed samples: the kernel can drop those at any time, so they are not memory a stage needs."""
     kids = _children_map()
-    todo, total, largest, own = [pid], 0, 0, 0
+    todo, total, largest, own, anon = [pid], 0, 0, 0, 0
     while todo:
         p = todo.pop()
         todo.extend(kids.get(p, []))
         try:
-            with open('/proc/%d/statm' % p) as f:
-                rss = int(f.read().split()[1]) * PAGE
+            st = _status_kb(p)
         except (OSError, IndexError, ValueError):
             continue
+        rss = st['VmRSS'] * 1024
         total += rss
         largest = max(largest, rss)
         own = rss if p == pid else own
-    return total, largest, own
+        anon += (st['RssAnon'] + st['RssShmem']) * 1024
+    return total, largest, own, anon
 
 
 def disk_usage(path):
@@ -153,11 +166,12 @@ def disk_usage(path):
 
 def run_measured(argv, log_path, interval=0.2):
     """Run a stage command; -> dict(seconds, peak_rss_mb (sum over its processes), largest_rss_mb,
-    main_rss_mb (the command's own process, without its workers), returncode). Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
+    main_rss_mb (the command's own process, without its workers), anon_mb (the sum without file pages:
+    what the stage needs), returncode). Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
     from core.lifecycle import preexec_die_with_parent
     linux = os.path.isdir('/proc/self')
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak = {'total': 0, 'largest': 0, 'main': 0}
+    peak = {'total': 0, 'largest': 0, 'main': 0, 'anon': 0}
     with open(log_path, 'w') as log:
         t0 = time.time()
         proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -166,7 +180,7 @@ def run_measured(argv, log_path, interval=0.2):
 
         def sample():
             while not done.is_set():
-                for key, v in zip(('total', 'largest', 'main'), tree_rss(proc.pid)):
+                for key, v in zip(('total', 'largest', 'main', 'anon'), tree_rss(proc.pid)):
                     peak[key] = max(peak[key], v)
                 done.wait(interval)
         watcher = threading.Thread(target=sample, daemon=True)
@@ -184,10 +198,10 @@ def run_measured(argv, log_path, interval=0.2):
     if not linux:  # the largest child (kilobytes on Linux, bytes on macOS)
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         unit = 1 if sys.platform == 'darwin' else 1024
-        peak['largest'] = peak['total'] = peak['main'] = max(rss, before) * unit
+        peak['largest'] = peak['total'] = peak['main'] = peak['anon'] = max(rss, before) * unit
     return dict(seconds=round(seconds, 2), peak_rss_mb=round(peak['total'] / 2 ** 20, 1),
                 largest_rss_mb=round(peak['largest'] / 2 ** 20, 1), main_rss_mb=round(peak['main'] / 2 ** 20, 1),
-                returncode=rc)
+                anon_mb=round(peak['anon'] / 2 ** 20, 1), returncode=rc)
 
 
 # --- the stages ----------------------------------------------------------------------------------------
@@ -230,8 +244,14 @@ def stage_commands(d, wider, landmark_list, landmark_root, workers):
     return cmds
 
 
+def _mem(m):
+    """A stage's peak memory: without mapped file pages where measured (see :func:`tree_rss`)."""
+    return m.get('anon_mb', m['peak_rss_mb'])
+
+
 def table(results, scales, stages):
-    """Markdown rows: per stage, time / peak memory / disk / files at every scale and the memory growth."""
+    """Markdown rows: per stage, time / peak memory (without file pages) / disk / files at every scale
+    and the memory growth from the first to the last scale."""
     head = '| stage | ' + ' | '.join('%d× s' % k for k in scales) + ' | ' + \
         ' | '.join('%d× peak MB' % k for k in scales) + ' | peak growth | ' + \
         ' | '.join('%d× disk MB / files' % k for k in scales) + ' |'
@@ -242,11 +262,11 @@ def table(results, scales, stages):
         if not any(got):
             continue
         cell = lambda g, f: f(g) if g else '–'  # noqa: E731
-        mems = [g['peak_rss_mb'] for g in got if g]
+        mems = [_mem(g) for g in got if g]
         growth[st] = mems[-1] / mems[0] if len(mems) > 1 and mems[0] else None
         rows.append('| %s | %s | %s | %s | %s |' % (
             st, ' | '.join(cell(g, lambda g: '%.0f' % g['seconds']) for g in got),
-            ' | '.join(cell(g, lambda g: '%.0f' % g['peak_rss_mb']) for g in got),
+            ' | '.join(cell(g, lambda g: '%.0f' % _mem(g)) for g in got),
             '%.2f×' % growth[st] if growth[st] else '–',
             ' | '.join(cell(g, lambda g: '%.0f / %d' % (g['disk_mb'], g['files'])) for g in got)))
     return rows, growth
@@ -304,14 +324,14 @@ def main(argv=None):
             m.update(disk_mb=round((size1 - size0) / 2 ** 20, 1), files=files1 - files0, images=n_images)
             done[st] = m
             save_json(res_path, results)
-            print('  %.1f s, peak %.0f MB (largest process %.0f MB, main %.0f MB), %+.1f MB on disk, %+d files' % (
-                m['seconds'], m['peak_rss_mb'], m['largest_rss_mb'], m['main_rss_mb'], m['disk_mb'], m['files']),
-                flush=True)
+            print('  %.1f s, peak %.0f MB (without file pages %.0f MB; largest process %.0f MB, main %.0f MB), '
+                  '%+.1f MB on disk, %+d files' % (m['seconds'], m['peak_rss_mb'], m['anon_mb'], m['largest_rss_mb'],
+                                                    m['main_rss_mb'], m['disk_mb'], m['files']), flush=True)
         if not args.keep:
             shutil.rmtree(d)
     rows, growth = table(results, scales, stages)
     write_lines(os.path.join(args.out, 'scale.md'), rows)
-    flat = [dict(stage=st, scale=int(k), **v) for k, per in results.items() if int(k) in scales
+    flat = [dict(stage=st, scale=int(k), mem_mb=_mem(v), **v) for k, per in results.items() if int(k) in scales
             for st, v in per.items() if st in stages]
     scale_plot(flat, os.path.join(args.out, 'scale.png'), title='data stages against data size (%s)' % args.wider_root)
     print('\n'.join(rows))
