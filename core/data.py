@@ -324,7 +324,7 @@ class Loader:
         self.maker, self.batch_size, self.seed = maker, int(batch_size), int(seed)
         self.shuffle, self.drop_last = shuffle, drop_last
         n = len(maker.source) * (2 if maker.flip_double else 1)
-        self.indices = np.arange(n)
+        self.indices = np.arange(n, dtype=np.int32 if n < 2 ** 31 else np.int64)  # the order is that of int64
         self.rank, self.parts = shard
         self.workers = workers
         self.prefetch = prefetch
