@@ -164,10 +164,11 @@ def disk_usage(path):
     return size, files
 
 
-def run_measured(argv, log_path, interval=0.2):
+def run_measured(argv, log_path, interval=0.2, max_seconds=0):
     """Run a stage command; -> dict(seconds, peak_rss_mb (sum over its processes), largest_rss_mb,
     main_rss_mb (the command's own process, without its workers), anon_mb (the sum without file pages:
-    what the stage needs), returncode). Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
+    what the stage needs), returncode, stopped). ``max_seconds`` > 0: interrupt the command (SIGINT, as
+    Ctrl-C) after that long and count it as done (``stopped``: True), for a memory-only measurement. Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
     from core.lifecycle import preexec_die_with_parent
     linux = os.path.isdir('/proc/self')
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -186,8 +187,15 @@ def run_measured(argv, log_path, interval=0.2):
         watcher = threading.Thread(target=sample, daemon=True)
         if linux:
             watcher.start()
+        stopped = False
         try:
-            rc = proc.wait()
+            try:
+                rc = proc.wait(timeout=max_seconds or None)
+            except subprocess.TimeoutExpired:
+                stopped = True
+                os.killpg(proc.pid, signal.SIGINT)
+                rc = proc.wait()
+                rc = 0 if rc in (0, 130) else rc
         except KeyboardInterrupt:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
@@ -201,7 +209,7 @@ def run_measured(argv, log_path, interval=0.2):
         peak['largest'] = peak['total'] = peak['main'] = peak['anon'] = max(rss, before) * unit
     return dict(seconds=round(seconds, 2), peak_rss_mb=round(peak['total'] / 2 ** 20, 1),
                 largest_rss_mb=round(peak['largest'] / 2 ** 20, 1), main_rss_mb=round(peak['main'] / 2 ** 20, 1),
-                anon_mb=round(peak['anon'] / 2 ** 20, 1), returncode=rc)
+                anon_mb=round(peak['anon'] / 2 ** 20, 1), returncode=rc, stopped=stopped)
 
 
 # --- the stages ----------------------------------------------------------------------------------------
@@ -265,7 +273,8 @@ def table(results, scales, stages):
         mems = [_mem(g) for g in got if g]
         growth[st] = mems[-1] / mems[0] if len(mems) > 1 and mems[0] else None
         rows.append('| %s | %s | %s | %s | %s |' % (
-            st, ' | '.join(cell(g, lambda g: '%.0f' % g['seconds']) for g in got),
+            st, ' | '.join(cell(g, lambda g: ('%.0f' if not g.get('stopped') else '(stopped at %.0f)') % g['seconds'])
+                           for g in got),
             ' | '.join(cell(g, lambda g: '%.0f' % _mem(g)) for g in got),
             '%.2f×' % growth[st] if growth[st] else '–',
             ' | '.join(cell(g, lambda g: '%.0f / %d' % (g['disk_mb'], g['files'])) for g in got)))
@@ -281,6 +290,8 @@ def main(argv=None):
     ap.add_argument('--stages', default=','.join(STAGES), help='a subset of the stages, in their order')
     ap.add_argument('--out', default=os.path.join('runs', 'scale'))
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--train_seconds', type=float, default=0,
+                    help='stop p_train after this long (0 = its whole epoch): memory set-up measured, time not')
     ap.add_argument('--keep', action='store_true', help='keep each scale\'s data (default: removed once measured)')
     ap.add_argument('--fresh', action='store_true', help='forget earlier results in --out')
     args = ap.parse_args(argv)
@@ -316,7 +327,7 @@ def main(argv=None):
             size0, files0 = disk_usage(d)
             print('[%d×, %d images] %s ...' % (k, n_images, st), flush=True)
             log = os.path.join(logs, 'x%d_%s.log' % (k, st))
-            m = run_measured(cmds[st], log)
+            m = run_measured(cmds[st], log, max_seconds=args.train_seconds if st == 'p_train' else 0)
             if m['returncode'] != 0:
                 raise RuntimeError('%d× %s failed (exit %d); log %s:\n%s' % (k, st, m['returncode'], log,
                                                                             open(log).read()[-1500:]))
