@@ -112,6 +112,14 @@ def pool_lines(folder, cls, list_dir, pick=None):
             i += 1
 
 
+def draw(rng, n, k):
+    """``rng.choice(n, k, replace=False)`` exactly (the legacy generator shuffles ``arange(n)`` and
+    keeps the first ``k``), with 4-byte indices: the one thing a list holds per pooled sample."""
+    if n >= 2 ** 31:
+        return rng.choice(n, k, replace=False)
+    return rng.permutation(np.arange(n, dtype=np.int32))[:k]
+
+
 def pool_size(folder, cls, list_dir):
     """How many samples a class pool holds (a jpg pool's lines are checked on the way)."""
     return sum(1 for _ in pool_lines(folder, cls, list_dir))
@@ -157,7 +165,7 @@ def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False,
     picks = {}
     for cls, want in counts.items():  # the draws of the seeded generator, class by class as before
         n = sizes[cls]
-        picks[cls] = np.sort(rng.choice(n, want, replace=False)) if want is not None and n > want else None
+        picks[cls] = np.sort(draw(rng, n, want)) if want is not None and n > want else None
         report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
     with atomic_write(out_path) as f:
         for cls in counts:

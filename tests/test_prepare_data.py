@@ -379,3 +379,11 @@ def _wider_subset_anno(tmp_path, n):
     anno = str(tmp_path / 'anno.txt')
     wider.write_annotations(kept[:n], anno)
     return anno
+
+
+def test_list_draws_equal_the_legacy_choice_with_small_indices():
+    from prepare_data.gen_imglist import draw
+    for n, k, seed in ((10, 3, 0), (100003, 777, 5), (2000, 2000, 1)):
+        a = np.random.RandomState(seed).choice(n, k, replace=False)
+        b = draw(np.random.RandomState(seed), n, k)
+        assert b.dtype == np.int32 and np.array_equal(a, b)
