@@ -136,24 +136,35 @@ def ensure_dir(path):
 
 
 def scale_plot(rows, path, title='cost against data size'):
-    """``rows``: dicts with ``stage``, ``scale``, ``seconds``, ``mem_mb``, ``disk_mb``; one panel per
-    cost, one line per stage, log-log, with the linear trend of the first stage's time dashed."""
+    """``rows``: dicts with ``stage``, ``scale``, ``seconds``, ``mem_mb``, ``disk_mb`` (and ``stopped``: a
+    run cut short, left out of the time panel); one panel per cost, one line per stage, log-log, with a
+    dotted line of slope 1 (cost proportional to data) through the panel's middle 1× value."""
     plt = _plt()
     keys = [('seconds', 'wall time (s)'), ('mem_mb', 'peak memory, all processes (MB)'), ('disk_mb', 'disk written (MB)')]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     stages = list(dict.fromkeys(r['stage'] for r in rows))
+    scales = sorted({r['scale'] for r in rows})
+    colours = plt.get_cmap('tab20').colors
     for ax, (key, label) in zip(axes, keys):
-        for stage in stages:
-            pts = sorted((r['scale'], r[key]) for r in rows if r['stage'] == stage and r[key] is not None)
+        firsts = []
+        for i, stage in enumerate(stages):
+            pts = sorted((r['scale'], r[key]) for r in rows if r['stage'] == stage and r.get(key)
+                         and r[key] > 0 and not (key == 'seconds' and r.get('stopped')))
             if pts:
-                ax.plot([p[0] for p in pts], [max(p[1], 1e-3) for p in pts], marker='o', label=stage)
-        scales = sorted({r['scale'] for r in rows})
-        ax.plot(scales, [scales[0] and s / scales[0] for s in scales], 'k:', lw=0.8, label='∝ data (×1 = 1)')
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker='os^D'[i % 4], color=colours[(2 * i) % 20
+                        + (i >= 10)], ls='-' if i < 10 else '--', label=stage)
+                if pts[0][0] == scales[0]:
+                    firsts.append(pts[0][1])
+        if firsts:
+            mid = float(np.median(firsts))
+            ax.plot(scales, [mid * s / scales[0] for s in scales], 'k:', lw=1, label='∝ data')
         ax.set_xscale('log')
         ax.set_yscale('log')
+        ax.set_xticks(scales)
+        ax.set_xticklabels(['%g×' % s for s in scales])
         ax.set_xlabel('data size (× the subset)')
         ax.set_title(label)
         ax.grid(True, which='both', alpha=0.3)
-    axes[0].legend(fontsize=7, ncol=2)
+    axes[0].legend(fontsize=7, ncol=2, loc='upper left')
     fig.suptitle(title)
     return _save(fig, path)

@@ -195,7 +195,7 @@ def run_measured(argv, log_path, interval=0.2, max_seconds=0):
                 stopped = True
                 os.killpg(proc.pid, signal.SIGINT)
                 rc = proc.wait()
-                rc = 0 if rc in (0, 130) else rc
+                rc = 0 if rc in (0, 130, -signal.SIGINT) else rc  # what Ctrl-C ends a command with
         except KeyboardInterrupt:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
