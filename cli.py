@@ -96,7 +96,7 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--onet', default=None, help='Onet variant')
     ap.add_argument('--thresh', default=None, help="stage thresholds (default: the default models' at --point, "
                                                    "else 0.5,0.5,0.7)")
-    from core.cascade import POINTS
+    from core.cascade import BACKENDS, POINTS, SCHEMES
     ap.add_argument('--point', choices=POINTS, default=point,
                     help="the default models' operating point (chosen on the dev split): default = high "
                          'precision and fast, accurate = the best dev AP')
@@ -105,11 +105,9 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch (default: the default '
                                                   "models' own when --prefix is not given; 'none' for none)")
     ap.add_argument('--lnet106', default=None, help='106-point Lnet checkpoint as prefix,epoch')
-    from core.cascade import BACKENDS
     ap.add_argument('--backend', choices=list(BACKENDS), default='mxnet',
                     help='run the nets with MXNet, ONNX Runtime or OpenCV DNN (both exported on the fly)')
     ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime / OpenCV threads')
-    from core.cascade import SCHEMES
     ap.add_argument('--scheme', choices=list(SCHEMES), default='original',
                     help="candidate flow: the training toolkit's (original; mining and faithful results) or the "
                          "one ZQCNN's C++ MTCNN runs (zqcnn; preview what a ZQCNN deployment finds)")

@@ -12,6 +12,11 @@ import numpy as np
 RUNTIMES = ('onnxruntime', 'ncnn', 'mnn')
 
 
+def stage_info(entry):
+    """The network metadata a detector reads (kind, size, n_points, cell, stride) of a cascade.json stage."""
+    return {k: entry[k] for k in ('kind', 'size', 'n_points', 'cell', 'stride') if k in entry}
+
+
 def _missing(package, exc):
     return ImportError('the %s runtime is not installed (pip install %s): %s' % (package, package, exc))
 
@@ -20,7 +25,7 @@ class _Model:
     """Common part: stage metadata (``info``), output names, per-sample or whole-batch calls."""
 
     def __init__(self, entry):
-        self.info = {k: entry[k] for k in ('kind', 'size', 'n_points', 'cell', 'stride') if k in entry}
+        self.info = stage_info(entry)
         self.network = entry.get('network')
         self.input = entry.get('input', 'data')
         self.outputs = list(entry['outputs'])
@@ -99,8 +104,7 @@ def open_stage(folder, entry, runtime='onnxruntime', threads=1):
     """The model of one stage entry of a cascade.json (tools/export.py, tools/export_onnx.py --cascade)."""
     if runtime == 'onnxruntime':
         from .onnx_backend import OnnxModel
-        info = {k: entry[k] for k in ('kind', 'size', 'n_points', 'cell', 'stride') if k in entry}
-        return OnnxModel(os.path.join(folder, entry['file']), entry['network'], threads, info=info)
+        return OnnxModel(os.path.join(folder, entry['file']), entry['network'], threads, info=stage_info(entry))
     if runtime == 'ncnn':
         return NcnnModel(os.path.join(folder, entry['param']), os.path.join(folder, entry['bin']), entry, threads)
     if runtime == 'mnn':

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import REPO_ROOT, config  # noqa: E402
+from core.cascade import BACKENDS  # noqa: E402
 from core.fileio import FormatError  # noqa: E402
 
 DEFAULT_REFERENCE = os.path.join(REPO_ROOT, 'tests', 'data', 'zqcnn_reference.txt')
@@ -117,7 +118,7 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--reference', default=DEFAULT_REFERENCE)
     ap.add_argument('--root', default=config.shared, help='folder the reference image paths are relative to')
-    ap.add_argument('--backend', default='onnx', choices=['mxnet', 'onnx', 'opencv'])
+    ap.add_argument('--backend', default='onnx', choices=list(BACKENDS))
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--tolerance', type=int, default=1, help='largest allowed coordinate difference (px)')
     args = ap.parse_args(argv)
