@@ -353,10 +353,16 @@ def test_sample_generation_killed_at_any_moment_resumes_to_the_same_bytes(tmp_pa
     anno = _wider_subset_anno(tmp_path, 500)
     cmd = [sys.executable, 'prepare_data/gen_data.py', '--size', '24', '--anno', anno, '--workers', '1', '--base_num', '3']
     ref = str(tmp_path / 'ref')
+    start = time.monotonic()
     subprocess.run(cmd + ['--out', ref], cwd=REPO, check=True, capture_output=True)
+    whole = time.monotonic() - start
     cut = str(tmp_path / 'cut')
     env = dict(os.environ, MTCNN_CHECKPOINT_SECONDS='0.3')
-    for delay in (1.5, 0.8, 1.4, 0.7):  # after ~0.6 s of start-up; the short kills hit a resume early
+    # Kill times scale with this machine's uninterrupted run (start-up included each time), so the four
+    # runs together cover about as long as one whole run but, less their start-ups, never finish it;
+    # the short ones hit a resume early.
+    for share in (0.35, 0.2, 0.3, 0.2):
+        delay = share * whole
         p = subprocess.Popen(cmd + ['--out', cut], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
