@@ -180,10 +180,12 @@ def _epoch_or_last(text):
 
 
 def resolve_list(name):
-    """A list path as given, or ``data/imglists/<name>.txt`` (the original's ``--image_set`` names);
-    also says whether it was found by name."""
+    """A list path as given (or relative to the project root), or ``data/imglists/<name>.txt`` (the
+    original's ``--image_set`` names); also says whether it was found by name."""
     if name is None or os.path.exists(name):
         return name, False
+    if os.path.exists(os.path.join(config.root, name)):
+        return os.path.join(config.root, name), False
     cand = os.path.join(config.root, 'data', 'imglists', name + ('' if name.endswith('.txt') else '.txt'))
     return (cand, True) if os.path.exists(cand) else (name, False)
 
@@ -209,7 +211,8 @@ def training_parser(doc, script, argv=None):
     g.add_argument('--network', default=stage.network, help='registered variant (case-insensitive)')
     g.add_argument('--image_set', default=stage.image_set, help='training list: a path, or a name under data/imglists')
     g.add_argument('--val_list', default=None, help='validation list (default: a held-out split of the training list)')
-    g.add_argument('--val_ratio', type=float, default=0.02, help='held-out fraction when there is no --val_list')
+    g.add_argument('--val_ratio', type=float, default=stage.get('val_ratio', 0.02),
+                   help='held-out fraction when there is no --val_list')
     g.add_argument('--prefix', default=os.path.join(config.root, stage.prefix), help='checkpoint prefix')
     if SCRIPT_KINDS[script][0] == 'lnet':
         g.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128; default 32)')
@@ -223,7 +226,7 @@ def training_parser(doc, script, argv=None):
                    help="first epoch (with --resume: the checkpoint to continue from; 'last' = the newest)")
     g.add_argument('--end_epoch', type=int, default=ph['end_epoch'], help='last epoch')
     g.add_argument('--batch_size', type=int, default=ph['batch_size'], help='samples per step (all devices)')
-    g.add_argument('--wd', type=float, default=1e-5, help='weight decay (weights and gammas)')
+    g.add_argument('--wd', type=float, default=ph.get('wd', 1e-5), help='weight decay (weights and gammas)')
     from core.optim import OPTIMIZERS
     g.add_argument('--optimizer', choices=OPTIMIZERS, default=ph.get('optimizer', 'sgd'),
                    help="SGD with momentum 0.9 (the original's) or Adam (beta1 0.9)")
@@ -239,7 +242,15 @@ def training_parser(doc, script, argv=None):
     g.add_argument('--no_ohem', action='store_true', help='no online hard example mining (keep every sample)')
     g.add_argument('--no_flip', action='store_true', default=stage.get('flip', True) is False,
                    help='do not double the epoch with mirrored samples')
-    g.add_argument('--prelu_init', type=float, default=1.0, help="initial PReLU slope (the original's 1.0)")
+    g.add_argument('--prelu_init', type=float, default=stage.get('prelu_init', 1.0),
+                   help="initial PReLU slope (the original's 1.0)")
+    if SCRIPT_KINDS[script][0] in ('lnet', 'onet'):
+        from core.losses import LANDMARK_LOSSES
+        g.add_argument('--landmark_loss', choices=LANDMARK_LOSSES, default=stage.get('landmark_loss', 'l2'),
+                       help="landmark regression: squared error (the original's) or absolute error")
+        g.add_argument('--target_norm', action='store_true', default=bool(stage.get('target_norm')),
+                       help='freeze the landmark output BatchNorm at the training targets\' mean and std, so '
+                            'the net learns standardised targets (the inference graph is unchanged)')
     g.add_argument('--micro_batch', type=int, default=-1, help='chunk size of gradient accumulation '
                    '(-1 auto: cache-sized on CPU; 0 off); chunks do OHEM and BN like devices')
     g.add_argument('--seed', type=int, default=0)
@@ -260,6 +271,10 @@ def training_parser(doc, script, argv=None):
                        'img_set> for a list named under data/imglists, else the list\'s folder)')
         g.add_argument('--min_landmark_size', type=float, default=stage.get('min_landmark_size', 0),
                        help='online: keep faces whose landmark extent is at least this many pixels')
+        from core.data import FRAMINGS
+        g.add_argument('--framing', choices=FRAMINGS, default=stage.get('framing', 'original'),
+                       help="online 5-point crops: the original's random 0.5-2.5x crops, or the detector's "
+                            "box of each face (a list from prepare_data/landmark_boxes.py) slightly jittered")
     return ap
 
 
@@ -310,6 +325,8 @@ def training_settings(args, script):
         val_list=resolve_list(args.val_list)[0], val_ratio=args.val_ratio, online=online,
         list_format=getattr(args, 'list_format', 'cuhk'), image_root=image_root,
         min_landmark_size=getattr(args, 'min_landmark_size', 0), resume=args.resume,
+        landmark_loss=getattr(args, 'landmark_loss', 'l2'), target_norm=getattr(args, 'target_norm', False),
+        framing=getattr(args, 'framing', 'original'),
         pretrained=args.pretrained or (args.prefix if args.resume and args.phase > 1 else None),
         epoch=args.epoch, gpus=args.gpus, kvstore=args.kvstore, quiet=args.quiet)
 

@@ -130,6 +130,12 @@ config.STAGES = edict({
     'L': _stage('train_L.py', 'Lnet_v1', 'landmark', 'model/lnet', [_phase(0.001, '8,14,100', 16, 2000, 100)]),
     'L_online': _stage('train_L.py', 'Lnet_v1', 'img_cut_celeba_all', 'model/lnet',
                        [_phase(0.01, '2000,4000', 5000, 100, 100)], online=True, list_format='celeba', save_every=10),
+    # Not in the original: 5-point crops framed by the detector's own boxes (prepare_data/landmark_boxes.py on
+    # the cleaned CUHK list), the output BatchNorm frozen at the targets' statistics, L1 loss, Adam; a tenth
+    # of the list held out as the dev split (its lmNME is the detection protocol's NME on those faces).
+    'L_box': _stage('train_L.py', 'Lnet_v2', 'data/landmark_boxes/train.txt', 'model/lnet_box',
+                    [_phase(0.001, '10,14', 16, 64, 20, optimizer='adam')], online=True, list_format='celeba',
+                    framing='box', target_norm=True, landmark_loss='l1', prelu_init=0.25, val_ratio=0.1),
     'L_online_64': _stage('train_L.py', 'Lnet_v3', 'img_cut_celeba_all', 'model/lnet64_v3',
                           [_phase(0.01, '2000,4000', 5000, 100, 100)], online=True, list_format='celeba',
                           save_every=10),

@@ -274,3 +274,57 @@ def side_border(img, rng, max_frac=0.5):
     else:
         out[:, s - width:] = 128
     return out
+
+
+# --- detector framing ------------------------------------------------------------------------------
+# The detector feeds a landmark net the squared, rounded final box of the cascade, cut out with zero
+# padding and resized (MtcnnDetector.landmarks). Training on crops framed the same way — the box the
+# cascade gives on each training face, jittered a little — makes train and test inputs agree; the
+# original's online crops (0.5–2.5 × a 40 px base box) are much looser than any detector box.
+
+def detector_square(box):
+    """The integer crop (x1, y1, x2, y2) the detector cuts for a landmark net from a final box: squared
+    about its centre with side max(w, h) (+1 convention), each corner rounded (so the two sides may
+    differ by a pixel, as in the detector)."""
+    w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
+    side = max(w, h)
+    x1, y1 = box[0] + w * 0.5 - side * 0.5, box[1] + h * 0.5 - side * 0.5
+    return tuple(int(round(v)) for v in (x1, y1, x1 + side - 1, y1 + side - 1))
+
+
+def box_crop5(img, pts, box, size, rng=None, shift=0.05, scale=0.1, max_rot=15.0):
+    """(size×size crop, crop-normalised points) framed as the detector frames a face.
+
+    ``box``: the detector's final box (x1, y1, x2, y2) of this face. Without ``rng`` the crop is
+    exactly the detector's (square, round, zero-padded cut, bilinear resize). With ``rng`` (a numpy
+    Generator) the square is jittered — centre shifted up to ±``shift`` of the side in x and y, side
+    scaled by 1 ± ``scale``, rotated by up to ±``max_rot`` degrees about its centre — and sampled in
+    one bilinear warp with the same pixel-centre convention."""
+    x1, y1, x2, y2 = detector_square(box)
+    if rng is None:
+        wh = np.array([x2 - x1 + 1, y2 - y1 + 1], np.float64)
+        return _cut(img, x1, y1, x2, y2, size), (np.asarray(pts, np.float64) - [x1, y1] + 0.5) / wh
+    side = x2 - x1 + 1
+    cx = x1 + side / 2.0 + rng.uniform(-shift, shift) * side   # continuous coordinates (pixel i spans [i, i+1))
+    cy = y1 + side / 2.0 + rng.uniform(-shift, shift) * side
+    side = side * (1.0 + rng.uniform(-scale, scale))
+    theta = np.deg2rad(rng.uniform(-max_rot, max_rot))
+    k = side / float(size)
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    # destination pixel j (centre j + 0.5) -> source index: centre + R·k·(j + 0.5 − size/2) − 0.5
+    a = k * rot
+    t = np.array([cx, cy]) - 0.5 + a @ np.full(2, 0.5 - size / 2.0)
+    crop = cv2.warpAffine(img, np.hstack([a, t[:, None]]), (size, size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    u = (np.asarray(pts, np.float64) + 0.5 - [cx, cy]) @ rot / k + size / 2.0  # R^T (p − c) / k, row form
+    return crop, u / size
+
+
+def _cut(img, x1, y1, x2, y2, size):
+    """The detector's cut of one box (core.boxes.crop_batch without the normalisation)."""
+    h, w = img.shape[:2]
+    ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w - 1), min(y2, h - 1)
+    patch = np.zeros((y2 - y1 + 1, x2 - x1 + 1, 3), np.uint8)
+    if ix2 >= ix1 and iy2 >= iy1:
+        patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
+    return cv2.resize(patch, (size, size))

@@ -168,6 +168,11 @@ class BatchMaker:
         self.gray = cfg.get('enable_gray', True)
         self.jitter = cfg.get('enable_color_jitter', True)
         self.noise = cfg.get('enable_gaussian_noise', True)
+        self.cfg = cfg
+
+    def plain(self):
+        """The same samples without augmentation or flips."""
+        return BatchMaker(self.source, False, False, False, self.cfg)
 
     def __call__(self, indices, rng):
         n = len(self.source)
@@ -367,25 +372,48 @@ class Loader:
             self._pool = None
 
 
+FRAMINGS = ('original', 'box')
+
+
 class LandmarkOnlineMaker:
     """Landmark-only training with online augmentation: every list line gives one freshly rotated,
     cropped, flipped and blurred sample per epoch (106 points: flip, upright pre-rotation, eyebrow and
     lip weighting and the grey side band as config.py's switches say). Without ``augment`` (the
-    validation split) the crop is the unrotated face square."""
+    validation split) the crop is the unrotated face square.
+
+    ``framing='box'`` (5 points; each sample's box is the detector's final box for that face, as
+    ``prepare_data/landmark_boxes.py`` writes it): crops framed as the detector frames them
+    (:func:`core.augment.box_crop5`: the detector's exact crop without ``augment``, a slightly shifted,
+    scaled and rotated one with it) instead of the original's random 0.5–2.5× crops."""
 
     flip_double = False
 
-    def __init__(self, samples, size, n_points, augment=True, cfg=None):
+    def __init__(self, samples, size, n_points, augment=True, cfg=None, framing='original'):
+        if framing not in FRAMINGS:
+            raise ValueError('unknown landmark framing %r (%s)' % (framing, ', '.join(FRAMINGS)))
+        if framing == 'box' and n_points != 5:
+            raise ValueError("framing='box' is for 5-point lists")
         self.source = _Sized(samples, n_points)
         self.size, self.n_points, self.augment = size, n_points, augment
         self.cfg = cfg or {}
+        self.framing = framing
+
+    def plain(self):
+        """The same samples without augmentation."""
+        return LandmarkOnlineMaker(self.source.samples, self.size, self.n_points, False, self.cfg, self.framing)
 
     def _sample(self, img, box, pts, rng):
-        from .augment import blur, online_crop5, online_crop106, side_border, weight_points
+        from .augment import blur, box_crop5, online_crop5, online_crop106, side_border, weight_points
         from .landmarks import flip_points
         c = self.cfg
         lo, hi = c.get('min_rot_angle', -45), c.get('max_rot_angle', 45)
-        if self.n_points == 5:
+        if self.framing == 'box':
+            if box is None:
+                raise DataError("framing='box' needs a box per face (a celeba-format list of detector boxes)")
+            x, y, bw, bh = box
+            crop, norm = box_crop5(img, pts, (x, y, x + bw - 1, y + bh - 1), self.size, rng if self.augment else None)
+            flip = self.augment
+        elif self.n_points == 5:
             crop, norm = online_crop5(img, pts, self.size, rng, box, lo, hi) if self.augment else \
                 _face_square(img, pts, self.size, box)
             flip = self.augment
@@ -461,6 +489,19 @@ def _held_out(items, ratio, rng):
     return [items[i] for i in np.sort(order[n_val:])], [items[i] for i in order[:n_val]]
 
 
+def target_stats(maker, count=2000, seed=0):
+    """(mean, std) per coordinate of the landmark targets of up to ``count`` seeded samples of a
+    maker's source, cut without augmentation (std floored at 1e-3)."""
+    plain = maker.plain()
+    n = len(plain.source)
+    idx = np.sort(np.random.RandomState(seed).permutation(n)[:count])
+    batch = plain(idx, np.random.default_rng(seed))
+    t = batch['landmark_target'][batch['type_label'] == LANDMARK]
+    if len(t) == 0:
+        raise DataError('no landmark samples to take target statistics from')
+    return t.mean(0), np.maximum(t.std(0), 1e-3)
+
+
 def make_loaders(s, info, shard=(0, 1)):
     """(training loader, validation loader or None) of a :class:`core.train.TrainSettings`.
 
@@ -474,8 +515,9 @@ def make_loaders(s, info, shard=(0, 1)):
         from .landmarks import read_list as read_landmarks
         samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
         train, val = _held_out(samples, s.val_ratio, rng)
-        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
-        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
+        framing = getattr(s, 'framing', 'original')
+        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg, framing)
+        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg, framing) if val else None
     else:
         entries = read_list(s.image_set)
         if s.val_list:

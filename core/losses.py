@@ -5,7 +5,8 @@
 * box regression: squared error summed over the 4 offsets, positives and parts (|type| = 1), OHEM by
   that error; ``weight · Σ_kept ‖b − t‖² / K``;
 * landmarks: Onet-with-landmark on landmark samples (type −2), Lnet/Lnet106 on all samples; OHEM
-  (off by default) by the summed L1 error, then samples with L1 < thresh·coords dropped.
+  (off by default) by the summed L1 error, then samples with L1 < thresh·coords dropped; squared
+  error (the original) or, with ``cfg.landmark_loss = 'l1'``, absolute error.
 
 Every function takes ``F`` (``mx.nd`` or ``mx.sym``): the training loop builds the losses into the
 network's cached graph (one call per step instead of ~60 Python-dispatched operators). Selections
@@ -17,6 +18,7 @@ reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landma
 import mxnet as mx
 
 nd = mx.nd
+LANDMARK_LOSSES = ('l2', 'l1')
 
 
 def _keep_top(key, valid, ratio, ohem, F=nd):
@@ -40,17 +42,24 @@ def cls_loss(logits, label, ratio=0.7, ohem=True, F=nd):
     return loss, keep, F.exp(F.stop_gradient(logp))
 
 
-def reg_loss(pred, target, valid, ratio=0.7, ohem=True, weight=2.0, l1_thresh=None, F=nd, n_coords=None):
-    """Squared-error regression with OHEM; (loss, keep mask). ``n_coords`` (default: pred's width)
-    scales ``l1_thresh``."""
+def reg_loss(pred, target, valid, ratio=0.7, ohem=True, weight=2.0, l1_thresh=None, F=nd, n_coords=None, l1=False):
+    """Squared-error (``l1``: absolute-error) regression with OHEM; (loss, keep mask). ``n_coords``
+    (default: pred's width) scales ``l1_thresh``."""
     diff = pred - target
-    se = F.sum(diff * diff, axis=1)
+    se = F.sum(F.abs(diff), axis=1) if l1 else F.sum(diff * diff, axis=1)
     key = F.sum(F.abs(F.stop_gradient(diff)), axis=1) if l1_thresh is not None else F.stop_gradient(se)
     keep = _keep_top(key, valid, ratio, ohem, F)
     if l1_thresh is not None and ohem:
         keep = keep * (key >= l1_thresh * (n_coords or pred.shape[1]))
     keep = F.stop_gradient(keep)
     return weight * F.sum(se * keep) / F.maximum(F.sum(keep), 1), keep
+
+
+def _l1(cfg):
+    kind = cfg.get('landmark_loss', 'l2')
+    if kind not in LANDMARK_LOSSES:
+        raise ValueError('unknown landmark loss %r (%s)' % (kind, ', '.join(LANDMARK_LOSSES)))
+    return kind == 'l1'
 
 
 def stage_losses(outputs, batch, kind, cfg, with_landmark=False, F=nd, n_coords=None):
@@ -66,7 +75,8 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark=False, F=nd, n_coords=
         valid = F.ones_like(F.sum(F.stop_gradient(pts), axis=1))
         parts['landmark'] = reg_loss(pts, batch['landmark_target'], valid, cfg.LANDMARK_OHEM_RATIO,
                                      cfg.LANDMARK_OHEM, cfg.landmark_weight_106 if n_coords == 212 else cfg.landmark_weight,
-                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, n_coords)
+                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, n_coords,
+                                     _l1(cfg))
         return parts['landmark'][0], parts
     parts['cls'] = cls_loss(outputs[0], batch['label'], cfg.CLS_OHEM_RATIO, cfg.CLS_OHEM, F)
     parts['bbox'] = reg_loss(outputs[1], batch['bbox_target'], F.abs(batch['type_label']) == 1,
@@ -75,6 +85,6 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark=False, F=nd, n_coords=
     if with_landmark:
         parts['landmark'] = reg_loss(outputs[2], batch['landmark_target'], batch['type_label'] == -2,
                                      cfg.LANDMARK_OHEM_RATIO, cfg.LANDMARK_OHEM, cfg.landmark_weight,
-                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, 10)
+                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, 10, _l1(cfg))
         total = total + parts['landmark'][0]
     return total, parts

@@ -44,7 +44,7 @@ def training_curves(rows, path, title=''):
     """Training log rows (dicts with phase, epoch and metric columns) -> one panel per metric, train
     (per logged interval and per epoch) and validation overlaid."""
     plt = _plt()
-    keys = [k for k in ('acc', 'loss', 'boxL2', 'boxL1', 'lmL2', 'lmL1', 'lr')
+    keys = [k for k in ('acc', 'loss', 'boxL2', 'boxL1', 'lmL2', 'lmL1', 'lmNME', 'lr')
             if any(r.get(k) not in (None, '') for r in rows)]
     if not keys:
         return None
@@ -59,7 +59,12 @@ def training_curves(rows, path, title=''):
                 x, y = zip(*pts)
                 ax.plot(x, y, label={'train': 'train (interval)', 'train_epoch': 'train (epoch)',
                                      'val': 'validation'}[phase], **style)
-        ax.set(xlabel='epoch', title=key)
+        floor = [(_epoch_x(r), float(r['lmNME_floor'])) for r in rows
+                 if key == 'lmNME' and r.get('phase') == 'val' and r.get('lmNME_floor') not in (None, '')]
+        if floor:
+            x, y = zip(*floor)
+            ax.plot(x, y, 'k--', lw=1, label='mean shape (validation)')
+        ax.set(xlabel='epoch', title=key + (' (%)' if key == 'lmNME' else ''))
         if key == 'lr':
             ax.set_yscale('log')
         ax.grid(alpha=0.3)

@@ -54,15 +54,18 @@ def network_info(name):
     return info
 
 
-def get_symbol(name, mode='test', with_landmark=False, basenum=None):
+def get_symbol(name, mode='test', with_landmark=False, basenum=None, fixed_head=False):
     """Build network ``name`` (see :func:`list_networks`).
 
     ``with_landmark`` adds the 5-point head to an Onet; ``basenum`` (16/32/64/128) sets the
-    width of Lnet/Lnet106 variants (default 32, as in the original).
+    width of Lnet/Lnet106 variants (default 32, as in the original). ``fixed_head``: the landmark
+    output's BatchNorm uses its stored statistics in training too (an affine layer whose values
+    the trainer sets and freezes; the test graph is the same either way).
     """
     info = network_info(name)
     if with_landmark and info['kind'] != 'onet':
         raise ValueError('with_landmark applies to Onet variants only, not %s' % name)
     if basenum is not None and not info['basenum']:
         raise ValueError('basenum applies to Lnet/Lnet106 variants only, not %s' % name)
-    return build(NETWORKS[info['name']], mode=mode, with_landmark=with_landmark, basenum=basenum)
+    return build(NETWORKS[info['name']], mode=mode, with_landmark=with_landmark, basenum=basenum,
+                 fixed_head=fixed_head)

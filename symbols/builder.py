@@ -48,11 +48,20 @@ def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0, dec
     return x, ch
 
 
-def _head(x, kind, index, num_out):
+def _head(x, kind, index, num_out, fixed=False):
     stage, is_conv = _HEAD[kind]
     name = 'conv%s_%d' % (stage, index)
     y = conv(x, name, num_out, 1) if is_conv else fc(x, name, num_out)
-    return batchnorm(y, 'bn%s_%d' % (stage, index))
+    return batchnorm(y, 'bn%s_%d' % (stage, index), use_global_stats=fixed)
+
+
+def landmark_head(kind, with_landmark=False):
+    """(layer, BatchNorm) names of the landmark output of a ``kind`` net ('lnet', or 'onet' with its
+    head), or None."""
+    if kind == 'lnet' or (kind == 'onet' and with_landmark):
+        stage = _HEAD[kind][0]
+        return 'conv%s_3' % stage, 'bn%s_3' % stage
+    return None
 
 
 def _residual_trunk(data, cfg, decomposed=False):
@@ -83,7 +92,7 @@ def _residual_trunk(data, cfg, decomposed=False):
     return conv_bn_prelu(x, 'fc2', cfg['fc'][1] * d, 1, decomposed=decomposed)
 
 
-def build(spec, mode='test', with_landmark=False, basenum=None):
+def build(spec, mode='test', with_landmark=False, basenum=None, fixed_head=False):
     """Build a network.
 
     ``mode='test'``: inference outputs — ``cls_prob`` (softmax over axis 1) and bbox for
@@ -105,13 +114,13 @@ def build(spec, mode='test', with_landmark=False, basenum=None):
         x, _ = build_trunk(data, trunk, bn=bn, no_bias=no_bias, sep_act=spec['sep_act'],
                            scale=scale, decomposed=mode == 'train')
     if kind == 'lnet':
-        pts = _head(x, kind, 3, 2 * spec['n_points'])
+        pts = _head(x, kind, 3, 2 * spec['n_points'], fixed_head)
         return mx.sym.Group([pts])
     cls = _head(x, kind, 1, 2)
     box = _head(x, kind, 2, 4)
     outs = [cls, box]
     if kind == 'onet' and with_landmark:
-        outs.append(_head(x, kind, 3, 10))
+        outs.append(_head(x, kind, 3, 10, fixed_head))
     if mode == 'test':
         outs[0] = softmax_channel(cls, 'cls_prob')
     elif kind == 'pnet':

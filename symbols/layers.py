@@ -10,10 +10,11 @@ BN_MOMENTUM = 0.9
 BN_EPS = 1e-3  # MXNet's default, also used by the original and by merge_bn
 
 
-def batchnorm(data, name):
-    """BatchNorm as in the original: learnable gamma, momentum 0.9, eps 1e-3."""
-    return mx.sym.BatchNorm(data=data, name=name, fix_gamma=False,
-                            momentum=BN_MOMENTUM, eps=BN_EPS)
+def batchnorm(data, name, use_global_stats=False):
+    """BatchNorm as in the original: learnable gamma, momentum 0.9, eps 1e-3 (``use_global_stats``:
+    the stored statistics in training too)."""
+    extra = {'use_global_stats': True} if use_global_stats else {}  # default graphs keep their exact JSON
+    return mx.sym.BatchNorm(data=data, name=name, fix_gamma=False, momentum=BN_MOMENTUM, eps=BN_EPS, **extra)
 
 
 def prelu(data, name, channels=None, decomposed=False):

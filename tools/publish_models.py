@@ -2,6 +2,7 @@
 
     python tools/publish_models.py --run runs/wider --out model/default [--thresh 0.5,0.5,0.7]
         [--lnet runs/lnet/model/lnet,50] [--force]
+    python tools/publish_models.py --lnet runs/lbox/lnet_box,16   # add a landmark net to the published cascade
 
 Copies the inference checkpoints (``-symbol.json`` + ``.params``; no optimizer states) of the run's
 cascade (the one its manifest names: P with hard negatives, R, O, at the epochs the recipe uses) to
@@ -9,7 +10,8 @@ cascade (the one its manifest names: P with hard negatives, R, O, at the epochs 
 subset, and writes ``models.json`` (prefixes, epochs, thresholds, minimum face, networks, landmark
 net, the run's recipe, the val AP). ``demo.py``, ``tools/eval_wider.py`` and the other tools use that
 cascade when no ``--prefix`` is given. A cascade whose mean val AP is lower than the published one's
-is refused unless ``--force``.
+is refused unless ``--force``. Without ``--run``, ``--lnet`` attaches a 5-point net to the cascade
+already published in ``--out`` (its checkpoint copied as ``lnet``, ``models.json`` updated).
 """
 import os
 import shutil
@@ -96,6 +98,25 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
     return card
 
 
+def attach_lnet(out, lnet, note=''):
+    """Add (or replace) the 5-point landmark net of the cascade published in ``out``."""
+    card_path = os.path.join(out, 'models.json')
+    card = load_json(card_path, 'model card')
+    prefix, epoch = lnet
+    from core.model_io import load_model
+    if load_model(prefix, int(epoch)).info['kind'] != 'lnet':
+        raise ValueError('%s: not a landmark net' % prefix)
+    network = _copy(prefix, int(epoch), os.path.join(out, 'lnet'))
+    old = card.get('lnet') or {}
+    if old.get('epoch') not in (None, int(epoch)):
+        stale = os.path.join(out, 'lnet-%04d.params' % old['epoch'])
+        if os.path.exists(stale):
+            os.remove(stale)
+    card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=network, note=note)
+    save_json(card_path, card)
+    return card
+
+
 def _fmt(aps):
     return ' '.join('%s=%.4f' % kv for kv in aps.items())
 
@@ -103,7 +124,8 @@ def _fmt(aps):
 def main(argv=None):
     ap = cli.parser(__doc__)
     data = os.path.join(config.shared, 'data', 'widerface')
-    ap.add_argument('--run', required=True, help='pipeline run folder (with manifest.json)')
+    ap.add_argument('--run', default=None, help='pipeline run folder (with manifest.json); without it, --lnet '
+                    'is attached to the cascade already in --out')
     ap.add_argument('--out', default=os.path.join(REPO_ROOT, 'model', 'default'))
     ap.add_argument('--thresh', default=None, help='stage thresholds to record (default: the recipe\'s eval_thresh)')
     ap.add_argument('--lnet', default=None, help='5-point landmark net to ship with the cascade, as prefix,epoch')
@@ -118,6 +140,12 @@ def main(argv=None):
         if not prefix or not epoch.isdigit():
             ap.error('--lnet takes prefix,epoch')
         lnet = (prefix, int(epoch))
+    if not args.run:
+        if not lnet:
+            ap.error('give --run (a pipeline run to publish) or --lnet (a landmark net to attach)')
+        card = attach_lnet(args.out, lnet, args.note)
+        print('attached %s (epoch %d) to %s' % (card['lnet']['network'], card['lnet']['epoch'], args.out))
+        return 0
     card = publish(args.run, args.out, args.thresh, lnet, args.note, args.gt_dir, args.image_root, args.force)
     print('published %s (epochs %s, thresholds %s%s) to %s' % (', '.join(card['networks']), card['epoch'],
                                                                 card['thresh'], ', lnet ' + card['lnet']['network']

@@ -94,6 +94,22 @@ def mean_shape_baseline(samples, sides, train_list=None, n_points=5):
     return metrics(pred, gt, sides, n_points)[1]
 
 
+def upscaled(img, upscale):
+    """The image the cascade sees in the detection protocol (bilinear ×``upscale``)."""
+    import cv2
+    return cv2.resize(img, (int(round(img.shape[1] * upscale)), int(round(img.shape[0] * upscale))))
+
+
+def nearest_face(boxes, gt, upscale=1.0):
+    """Index of the box (in the ×``upscale`` image) whose centre is nearest the centre of the
+    ground-truth points ``gt`` (original image pixels), or None when there are no boxes."""
+    if len(boxes) == 0:
+        return None
+    centres = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2]
+    target = (gt.mean(0) + 0.5) * upscale - 0.5
+    return int(np.argmin(np.linalg.norm(centres - target, axis=1)))
+
+
 def detect_points(det, samples, upscale=2.0):
     """Run a cascade on every (upscaled) image and keep the points of the face whose box centre is
     nearest the ground-truth points' centre; returns (N×5×2 points in the original image, found
@@ -106,13 +122,10 @@ def detect_points(det, samples, upscale=2.0):
         img = cv2.imread(path)
         if img is None:
             raise FileNotFoundError('cannot read image %s' % path)
-        big = cv2.resize(img, (int(round(img.shape[1] * upscale)), int(round(img.shape[0] * upscale))))
-        boxes, _, points = det.detect(big)
-        if len(boxes) == 0 or points is None:
+        boxes, _, points = det.detect(upscaled(img, upscale))
+        best = nearest_face(boxes, gt, upscale) if points is not None else None
+        if best is None:
             continue
-        centres = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2]
-        target = (gt.mean(0) + 0.5) * upscale - 0.5
-        best = int(np.argmin(np.linalg.norm(centres - target, axis=1)))
         pred[k] = (points[best] + 0.5) / upscale - 0.5
         found[k] = True
     return pred, found
