@@ -271,6 +271,9 @@ def training_parser(doc, script, argv=None):
                        'img_set> for a list named under data/imglists, else the list\'s folder)')
         g.add_argument('--min_landmark_size', type=float, default=stage.get('min_landmark_size', 0),
                        help='online: keep faces whose landmark extent is at least this many pixels')
+        g.add_argument('--no_photometric', dest='photometric', action='store_false',
+                       default=stage.get('photometric', True),
+                       help="online: no brightness, grey/colour gains, noise or blur (geometric augmentation only)")
         from core.data import FRAMINGS
         g.add_argument('--framing', choices=FRAMINGS, default=stage.get('framing', 'original'),
                        help="online 5-point crops: the original's random 0.5-2.5x crops, or the detector's "
@@ -326,7 +329,7 @@ def training_settings(args, script):
         list_format=getattr(args, 'list_format', 'cuhk'), image_root=image_root,
         min_landmark_size=getattr(args, 'min_landmark_size', 0), resume=args.resume,
         landmark_loss=getattr(args, 'landmark_loss', 'l2'), target_norm=getattr(args, 'target_norm', False),
-        framing=getattr(args, 'framing', 'original'),
+        framing=getattr(args, 'framing', 'original'), photometric=getattr(args, 'photometric', True),
         pretrained=args.pretrained or (args.prefix if args.resume and args.phase > 1 else None),
         epoch=args.epoch, gpus=args.gpus, kvstore=args.kvstore, quiet=args.quiet)
 

@@ -425,7 +425,7 @@ class LandmarkOnlineMaker:
             crop, norm = crop[:, ::-1].copy(), flip_points(norm)
         if self.n_points == 106 and c.get('landmark106_migu_weighting', False):
             norm = weight_points(norm)
-        if self.augment and c.get('enable_blur', True):
+        if self.augment and c.get('enable_blur', True) and c.get('photometric', True):
             crop = blur(crop, rng)
         if self.augment and self.n_points == 106 and c.get('enable_black_border', False):
             crop = side_border(crop, rng)
@@ -444,8 +444,9 @@ class LandmarkOnlineMaker:
             targets.append(to_vector(norm))
         imgs = np.stack(imgs)
         c = self.cfg
+        photometric = self.augment and c.get('photometric', True)
         data = transform_batch(imgs, rng, c.get('enable_gray', True), c.get('enable_color_jitter', True),
-                               c.get('enable_gaussian_noise', True)) if self.augment else normalise_batch(imgs)
+                               c.get('enable_gaussian_noise', True)) if photometric else normalise_batch(imgs)
         n = len(imgs)
         return dict(data=data, label=np.zeros(n, np.float32), bbox_target=np.zeros((n, 4), np.float32),
                     landmark_target=np.stack(targets).astype(np.float32), type_label=np.full(n, LANDMARK, np.float32))
@@ -509,6 +510,7 @@ def make_loaders(s, info, shard=(0, 1)):
     ``s.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
     ``s.val_list`` or a seeded held-out ``s.val_ratio`` of the training list."""
     cfg = _augment_cfg()
+    cfg['photometric'] = getattr(s, 'photometric', True)
     n_points = info['n_points'] if info['kind'] == 'lnet' else 5
     rng = np.random.RandomState(s.seed)
     if s.online:

@@ -69,6 +69,10 @@ def parse_floats(tokens, path, line, what='value'):
     return out
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def _replacing(path):
     """A temporary path beside ``path`` that replaces it when the block ends without an error; on any
@@ -79,6 +83,7 @@ def _replacing(path):
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % base, suffix='.tmp' + ext, dir=folder)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would
         yield tmp
         os.replace(tmp, path)
     except BaseException:

@@ -63,6 +63,7 @@ class TrainSettings:
     landmark_loss: str = 'l2'        # landmark regression: 'l2' (the original) or 'l1'
     target_norm: bool = False        # landmark nets: output BN frozen at the targets' mean/std (see build_model)
     framing: str = 'original'        # online 5-point crops: 'original' (random 0.5-2.5x) or 'box' (detector boxes)
+    photometric: bool = True         # online landmark lists: brightness, grey/colour, noise, blur (config.py's switches)
     flip: bool = True                # double every epoch with mirrored samples (P/R/O/offline L)
     prelu_init: float = 1.0          # initial PReLU slope (the original: 1.0, the identity)
     micro_batch: int = -1            # -1 auto (cache-sized chunks on CPU), 0 whole device batches
@@ -416,7 +417,8 @@ def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
     cfg = loss_config(s.ohem)
     schedule = 'lr %g, x0.1 at epochs %s' % (s.lr, ','.join(map(str, s.lr_epoch)) or 'none')
-    blur = ', blur' if CFG.enable_blur else ''
+    photometric = s.photometric or not s.online
+    blur = ', blur' if CFG.enable_blur and photometric else ''
     aug = ('detector-framed landmark crops (shift, scale, rotation, flip%s) + ' % blur if s.framing == 'box' else
            'online landmark crops (rotation, crop jitter, flip%s) + ' % blur) if s.online else \
         ('mirrored copies (epoch doubled) + ' if s.flip else '')
@@ -431,7 +433,7 @@ def describe(s, info, n_samples, micro):
                 ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
                  (cfg.LANDMARK_OHEM, cfg.LANDMARK_OHEM_RATIO))),
-            'augmentation: %s%s' % (aug, ', '.join(colour) or 'none')] + (
+            'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + (
         ['landmarks: %s loss%s' % (s.landmark_loss.upper(), ', output BatchNorm frozen at the targets\' mean/std'
                                    if s.target_norm else '')] if info['kind'] == 'lnet' or s.with_landmark else [])
 

@@ -112,3 +112,16 @@ def test_a_full_disk_is_an_error_and_leaves_no_half_written_output(tmp_path):
     r = _run(['prepare_data/gen_imglist.py', '--size', '20', '--samples', samples, '--out', str(tmp_path / 'l.txt')])
     _one_line_error(r, 'incomplete')
     shutil.rmtree(samples)
+
+
+def test_atomic_outputs_get_the_mode_a_plain_open_gives(tmp_path):
+    """Files written through a temporary beside them end with the permissions open() would give
+    (mkstemp's 0600 would leave a list or a model unreadable to the user's group)."""
+    from core.fileio import atomic_call, write_lines
+    write_lines(str(tmp_path / 'a.txt'), ['x'])
+    atomic_call(str(tmp_path / 'b.bin'), lambda p: open(p, 'wb').write(b'1'))
+    with open(tmp_path / 'c.txt', 'w') as f:
+        f.write('x')
+    plain = os.stat(tmp_path / 'c.txt').st_mode & 0o777
+    assert os.stat(tmp_path / 'a.txt').st_mode & 0o777 == plain
+    assert os.stat(tmp_path / 'b.bin').st_mode & 0o777 == plain

@@ -68,6 +68,13 @@ def test_box_framing_maker_and_target_stats():
         maker = D.LandmarkOnlineMaker(samples, 48, 5, True, {'enable_blur': False}, framing='box')
         batch = maker(np.arange(6), np.random.default_rng(0))
         assert batch['data'].shape == (6, 3, 48, 48) and batch['landmark_target'].shape == (6, 10)
+        quiet = D.LandmarkOnlineMaker(samples, 48, 5, True, {'photometric': False}, framing='box')
+        b = quiet(np.arange(3), np.random.default_rng(0))  # geometric jitter and flips only
+        rng, crops = np.random.default_rng(0), []
+        for _ in range(3):
+            crop, _ = A.box_crop5(img, pts, (25.0, 22.0, 95.0, 98.0), 48, rng)
+            crops.append(crop[:, ::-1] if rng.random() < 0.5 else crop)
+        assert np.array_equal(b['data'], D.normalise_batch(np.stack(crops)))
         mean, std = D.target_stats(maker)
         plain = maker.plain()(np.arange(1), np.random.default_rng(0))['landmark_target'][0]
         assert np.allclose(mean, plain, atol=1e-6) and np.all(std == 1e-3)  # identical samples: floor
