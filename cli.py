@@ -274,6 +274,10 @@ def training_parser(doc, script, argv=None):
         g.add_argument('--no_photometric', dest='photometric', action='store_false',
                        default=stage.get('photometric', True),
                        help="online: no brightness, grey/colour gains, noise or blur (geometric augmentation only)")
+        g.add_argument('--photometric', dest='photometric', action='store_true',
+                       help="online: the original's brightness, grey/colour gains, noise and blur (config.py's switches)")
+        g.add_argument('--box_jitter', default=stage.get('box_jitter', '0.05,0.1,15'),
+                       help='--framing box: centre shift and side scale (fractions of the side), rotation (degrees)')
         from core.data import FRAMINGS
         g.add_argument('--framing', choices=FRAMINGS, default=stage.get('framing', 'original'),
                        help="online 5-point crops: the original's random 0.5-2.5x crops, or the detector's "
@@ -330,6 +334,7 @@ def training_settings(args, script):
         min_landmark_size=getattr(args, 'min_landmark_size', 0), resume=args.resume,
         landmark_loss=getattr(args, 'landmark_loss', 'l2'), target_norm=getattr(args, 'target_norm', False),
         framing=getattr(args, 'framing', 'original'), photometric=getattr(args, 'photometric', True),
+        box_jitter=tuple(csv_list(getattr(args, 'box_jitter', '0.05,0.1,15'), float, 'box_jitter')),
         pretrained=args.pretrained or (args.prefix if args.resume and args.phase > 1 else None),
         epoch=args.epoch, gpus=args.gpus, kvstore=args.kvstore, quiet=args.quiet)
 

@@ -134,7 +134,7 @@ config.STAGES = edict({
     # the cleaned CUHK list), the output BatchNorm frozen at the targets' statistics, L1 loss, Adam; a tenth
     # of the list held out as the dev split (its lmNME is the detection protocol's NME on those faces).
     'L_box': _stage('train_L.py', 'Lnet_v2', 'data/landmark_boxes/train.txt', 'model/lnet_box',
-                    [_phase(0.001, '10,14', 16, 64, 20, optimizer='adam')], online=True, list_format='celeba',
+                    [_phase(0.001, '22,28', 32, 64, 20, optimizer='adam')], online=True, list_format='celeba',
                     framing='box', target_norm=True, landmark_loss='l1', prelu_init=0.25, val_ratio=0.1,
                     photometric=False),
     'L_online_64': _stage('train_L.py', 'Lnet_v3', 'img_cut_celeba_all', 'model/lnet64_v3',

@@ -388,19 +388,22 @@ class LandmarkOnlineMaker:
 
     flip_double = False
 
-    def __init__(self, samples, size, n_points, augment=True, cfg=None, framing='original'):
+    def __init__(self, samples, size, n_points, augment=True, cfg=None, framing='original', jitter=(0.05, 0.1, 15.0)):
         if framing not in FRAMINGS:
             raise ValueError('unknown landmark framing %r (%s)' % (framing, ', '.join(FRAMINGS)))
         if framing == 'box' and n_points != 5:
             raise ValueError("framing='box' is for 5-point lists")
+        if len(jitter) != 3:
+            raise ValueError('box jitter takes 3 values (shift, scale, rotation), got %r' % (jitter,))
         self.source = _Sized(samples, n_points)
         self.size, self.n_points, self.augment = size, n_points, augment
         self.cfg = cfg or {}
-        self.framing = framing
+        self.framing, self.jitter = framing, tuple(float(v) for v in jitter)
 
     def plain(self):
         """The same samples without augmentation."""
-        return LandmarkOnlineMaker(self.source.samples, self.size, self.n_points, False, self.cfg, self.framing)
+        return LandmarkOnlineMaker(self.source.samples, self.size, self.n_points, False, self.cfg, self.framing,
+                                   self.jitter)
 
     def _sample(self, img, box, pts, rng):
         from .augment import blur, box_crop5, online_crop5, online_crop106, side_border, weight_points
@@ -411,7 +414,8 @@ class LandmarkOnlineMaker:
             if box is None:
                 raise DataError("framing='box' needs a box per face (a celeba-format list of detector boxes)")
             x, y, bw, bh = box
-            crop, norm = box_crop5(img, pts, (x, y, x + bw - 1, y + bh - 1), self.size, rng if self.augment else None)
+            crop, norm = box_crop5(img, pts, (x, y, x + bw - 1, y + bh - 1), self.size, rng if self.augment else None,
+                                   *self.jitter)
             flip = self.augment
         elif self.n_points == 5:
             crop, norm = online_crop5(img, pts, self.size, rng, box, lo, hi) if self.augment else \
@@ -518,8 +522,9 @@ def make_loaders(s, info, shard=(0, 1)):
         samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
         train, val = _held_out(samples, s.val_ratio, rng)
         framing = getattr(s, 'framing', 'original')
-        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg, framing)
-        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg, framing) if val else None
+        jitter = getattr(s, 'box_jitter', (0.05, 0.1, 15.0))
+        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg, framing, jitter)
+        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg, framing, jitter) if val else None
     else:
         entries = read_list(s.image_set)
         if s.val_list:

@@ -64,6 +64,7 @@ class TrainSettings:
     target_norm: bool = False        # landmark nets: output BN frozen at the targets' mean/std (see build_model)
     framing: str = 'original'        # online 5-point crops: 'original' (random 0.5-2.5x) or 'box' (detector boxes)
     photometric: bool = True         # online landmark lists: brightness, grey/colour, noise, blur (config.py's switches)
+    box_jitter: tuple = (0.05, 0.1, 15.0)  # framing 'box': centre shift, side scale (fractions), rotation (degrees)
     flip: bool = True                # double every epoch with mirrored samples (P/R/O/offline L)
     prelu_init: float = 1.0          # initial PReLU slope (the original: 1.0, the identity)
     micro_batch: int = -1            # -1 auto (cache-sized chunks on CPU), 0 whole device batches

@@ -8,6 +8,7 @@ import sys
 import cv2
 import mxnet as mx
 import numpy as np
+import pytest
 
 from conftest import REPO, shared_path
 from core import augment as A
@@ -78,6 +79,8 @@ def test_box_framing_maker_and_target_stats():
         mean, std = D.target_stats(maker)
         plain = maker.plain()(np.arange(1), np.random.default_rng(0))['landmark_target'][0]
         assert np.allclose(mean, plain, atol=1e-6) and np.all(std == 1e-3)  # identical samples: floor
+        with pytest.raises(ValueError, match='3 values'):
+            D.LandmarkOnlineMaker(samples, 48, 5, framing='box', jitter=(0.1, 0.2))
         try:
             D.LandmarkOnlineMaker([(path, None, pts)], 48, 5, framing='box')([0], np.random.default_rng(0))
             raise AssertionError('a box framing without boxes must fail')
