@@ -18,6 +18,12 @@ def test_accurate_is_the_best_ap_and_default_the_best_recall_at_the_precision():
     assert default['thresh'] == [0.6, 0.7, 0.97]  # same recall as the slower one: the faster wins
     with pytest.raises(ValueError, match='no setting reaches a dev precision of 0.999'):
         choose(rows, 0.999)
+    # a time limit: the best recall among the fast enough settings, and a clear error when none is
+    rows.append(_row([0.2, 0.2, 0.98], 0.70, 0.96, 0.70, 0.4))
+    assert choose(rows, 0.95)[1]['thresh'] == [0.2, 0.2, 0.98]
+    assert choose(rows, 0.95, max_seconds=0.15)[1]['thresh'] == [0.6, 0.7, 0.97]
+    with pytest.raises(ValueError, match='within 0.050 s/img'):
+        choose(rows, 0.95, max_seconds=0.05)
 
 
 def test_card_points_choose_the_thresholds(tmp_path, monkeypatch):

@@ -1,14 +1,16 @@
 """Choose a cascade's operating points on a dev split: ``accurate`` (the best dev AP) and ``default``
-(the best dev recall at a precision of at least ``--min_precision``, the faster on a tie), the
-thresholds a picture or a deployment uses.
+(the best dev recall at a precision of at least ``--min_precision``, the faster on a tie, among the
+settings at most ``--max_time_ratio`` times as slow as the original's shipped cascade on the same
+images), the thresholds a picture or a deployment uses.
 
     python tools/operating_points.py --gt_anno runs/op/anno_dev.txt --write model/default/models.json
 
 Each Pnet/Rnet setting of ``--grid`` runs the cascade once over the dev images with the Onet threshold
 at its lowest candidate (timed, one process, ``--threads`` ONNX Runtime threads); the precision and
 recall of every Onet threshold of ``--onet`` come from those detections (the protocol of
-``core/evaluation/wider.py``: IoU 0.5, faces under ``min_face`` don't-care). Prints one line per
-setting and threshold, then the two points. ``--write`` records them in a model card
+``core/evaluation/wider.py``: IoU 0.5, faces under ``min_face`` don't-care). The shipped models run
+once the same way at their own thresholds as the time reference (skipped with ``--max_time_ratio 0``).
+Prints one line per setting and threshold, then the two points. ``--write`` records them in a model card
 (``points``; its ``thresh`` becomes the default point's, which ``demo.py``, ``tools/detect_onnx.py``
 and the exports use; ``tools/eval_wider.py`` evaluates at the accurate point).
 """
@@ -52,13 +54,37 @@ def measure(card, grid, onet, gt, images, out, threads, label='dev'):
     return rows
 
 
-def choose(rows, min_precision):
-    """(accurate, default) rows: the best dev AP; the best recall at ``min_precision`` (then faster)."""
+def reference_time(images, out, threads):
+    """Seconds per dev image of the original's shipped cascade at its thresholds (None without it)."""
+    from core.cascade import SHIPPED, default_card, load_cascade
+    from core.evaluation import wider as W
+    ref = default_card(prefer_committed=False)
+    if not all(os.path.isfile(p + '-symbol.json') for p in ref['prefix']):
+        return None
+    det = load_cascade(ref['prefix'], ref['epoch'], thresh=SHIPPED['thresh'], min_face=ref['min_face'],
+                       backend='onnx', threads=threads)
+    t0 = time.perf_counter()
+    W.run_detector(det, images, os.path.join(out, 'pred_shipped'), desc='dev, shipped models')
+    seconds = (time.perf_counter() - t0) / max(1, len(images))
+    print('shipped models %s  %.3f s/img' % (','.join('%g' % t for t in SHIPPED['thresh']), seconds), flush=True)
+    return round(seconds, 4)
+
+
+def choose(rows, min_precision, max_seconds=None):
+    """(accurate, default) rows: the best dev AP; the best recall at ``min_precision`` (then faster)
+    among the rows of at most ``max_seconds`` per image."""
     accurate = max(rows, key=lambda x: (x['dev_ap'], -x['s_per_img']))
     ok = [x for x in rows if x['precision'] >= min_precision]
     if not ok:
         raise ValueError('no setting reaches a dev precision of %g (best %.4f): add higher thresholds to '
                          '--onet' % (min_precision, max(x['precision'] for x in rows)))
+    if max_seconds:
+        fast = [x for x in ok if x['s_per_img'] <= max_seconds]
+        if not fast:
+            raise ValueError('no setting with a dev precision of %g is within %.3f s/img (fastest %.3f): add '
+                             'higher Pnet/Rnet thresholds to --grid' % (min_precision, max_seconds,
+                                                                          min(x['s_per_img'] for x in ok)))
+        ok = fast
     default = max(ok, key=lambda x: (round(x['recall'], 3), -x['s_per_img']))
     return accurate, default
 
@@ -72,6 +98,8 @@ def main(argv=None):
     ap.add_argument('--grid', default=GRID, help='Pnet,Rnet threshold pairs separated by ";"')
     ap.add_argument('--onet', default=ONET, help='Onet thresholds to score')
     ap.add_argument('--min_precision', type=float, default=0.95)
+    ap.add_argument('--max_time_ratio', type=float, default=1.5,
+                    help="default point: at most this many times the shipped models' dev s/img (0: no limit)")
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--out', default='runs/operating_points', help='prediction folders and points.json')
     ap.add_argument('--write', default=None, metavar='MODELS_JSON', help='record the points in this model card')
@@ -84,11 +112,17 @@ def main(argv=None):
         raise ValueError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
     onet = sorted(cli.csv_list(args.onet, float, 'threshold'))
     gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), card['min_face'])
-    rows = load_json(args.rows, 'operating points')['rows'] if args.rows else \
-        measure(card, grid, onet, gt, images, args.out, args.threads)
-    accurate, default = choose(rows, args.min_precision)
+    if args.rows:
+        saved = load_json(args.rows, 'operating points')
+        rows, ref = saved['rows'], saved['points'].get('shipped_s_per_img')
+    else:
+        rows = measure(card, grid, onet, gt, images, args.out, args.threads)
+        ref = reference_time(images, args.out, args.threads) if args.max_time_ratio else None
+    limit = args.max_time_ratio * ref if args.max_time_ratio and ref else None
+    accurate, default = choose(rows, args.min_precision, limit)
     points = dict(accurate=accurate, default=default, split=os.path.basename(args.gt_anno), images=len(images),
-                  min_precision=args.min_precision, threads=args.threads)
+                  min_precision=args.min_precision, threads=args.threads, shipped_s_per_img=ref,
+                  max_time_ratio=args.max_time_ratio if limit else None)
     save_json(os.path.join(args.out, 'points.json'), dict(points=points, rows=rows))
     for name in ('accurate', 'default'):
         x = points[name]
