@@ -20,6 +20,17 @@ def shared_path(*parts):
     return path
 
 
+def landmark_sublist(dst, name, n):
+    """The first ``n`` lines of the shared 5-point list ``name`` written to ``dst`` with absolute image
+    paths (skips without the shared folder); returns ``dst`` as a string."""
+    src = shared_path('data', 'landmarks5', name)
+    base = os.path.dirname(src)
+    lines = open(src).read().splitlines()[:n]
+    with open(dst, 'w') as f:
+        f.write(''.join(os.path.join(base, ln.split()[0]) + ' ' + ' '.join(ln.split()[1:]) + '\n' for ln in lines))
+    return str(dst)
+
+
 def random_model(name, with_landmark=False, seed=0):
     """A registered net with He-scaled random weights and non-trivial BatchNorm statistics."""
     import numpy as np

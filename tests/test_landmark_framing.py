@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import REPO, shared_path
+from conftest import REPO, landmark_sublist
 from core import augment as A
 from core import boxes as bx
 from core import data as D
@@ -141,11 +141,7 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
 
 
 def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
-    src = shared_path('data', 'landmarks5', 'new_training.txt')
-    small = tmp_path / 'cuhk.txt'
-    base = os.path.dirname(src)
-    lines = open(src).read().splitlines()[:20]
-    small.write_text('\n'.join(os.path.join(base, ln.split()[0]) + ' ' + ' '.join(ln.split()[1:]) for ln in lines) + '\n')
+    small = landmark_sublist(tmp_path / 'cuhk.txt', 'new_training.txt', 20)
     out = tmp_path / 'lists' / 'boxes.txt'
     r = subprocess.run([sys.executable, 'prepare_data/landmark_boxes.py', '--list', str(small), '--out', str(out)],
                        cwd=REPO, capture_output=True, text=True, timeout=600)

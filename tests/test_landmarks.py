@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, shared_path
+from conftest import REPO, landmark_sublist, shared_path
 from core import augment as A
 from core import data as D
 from core.landmarks import JD_TO_MIGU, MIGU_TO_JD, read_list, reorder_106
@@ -117,11 +117,7 @@ def test_seed_readme_106_workflow_with_landmark_img_set(tmp_path):
 
 
 def test_landmark_trainers_and_the_teacher_labels(tmp_path):
-    cuhk = shared_path('data', 'landmarks5', 'new_training.txt')
-    small = tmp_path / 'cuhk.txt'
-    lines = open(cuhk).read().splitlines()[:64]
-    base = os.path.dirname(cuhk)
-    small.write_text('\n'.join(os.path.join(base, ln.split()[0]) + ' ' + ' '.join(ln.split()[1:]) for ln in lines) + '\n')
+    small = landmark_sublist(tmp_path / 'cuhk.txt', 'new_training.txt', 64)
     r = _run(['train_L.py', '--recipe', 'L_online', '--image_set', str(small), '--list_format', 'cuhk', '--prefix',
               str(tmp_path / 'lnet'), '--end_epoch', '2', '--lr', '0.01', '--lr_epoch', '100', '--batch_size', '16',
               '--workers', '0', '--quiet', '--save_every', '1'])
@@ -153,11 +149,7 @@ def test_landmark_trainers_and_the_teacher_labels(tmp_path):
 
 
 def test_detection_protocol_of_eval_landmarks(tmp_path):
-    test = shared_path('data', 'landmarks5', 'new_testing.txt')
-    small = tmp_path / 'test.txt'
-    base = os.path.dirname(test)
-    lines = open(test).read().splitlines()[:12]
-    small.write_text('\n'.join(os.path.join(base, ln.split()[0]) + ' ' + ' '.join(ln.split()[1:]) for ln in lines) + '\n')
+    small = landmark_sublist(tmp_path / 'test.txt', 'new_testing.txt', 12)
     r = _run(['tools/eval_landmarks.py', '--detect', '--peer', 'caffe', '--list', str(small), '--out', str(tmp_path / 'o')])
     assert r.returncode == 0, r.stderr[-2000:]
     last = dict(kv.split('=') for kv in r.stdout.strip().splitlines()[-1].split())

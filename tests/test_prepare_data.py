@@ -345,6 +345,7 @@ def test_imglist_keep_ratio_scales_every_class_by_the_scarcest(tmp_path):
 def test_sample_generation_killed_at_any_moment_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL at several points of gen_data — including early in a resume, while the class files are
     being cut back — then a rerun: the packed files equal an uninterrupted run's, byte for byte."""
+    import json
     import signal
     import subprocess
     import sys
@@ -357,16 +358,31 @@ def test_sample_generation_killed_at_any_moment_resumes_to_the_same_bytes(tmp_pa
     subprocess.run(cmd + ['--out', ref], cwd=REPO, check=True, capture_output=True)
     whole = time.monotonic() - start
     cut = str(tmp_path / 'cut')
+    state = os.path.join(cut, '24', 'state_manifest.json')
     env = dict(os.environ, MTCNN_CHECKPOINT_SECONDS='0.3')
-    # Kill times scale with this machine's uninterrupted run (start-up included each time), so the four
-    # runs together cover about as long as one whole run but, less their start-ups, never finish it;
-    # the short ones hit a resume early.
-    for share in (0.35, 0.2, 0.3, 0.2):
-        delay = share * whole
-        p = subprocess.Popen(cmd + ['--out', cut], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+
+    def done():
+        try:
+            with open(state) as f:
+                return json.load(f)['done']
+        except (OSError, ValueError, KeyError):
+            return 0
+    # Kills at a point of progress (the saved state's item count, polled), each followed by one soon after
+    # the next start, while a resume is still cutting the class files back (a sixth of the whole run's
+    # time: far less than the work left, on any machine). Nothing depends on how fast this machine is.
+    for target in (150, 300):
+        for early in (False, True):
+            p = subprocess.Popen(cmd + ['--out', cut], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env=env)
+            if early:
+                time.sleep(whole / 6)
+            else:
+                deadline = time.monotonic() + 300
+                while done() < target and p.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            assert p.poll() is None, 'gen_data ended before the planned kill'
+            p.send_signal(signal.SIGKILL)
+            p.wait()
     assert not os.path.exists(os.path.join(cut, '24', 'manifest.json'))  # still unfinished
     r = subprocess.run(cmd + ['--out', cut], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0 and 'resuming after' in r.stdout, r.stdout[-1000:] + r.stderr[-2000:]
