@@ -8,6 +8,7 @@ crops and re-indexes box offsets and landmarks. Every random draw comes from the
 import cv2
 import numpy as np
 
+from .boxes import padded_patch, square
 from .image import MEAN, SCALE
 from .landmarks import flip_points, from_vector, normalise, rotate, to_vector
 
@@ -286,10 +287,8 @@ def detector_square(box):
     """The integer crop (x1, y1, x2, y2) the detector cuts for a landmark net from a final box: squared
     about its centre with side max(w, h) (+1 convention), each corner rounded (so the two sides may
     differ by a pixel, as in the detector)."""
-    w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
-    side = max(w, h)
-    x1, y1 = box[0] + w * 0.5 - side * 0.5, box[1] + h * 0.5 - side * 0.5
-    return tuple(int(round(v)) for v in (x1, y1, x1 + side - 1, y1 + side - 1))
+    sq = square(np.asarray(box, np.float64)[None, :4])[0]
+    return tuple(int(v) for v in np.round(sq))
 
 
 def box_crop5(img, pts, box, size, rng=None, shift=0.05, scale=0.1, max_rot=15.0):
@@ -303,7 +302,7 @@ def box_crop5(img, pts, box, size, rng=None, shift=0.05, scale=0.1, max_rot=15.0
     x1, y1, x2, y2 = detector_square(box)
     if rng is None:
         wh = np.array([x2 - x1 + 1, y2 - y1 + 1], np.float64)
-        return _cut(img, x1, y1, x2, y2, size), (np.asarray(pts, np.float64) - [x1, y1] + 0.5) / wh
+        return cv2.resize(padded_patch(img, x1, y1, x2, y2), (size, size)), (np.asarray(pts, np.float64) - [x1, y1] + 0.5) / wh
     side = x2 - x1 + 1
     cx = x1 + side / 2.0 + rng.uniform(-shift, shift) * side   # continuous coordinates (pixel i spans [i, i+1))
     cy = y1 + side / 2.0 + rng.uniform(-shift, shift) * side
@@ -318,13 +317,3 @@ def box_crop5(img, pts, box, size, rng=None, shift=0.05, scale=0.1, max_rot=15.0
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     u = (np.asarray(pts, np.float64) + 0.5 - [cx, cy]) @ rot / k + size / 2.0  # R^T (p − c) / k, row form
     return crop, u / size
-
-
-def _cut(img, x1, y1, x2, y2, size):
-    """The detector's cut of one box (core.boxes.crop_batch without the normalisation)."""
-    h, w = img.shape[:2]
-    ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w - 1), min(y2, h - 1)
-    patch = np.zeros((y2 - y1 + 1, x2 - x1 + 1, 3), np.uint8)
-    if ix2 >= ix1 and iy2 >= iy1:
-        patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
-    return cv2.resize(patch, (size, size))

@@ -140,6 +140,18 @@ def clip(boxes, width, height):
     return out
 
 
+def padded_patch(img, x1, y1, x2, y2):
+    """The integer box [x1, x2] × [y1, y2] of ``img`` (a view when inside), zero-padded where it leaves it."""
+    h, w = img.shape[:2]
+    ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w - 1), min(y2, h - 1)
+    if ix1 == x1 and iy1 == y1 and ix2 == x2 and iy2 == y2:
+        return img[y1:y2 + 1, x1:x2 + 1]
+    patch = np.zeros((y2 - y1 + 1, x2 - x1 + 1) + img.shape[2:], dtype=img.dtype)
+    if ix2 >= ix1 and iy2 >= iy1:
+        patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
+    return patch
+
+
 def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR):
     """Crops of integer boxes, zero-padded where they leave the image, resized (bilinear unless
     ``interp`` says otherwise) to ``size``×``size`` and normalised; (N×3×size×size float32, valid N).
@@ -158,12 +170,7 @@ def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR):
         ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, w - 1), min(y2, h - 1)
         if (check_geometry and (bw < 2 or bh < 2)) or ix2 < ix1 or iy2 < iy1 or bw < 1 or bh < 1:
             continue
-        if ix1 == x1 and iy1 == y1 and ix2 == x2 and iy2 == y2:
-            patch = img[y1:y2 + 1, x1:x2 + 1]
-        else:
-            patch = np.zeros((bh, bw, 3), dtype=np.uint8)
-            patch[iy1 - y1:iy2 - y1 + 1, ix1 - x1:ix2 - x1 + 1] = img[iy1:iy2 + 1, ix1:ix2 + 1]
-        cv2.resize(patch, (size, size), dst=batch[i], interpolation=interp)
+        cv2.resize(padded_patch(img, x1, y1, x2, y2), (size, size), dst=batch[i], interpolation=interp)
         valid[i] = True
     out = np.empty((n, 3, size, size), np.float32)
     np.subtract(batch.transpose(0, 3, 1, 2), np.float32(MEAN), out=out, dtype=np.float32)
