@@ -76,6 +76,12 @@ def _gone(pid):
 def _wait_then_kill(starter, sig, leftovers):
     from multiprocessing.connection import wait
     wait([starter.sentinel])  # readable (EOF) once the starting process has gone, however it ended
+    # The kernel closes a dying process's files before it turns into a zombie, so the pipe can read EOF
+    # a moment before /proc says the process is gone: wait for that moment (a process that exits
+    # normally has removed its folders before its files close, so the removal below is then a no-op).
+    t0 = time.time()
+    while not _gone(starter.pid) and time.time() - t0 < 5:
+        time.sleep(0.01)
     if _gone(starter.pid):  # it had no chance to remove its folders
         for folder in leftovers:
             shutil.rmtree(folder, ignore_errors=True)

@@ -222,3 +222,22 @@ def test_a_signal_inside_a_deferred_block_is_raised_as_it_ends():
     finally:
         for s, h in saved.items():
             signal.signal(s, h)
+
+
+def test_a_worker_cleans_up_for_a_starter_still_dying_when_its_pipe_closes(tmp_path, monkeypatch):
+    """The kernel closes a killed process's pipes a moment before /proc shows it gone; the worker
+    that sees the pipe close must wait for that moment and still remove the starter's folders (CI once
+    found a ``pymp-*`` folder left after a SIGKILL)."""
+    from core import lifecycle
+    folder = tmp_path / 'pymp-test'
+    folder.mkdir()
+    r, w = os.pipe()
+    answers = iter([False, False, False])
+    monkeypatch.setattr(lifecycle, '_gone', lambda pid: next(answers, True))
+
+    class Starter:
+        sentinel, pid = r, 0
+    os.close(w)
+    lifecycle._wait_then_kill(Starter, 0, [str(folder)])  # signal 0: nothing is sent
+    os.close(r)
+    assert not folder.exists()
