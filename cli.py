@@ -170,9 +170,13 @@ def detector_from_args(args):
 
 # --- training --------------------------------------------------------------------------------------
 
-# the kind of network each entry point trains (a Pnet script given an Rnet is a mistake)
-SCRIPT_KINDS = {'train_P20.py': ('pnet', 20), 'train_P16.py': ('pnet', 16), 'train_R.py': ('rnet', None),
-                'train_O.py': ('onet', None), 'train_L.py': ('lnet', 5), 'train_L106.py': ('lnet', 106)}
+# each entry point: the kind of network it trains (a Pnet script given an Rnet is a mistake) and its
+# default recipe (scripts/recipes/train/<name>.json)
+SCRIPT_KINDS = {'train_P20.py': ('pnet', 20, 'P20'), 'train_P16.py': ('pnet', 16, 'P16'),
+                'train_R.py': ('rnet', None, 'R'), 'train_O.py': ('onet', None, 'O'),
+                'train_L.py': ('lnet', 5, 'L'), 'train_L106.py': ('lnet', 106, 'L106')}
+# the original scripts' spellings of two flags
+_ALIASES = {'workers': ['--thread_num'], 'online': [], 'no_online': ['--offline']}
 
 
 def _epoch_or_last(text):
@@ -190,98 +194,48 @@ def resolve_list(name):
     return (cand, True) if os.path.exists(cand) else (name, False)
 
 
-def training_parser(doc, script, argv=None):
-    """The original trainers' flags, with defaults from the stage table (``--recipe``/``--phase``
-    pick the .bat step and its command)."""
-    recipes = [k for k, v in config.STAGES.items() if v.script == script]
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--recipe', choices=recipes, default=recipes[0])
-    pre.add_argument('--phase', type=int, default=1)
-    known, _ = pre.parse_known_args(argv)
-    stage = config.STAGES[known.recipe]
-    if not 1 <= known.phase <= len(stage.phases):
-        raise SystemExit('error: recipe %s has %d phase(s), not %d' % (known.recipe, len(stage.phases), known.phase))
-    ph = stage.phases[known.phase - 1]
-    ap = parser(doc)
-    ap.add_argument('--recipe', choices=recipes, default=recipes[0],
-                    help='the original .bat step whose settings are the defaults (config.STAGES)')
-    ap.add_argument('--phase', type=int, default=1, help='the trainer command of that step (a second phase '
-                    'continues from the checkpoint the first one ended with, at its own lr)')
-    g = ap.add_argument_group('model and data')
-    g.add_argument('--network', default=stage.network, help='registered variant (case-insensitive)')
-    g.add_argument('--image_set', default=stage.image_set, help='training list: a path, or a name under data/imglists')
-    g.add_argument('--val_list', default=None, help='validation list (default: a held-out split of the training list)')
-    g.add_argument('--val_ratio', type=float, default=stage.get('val_ratio', 0.02),
-                   help='held-out fraction when there is no --val_list')
-    g.add_argument('--prefix', default=os.path.join(config.root, stage.prefix), help='checkpoint prefix')
-    if SCRIPT_KINDS[script][0] == 'lnet':
-        g.add_argument('--basenum', type=int, default=None, help='Lnet width (16/32/64/128; default 32)')
-    if SCRIPT_KINDS[script][0] == 'onet':
-        g.add_argument('--with_landmark', action='store_true', default=bool(stage.get('with_landmark')),
-                       help='also train the 5-point head on landmark samples (label -2)')
-    g = ap.add_argument_group('schedule (defaults: the recipe phase)')
-    g.add_argument('--lr', type=float, default=ph['lr'], help='learning rate (losses are means over a batch)')
-    g.add_argument('--lr_epoch', default=ph['lr_epoch'], help='epochs where lr is multiplied by 0.1')
-    g.add_argument('--begin_epoch', type=_epoch_or_last, default='last' if known.phase > 1 else ph.get('begin_epoch', 0),
-                   help="first epoch (with --resume: the checkpoint to continue from; 'last' = the newest)")
-    g.add_argument('--end_epoch', type=int, default=ph['end_epoch'], help='last epoch')
-    g.add_argument('--batch_size', type=int, default=ph['batch_size'], help='samples per step (all devices)')
-    g.add_argument('--wd', type=float, default=ph.get('wd', 1e-5), help='weight decay (weights and gammas)')
-    from core.optim import OPTIMIZERS
-    g.add_argument('--optimizer', choices=OPTIMIZERS, default=ph.get('optimizer', 'sgd'),
-                   help="SGD with momentum 0.9 (the original's) or Adam (beta1 0.9)")
-    g.add_argument('--frequent', type=int, default=ph['frequent'], help='log every this many batches')
-    g.add_argument('--save_every', type=int, default=stage.get('save_every', 1), help='checkpoint every N epochs')
-    g = ap.add_argument_group('starting point')
-    g.add_argument('--resume', action='store_true', default=known.phase > 1 or bool(ph.get('resume')),
-                   help='continue from --prefix at --begin_epoch (else from --pretrained at --epoch); the '
-                        'optimizer state continues only if lr, schedule and batch are unchanged')
-    g.add_argument('--pretrained', default=None, help='checkpoint prefix to start from (with --epoch)')
-    g.add_argument('--epoch', type=int, default=None, help='epoch of --pretrained')
-    g = ap.add_argument_group('training switches')
-    g.add_argument('--no_ohem', action='store_true', help='no online hard example mining (keep every sample)')
-    g.add_argument('--no_flip', action='store_true', default=stage.get('flip', True) is False,
-                   help='do not double the epoch with mirrored samples')
-    g.add_argument('--prelu_init', type=float, default=stage.get('prelu_init', 1.0),
-                   help="initial PReLU slope (the original's 1.0)")
-    if SCRIPT_KINDS[script][0] in ('lnet', 'onet'):
-        from core.losses import LANDMARK_LOSSES
-        g.add_argument('--landmark_loss', choices=LANDMARK_LOSSES, default=stage.get('landmark_loss', 'l2'),
-                       help="landmark regression: squared error (the original's) or absolute error")
-        g.add_argument('--target_norm', action='store_true', default=bool(stage.get('target_norm')),
-                       help='freeze the landmark output BatchNorm at the training targets\' mean and std, so '
-                            'the net learns standardised targets (the inference graph is unchanged)')
-    g.add_argument('--micro_batch', type=int, default=-1, help='chunk size of gradient accumulation '
-                   '(-1 auto: cache-sized on CPU; 0 off); chunks do OHEM and BN like devices')
-    g.add_argument('--seed', type=int, default=0)
-    g = ap.add_argument_group('machines')
-    g.add_argument('--gpus', default=os.environ.get('GPUS', ''), help='e.g. 0 or 0,1; empty = CPU (env GPUS)')
-    g.add_argument('--kvstore', default='device', help='device, local, or dist_sync (see tools/launch.py)')
-    g.add_argument('--workers', '--thread_num', type=int, default=2,
-                   help='processes decoding and augmenting batches (0 = in the training process)')
-    g.add_argument('--quiet', action='store_true', help='no progress bar')
-    if SCRIPT_KINDS[script][0] == 'lnet':
-        g = ap.add_argument_group('landmark lists')
-        g.add_argument('--online', action='store_true', default=bool(stage.get('online')),
-                       help='online augmentation from a landmark list (rotation, crop, flip, blur)')
-        g.add_argument('--offline', dest='online', action='store_false', help='train on pre-cut crops (a sample list)')
-        g.add_argument('--list_format', choices=['celeba', 'cuhk', 'l106'],
-                       default=stage.get('list_format', 'cuhk' if SCRIPT_KINDS[script][1] == 5 else 'l106'))
-        g.add_argument('--image_root', default=None, help='online: image folder (default: data/<config.landmark_'
-                       'img_set> for a list named under data/imglists, else the list\'s folder)')
-        g.add_argument('--min_landmark_size', type=float, default=stage.get('min_landmark_size', 0),
-                       help='online: keep faces whose landmark extent is at least this many pixels')
-        g.add_argument('--no_photometric', dest='photometric', action='store_false',
-                       default=stage.get('photometric', True),
-                       help="online: no brightness, grey/colour gains, noise or blur (geometric augmentation only)")
-        g.add_argument('--photometric', dest='photometric', action='store_true',
-                       help="online: the original's brightness, grey/colour gains, noise and blur (config.py's switches)")
-        g.add_argument('--box_jitter', default=stage.get('box_jitter', '0.05,0.1,15'),
-                       help='--framing box: centre shift and side scale (fractions of the side), rotation (degrees)')
-        from core.data import FRAMINGS
-        g.add_argument('--framing', choices=FRAMINGS, default=stage.get('framing', 'original'),
-                       help="online 5-point crops: the original's random 0.5-2.5x crops, or the detector's "
-                            "box of each face (a list from prepare_data/landmark_boxes.py) slightly jittered")
+def _add_field(group, f, default):
+    """One flag per field (two for a bool: --name / --no_name), its default the recipe's, shown in --help.
+    Nothing is stored unless given, so the recipe chosen with --recipe supplies the rest."""
+    from core.recipe import _kind, flag_text
+    doc = f.metadata['doc'].replace('%', '%%')
+    shown = 'none' if default is None else flag_text(default)
+    if isinstance(default, bool) or _kind(f.type)[0] is bool:
+        group.add_argument('--' + f.name, *_ALIASES.get(f.name, []), dest=f.name, action='store_true',
+                           default=argparse.SUPPRESS, help='%s (default: %s; --no_%s: off)' % (doc, 'on' if default else 'off', f.name))
+        group.add_argument('--no_' + f.name, *_ALIASES.get('no_' + f.name, []), dest=f.name, action='store_false',
+                           default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return
+    extra = dict(choices=f.metadata['choices']) if f.metadata['choices'] else {}
+    if f.name == 'begin_epoch':
+        extra['type'] = _epoch_or_last
+        doc += "; 'last' = the newest checkpoint"
+    group.add_argument('--' + f.name, *_ALIASES.get(f.name, []), dest=f.name, default=argparse.SUPPRESS,
+                       help='%s (default: %s)' % (doc, shown), **extra)
+
+
+def training_parser(doc, script):
+    """The trainer's flags, generated from the fields of :class:`core.recipe.StageRecipe`,
+    :class:`core.recipe.Phase` and :class:`core.recipe.RunOptions` (those that apply to the nets the
+    script trains). A flag that is given replaces the value of the recipe (``--recipe``) for this run;
+    the defaults shown are the script's default recipe."""
+    from core import recipe as R
+    kind, _, name = SCRIPT_KINDS[script]
+    base = R.load(name)
+    ap = parser(doc, argument_default=argparse.SUPPRESS)
+    ap.add_argument('--recipe', default=name, help='a recipe of %s (%s) or a recipe file; its settings are the '
+                    'defaults of the flags below' % (os.path.relpath(R.RECIPE_DIR, REPO), ', '.join(R.for_script(script))))
+    ap.add_argument('--phase', type=int, default=1, help='the trainer command of the recipe to run (a later phase '
+                    'continues from the checkpoint the one before ended with, at its own lr)')
+    g = ap.add_argument_group('the recipe: model, data and switches')
+    for f in R.fields(R.StageRecipe, kind):
+        _add_field(g, f, getattr(base, f.name))
+    g = ap.add_argument_group('the phase: schedule, batch and optimizer (defaults: the recipe\'s phase 1)')
+    for f in R.fields(R.Phase, kind):
+        _add_field(g, f, getattr(base.phases[0], f.name))
+    g = ap.add_argument_group('this run')
+    for f in R.fields(R.RunOptions, kind):
+        _add_field(g, f, os.environ.get('GPUS', f.default) if f.name == 'gpus' else f.default)
     return ap
 
 
@@ -290,69 +244,62 @@ def check_kind(script, network):
     import symbols
     network = symbols.canonical_name(network)
     info = symbols.network_info(network)
-    kind, size = SCRIPT_KINDS[script]
+    kind, size, _ = SCRIPT_KINDS[script]
     detail = info['size'] if kind == 'pnet' else info['n_points'] if kind == 'lnet' else None
     if info['kind'] != kind or (size is not None and detail != size):
         want = {'pnet': 'Pnet%d' % (size or 0), 'rnet': 'Rnet', 'onet': 'Onet', 'lnet': '%d-point landmark' % (size or 0)}
-        right = next(sc for sc, (k, n) in SCRIPT_KINDS.items() if k == info['kind'] and n in (
+        right = next(sc for sc, (k, n, _) in SCRIPT_KINDS.items() if k == info['kind'] and n in (
             None, info['size'] if k == 'pnet' else info['n_points']))
         raise ValueError('%s trains %s networks; %s is a %s net (use %s)' % (script, want[kind], network,
                                                                            info['kind'], right))
     return network
 
 
-def _begin_epoch(args):
-    if args.begin_epoch != 'last':
-        return args.begin_epoch
-    from core.model_io import available_epochs
-    have = [e for e in available_epochs(args.prefix) if e <= args.end_epoch]
-    if not have:
-        raise FileNotFoundError('--begin_epoch last: no checkpoint %s-NNNN.params to continue from' % args.prefix)
-    return max(have)
-
-
-def training_settings(args, script):
-    """A :class:`core.train.TrainSettings` from parsed :func:`training_parser` flags."""
+def training_run(args, script):
+    """(recipe, phase, run options, begin_epoch) of parsed :func:`training_parser` flags: the recipe
+    with the given flags applied, its paths resolved (a recipe's relative prefix is under the
+    project root, a flag's as given; lists also by name under data/imglists)."""
+    import dataclasses
     from config import landmark_image_root
-    from core.train import TrainSettings
-    network = check_kind(script, args.network)
-    image_set, _ = resolve_list(args.image_set)
+    from core import recipe as R
+    given = dict(vars(args))
+    recipe_name, phase = given.pop('recipe'), given.pop('phase')
+    begin = given.pop('begin_epoch', None)
+    run_names = {f.name for f in dataclasses.fields(R.RunOptions)}
+    run = {k: given.pop(k) for k in list(given) if k in run_names}
+    if 'gpus' not in run and os.environ.get('GPUS'):
+        run['gpus'] = os.environ['GPUS']
+    recipe = R.load(recipe_name)
+    recipe.phase(phase)
+    if recipe.script and recipe.script != script:
+        raise ValueError('recipe %s is for %s, not %s' % (recipe_name, recipe.script, script))
+    recipe = dataclasses.replace(recipe, prefix=os.path.join(config.root, recipe.prefix))
+    recipe = R.override(recipe, phase, given, 'command line')
+    network = check_kind(script, recipe.network)
+    image_set, _ = resolve_list(recipe.image_set)
     if not image_set or not os.path.isfile(image_set):
         raise FileNotFoundError('training list not found: %s (a path, or a name under %s)'
-                                % (args.image_set, os.path.join(config.root, 'data', 'imglists')))
-    online = getattr(args, 'online', False)
-    image_root = getattr(args, 'image_root', None) or (landmark_image_root(image_set) if online else None)
-    return TrainSettings(
-        network=network, image_set=image_set, prefix=args.prefix, lr=args.lr,
-        lr_epoch=tuple(csv_list(args.lr_epoch, int, 'lr_epoch')), begin_epoch=_begin_epoch(args),
-        end_epoch=args.end_epoch, batch_size=args.batch_size, wd=args.wd, optimizer=args.optimizer,
-        with_landmark=getattr(args, 'with_landmark', False), basenum=getattr(args, 'basenum', None),
-        ohem=not args.no_ohem, flip=not args.no_flip, prelu_init=args.prelu_init, micro_batch=args.micro_batch,
-        seed=args.seed, workers=args.workers, frequent=args.frequent, save_every=args.save_every,
-        val_list=resolve_list(args.val_list)[0], val_ratio=args.val_ratio, online=online,
-        list_format=getattr(args, 'list_format', 'cuhk'), image_root=image_root,
-        min_landmark_size=getattr(args, 'min_landmark_size', 0), resume=args.resume,
-        landmark_loss=getattr(args, 'landmark_loss', 'l2'), target_norm=getattr(args, 'target_norm', False),
-        framing=getattr(args, 'framing', 'original'), photometric=getattr(args, 'photometric', True),
-        box_jitter=tuple(csv_list(getattr(args, 'box_jitter', '0.05,0.1,15'), float, 'box_jitter')),
-        pretrained=args.pretrained or (args.prefix if args.resume and args.phase > 1 else None),
-        epoch=args.epoch, gpus=args.gpus, kvstore=args.kvstore, quiet=args.quiet)
+                                % (recipe.image_set, os.path.join(config.root, 'data', 'imglists')))
+    recipe = dataclasses.replace(recipe, network=network, image_set=image_set)
+    run = R.build(R.RunOptions, run, 'command line')
+    if recipe.online and not run.image_root:
+        run = dataclasses.replace(run, image_root=landmark_image_root(image_set))
+    if run.val_list:
+        run = dataclasses.replace(run, val_list=resolve_list(run.val_list)[0])
+    return recipe, phase, run, begin
 
 
 def train_main(doc, script, argv=None):
     """Entry point of train_P20.py & co.: parse, train, exit code."""
     import logging
-    ap = training_parser(doc, script, argv)
+    ap = training_parser(doc, script)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
 
     def main(_):
         from core.train import train
-        settings = training_settings(args, script)
-        if settings.resume and settings.begin_epoch >= settings.end_epoch:
-            print('nothing to do: %s is at epoch %d, --end_epoch is %d' % (settings.prefix, settings.begin_epoch,
-                                                                            settings.end_epoch))
-            return 0
-        train(settings)
+        recipe, phase, run_options, begin = training_run(args, script)
+        if train(recipe, phase, run_options, begin) == {}:
+            print('nothing to do: %s has reached epoch %d' % (recipe.prefix, recipe.phase(phase).end_epoch))
         return 0
     return run(main, argv)

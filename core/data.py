@@ -10,6 +10,7 @@ epoch, and the last partial batch dropped. Every random draw of a batch comes fr
 ``seed, epoch, batch`` only, so results do not depend on the number of workers and a resumed run
 sees exactly the batches an uninterrupted one would.
 """
+import dataclasses
 import mmap
 import multiprocessing as mp
 import os
@@ -25,6 +26,7 @@ from .augment import black_border, flip_batch, normalise_batch, transform_batch
 from .fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
 from .lifecycle import die_with_starter, mp_temp_dir
 from .packed import RecordReader, decode_image
+from .recipe import StageRecipe
 
 
 class DataError(FormatError):
@@ -164,11 +166,9 @@ class BatchMaker:
 
     def __init__(self, source, augment=True, flip_double=True, black_border=False, cfg=None):
         self.source, self.augment, self.flip_double, self.black_border = source, augment, flip_double, black_border
-        cfg = cfg or {}
-        self.gray = cfg.get('enable_gray', True)
-        self.jitter = cfg.get('enable_color_jitter', True)
-        self.noise = cfg.get('enable_gaussian_noise', True)
-        self.cfg = cfg
+        self.cfg = _with_defaults(cfg)
+        self.gray, self.jitter, self.noise = (self.cfg[k] for k in ('enable_gray', 'enable_color_jitter',
+                                                                     'enable_gaussian_noise'))
 
     def plain(self):
         """The same samples without augmentation or flips."""
@@ -324,7 +324,7 @@ class Loader:
     A batch from worker processes lives in a shared slot: it stays valid until the next batch is
     requested (copy what must outlive it)."""
 
-    def __init__(self, maker, batch_size, seed=0, workers=2, shuffle=True, shard=(0, 1), drop_last=True,
+    def __init__(self, maker, batch_size, seed, workers, shuffle=True, shard=(0, 1), drop_last=True,
                  prefetch=2):
         self.maker, self.batch_size, self.seed = maker, int(batch_size), int(seed)
         self.shuffle, self.drop_last = shuffle, drop_last
@@ -372,7 +372,7 @@ class Loader:
             self._pool = None
 
 
-FRAMINGS = ('original', 'box')
+FRAMINGS = next(f for f in dataclasses.fields(StageRecipe) if f.name == 'framing').metadata['choices']
 
 
 class LandmarkOnlineMaker:
@@ -388,7 +388,10 @@ class LandmarkOnlineMaker:
 
     flip_double = False
 
-    def __init__(self, samples, size, n_points, augment=True, cfg=None, framing='original', jitter=(0.05, 0.1, 15.0)):
+    def __init__(self, samples, size, n_points, augment=True, cfg=None, framing=None, jitter=None):
+        cfg = _with_defaults(cfg)
+        framing = framing or cfg['framing']
+        jitter = cfg['box_jitter'] if jitter is None else jitter
         if framing not in FRAMINGS:
             raise ValueError('unknown landmark framing %r (%s)' % (framing, ', '.join(FRAMINGS)))
         if framing == 'box' and n_points != 5:
@@ -397,7 +400,7 @@ class LandmarkOnlineMaker:
             raise ValueError('box jitter takes 3 values (shift, scale, rotation), got %r' % (jitter,))
         self.source = _Sized(samples, n_points)
         self.size, self.n_points, self.augment = size, n_points, augment
-        self.cfg = cfg or {}
+        self.cfg = cfg
         self.framing, self.jitter = framing, tuple(float(v) for v in jitter)
 
     def plain(self):
@@ -409,7 +412,7 @@ class LandmarkOnlineMaker:
         from .augment import blur, box_crop5, online_crop5, online_crop106, side_border, weight_points
         from .landmarks import flip_points
         c = self.cfg
-        lo, hi = c.get('min_rot_angle', -45), c.get('max_rot_angle', 45)
+        lo, hi = c['min_rot_angle'], c['max_rot_angle']
         if self.framing == 'box':
             if box is None:
                 raise DataError("framing='box' needs a box per face (a celeba-format list of detector boxes)")
@@ -422,16 +425,16 @@ class LandmarkOnlineMaker:
                 _face_square(img, pts, self.size, box)
             flip = self.augment
         else:
-            crop, norm = online_crop106(img, pts, self.size, rng, lo, hi, c.get('landmark106_migu_init_rot', False)) \
+            crop, norm = online_crop106(img, pts, self.size, rng, lo, hi, c['landmark106_migu_init_rot']) \
                 if self.augment else _face_square(img, pts, self.size)
-            flip = self.augment and c.get('landmark106_migu_random_flip', False)
+            flip = self.augment and c['landmark106_migu_random_flip']
         if flip and rng.random() < 0.5:
             crop, norm = crop[:, ::-1].copy(), flip_points(norm)
-        if self.n_points == 106 and c.get('landmark106_migu_weighting', False):
+        if self.n_points == 106 and c['landmark106_migu_weighting']:
             norm = weight_points(norm)
-        if self.augment and c.get('enable_blur', True) and c.get('photometric', True):
+        if self.augment and c['enable_blur'] and c['photometric']:
             crop = blur(crop, rng)
-        if self.augment and self.n_points == 106 and c.get('enable_black_border', False):
+        if self.augment and self.n_points == 106 and c['enable_black_border']:
             crop = side_border(crop, rng)
         return crop, norm
 
@@ -448,9 +451,9 @@ class LandmarkOnlineMaker:
             targets.append(to_vector(norm))
         imgs = np.stack(imgs)
         c = self.cfg
-        photometric = self.augment and c.get('photometric', True)
-        data = transform_batch(imgs, rng, c.get('enable_gray', True), c.get('enable_color_jitter', True),
-                               c.get('enable_gaussian_noise', True)) if photometric else normalise_batch(imgs)
+        photometric = self.augment and c['photometric']
+        data = transform_batch(imgs, rng, c['enable_gray'], c['enable_color_jitter'],
+                               c['enable_gaussian_noise']) if photometric else normalise_batch(imgs)
         n = len(imgs)
         return dict(data=data, label=np.zeros(n, np.float32), bbox_target=np.zeros((n, 4), np.float32),
                     landmark_target=np.stack(targets).astype(np.float32), type_label=np.full(n, LANDMARK, np.float32))
@@ -479,11 +482,10 @@ class _Sized:
         return len(self.samples)
 
 
-def _augment_cfg():
-    from config import config as CFG
-    return {k: CFG[k] for k in ('enable_gray', 'enable_color_jitter', 'enable_gaussian_noise', 'enable_blur',
-                                'min_rot_angle', 'max_rot_angle', 'landmark106_migu_random_flip',
-                                'landmark106_migu_init_rot', 'landmark106_migu_weighting', 'enable_black_border')}
+def _with_defaults(cfg):
+    """A batch maker's switches: those given, the recipe defaults for the rest
+    (:meth:`core.recipe.StageRecipe.augment`)."""
+    return {**StageRecipe().augment(), **(cfg or {})}
 
 
 def _held_out(items, ratio, rng):
@@ -494,7 +496,7 @@ def _held_out(items, ratio, rng):
     return [items[i] for i in np.sort(order[n_val:])], [items[i] for i in order[:n_val]]
 
 
-def target_stats(maker, count=2000, seed=0):
+def target_stats(maker, seed, count=2000):
     """(mean, std) per coordinate of the landmark targets of up to ``count`` seeded samples of a
     maker's source, cut without augmentation (std floored at 1e-3)."""
     plain = maker.plain()
@@ -508,23 +510,20 @@ def target_stats(maker, count=2000, seed=0):
 
 
 def make_loaders(s, info, shard=(0, 1)):
-    """(training loader, validation loader or None) of a :class:`core.train.TrainSettings`.
+    """(training loader, validation loader or None) of a run's :class:`core.train.Settings`.
 
     Sample lists give :class:`BatchMaker` batches (flip-doubled epochs unless ``s.flip`` is off);
     ``s.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
     ``s.val_list`` or a seeded held-out ``s.val_ratio`` of the training list."""
-    cfg = _augment_cfg()
-    cfg['photometric'] = getattr(s, 'photometric', True)
+    cfg = s.recipe.augment()
     n_points = info['n_points'] if info['kind'] == 'lnet' else 5
     rng = np.random.RandomState(s.seed)
     if s.online:
         from .landmarks import read_list as read_landmarks
         samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
         train, val = _held_out(samples, s.val_ratio, rng)
-        framing = getattr(s, 'framing', 'original')
-        jitter = getattr(s, 'box_jitter', (0.05, 0.1, 15.0))
-        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg, framing, jitter)
-        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg, framing, jitter) if val else None
+        tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
+        vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
     else:
         entries = read_list(s.image_set)
         if s.val_list:

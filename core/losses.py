@@ -32,7 +32,7 @@ def _keep_top(key, valid, ratio, ohem, F=nd):
     return F.broadcast_lesser(rank, k) * valid
 
 
-def cls_loss(logits, label, ratio=0.7, ohem=True, F=nd):
+def cls_loss(logits, label, ratio, ohem, F=nd):
     """(loss, keep mask, probabilities)."""
     logp = F.log_softmax(logits, axis=1)
     valid = label >= 0
@@ -42,7 +42,7 @@ def cls_loss(logits, label, ratio=0.7, ohem=True, F=nd):
     return loss, keep, F.exp(F.stop_gradient(logp))
 
 
-def reg_loss(pred, target, valid, ratio=0.7, ohem=True, weight=2.0, l1_thresh=None, F=nd, n_coords=None, l1=False):
+def reg_loss(pred, target, valid, ratio, ohem, weight, l1_thresh=None, F=nd, n_coords=None, l1=False):
     """Squared-error (``l1``: absolute-error) regression with OHEM; (loss, keep mask). ``n_coords``
     (default: pred's width) scales ``l1_thresh``."""
     diff = pred - target
@@ -56,13 +56,13 @@ def reg_loss(pred, target, valid, ratio=0.7, ohem=True, weight=2.0, l1_thresh=No
 
 
 def _l1(cfg):
-    kind = cfg.get('landmark_loss', 'l2')
+    kind = cfg['landmark_loss']
     if kind not in LANDMARK_LOSSES:
         raise ValueError('unknown landmark loss %r (%s)' % (kind, ', '.join(LANDMARK_LOSSES)))
     return kind == 'l1'
 
 
-def stage_losses(outputs, batch, kind, cfg, with_landmark=False, F=nd, n_coords=None):
+def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
     """Total loss and per-task (loss, keep) for a P/R/O net or a landmark net.
 
     ``outputs``: the train-mode heads; ``batch``: label, bbox_target, type_label, landmark_target

@@ -18,7 +18,7 @@ def _nme(d, iod):
 
 
 class StageMetrics:
-    def __init__(self, kind, with_landmark=False, mean_shape=None):
+    def __init__(self, kind, with_landmark, mean_shape=None):
         self.kind, self.with_landmark = kind, with_landmark
         self.mean_shape = None if mean_shape is None else np.asarray(mean_shape, np.float32)
         self.reset()

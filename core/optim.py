@@ -57,7 +57,7 @@ def make_trainer(params, settings, kvstore=None):
         p.wd_mult = 1.0 if decays(name) else 0.0
     base_lr, sched = lr_schedule(settings['lr'], settings['lr_epoch'], settings['origin_epoch'],
                                  settings['samples_per_epoch'], settings['batch_size'])
-    name = settings.get('optimizer', 'sgd')
+    name = settings['optimizer']
     if name not in OPTIMIZERS:
         raise ValueError('unknown optimizer %r (%s)' % (name, ', '.join(OPTIMIZERS)))
     opt = {'learning_rate': base_lr, 'wd': settings['wd'],
@@ -88,7 +88,7 @@ def signature(settings):
     """The settings an optimizer state belongs to (everything that shapes the update sequence)."""
     keys = ('lr', 'lr_epoch', 'batch_size', 'samples_per_epoch', 'wd', 'momentum', 'devices', 'workers')
     out = {k: settings.get(k) for k in keys}
-    if settings.get('optimizer', 'sgd') != 'sgd':  # SGD states written before the choice existed stay valid
+    if settings['optimizer'] != 'sgd':  # SGD states written before the choice existed stay valid
         out['optimizer'] = settings['optimizer']
     return out
 
@@ -105,6 +105,7 @@ def save_state(path, trainer, settings, epoch):
             if part is not None:
                 arrays[('momentum:' if k == 0 else 'state%d:' % k) + p.name] = part.as_in_context(mx.cpu())
     meta = dict(version=STATE_VERSION, epoch=int(epoch), settings=signature(settings), num_update=int(opt.num_update),
+                phase=int(settings.get('phase', 1)),
                 origin_epoch=int(settings['origin_epoch']),
                 update_counts={trainer._params[i].name: int(c) for i, c in
                                opt._all_index_update_counts.get(trainer._contexts[0].device_id, {}).items()})

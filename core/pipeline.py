@@ -31,14 +31,16 @@ class Stage:
     argv: list
     outputs: list
     checkpoint: tuple = None  # (prefix, end epoch) of a training stage, to resume it
+    fingerprint: str = ''     # what the command reads besides its flags (a training stage: its resolved recipe)
 
 
 class StageFailed(RuntimeError):
     pass
 
 
-def stage_key(name, argv, previous):
-    return hashlib.sha1(json.dumps([name, argv[1:], previous]).encode()).hexdigest()[:16]
+def stage_key(name, argv, previous, fingerprint=''):
+    return hashlib.sha1(json.dumps([name, argv[1:], previous] + ([fingerprint] if fingerprint else []))
+                        .encode()).hexdigest()[:16]
 
 
 def resume_epoch(stage, entry, key):
@@ -154,7 +156,7 @@ def run_stages(run, stages, cwd, start=None, only=None, log=print, extra=None):
         _stop_leftover(entry, log)
     previous, forced = '', False
     for stage in stages:
-        key = previous = stage_key(stage.name, stage.argv, previous)
+        key = previous = stage_key(stage.name, stage.argv, previous, stage.fingerprint)
         forced = forced or start == stage.name
         entry = manifest['stages'].get(stage.name, {})
         done = entry.get('key') == key and entry.get('status') == 'done' and all(map(os.path.exists, stage.outputs))

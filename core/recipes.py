@@ -5,46 +5,58 @@ A recipe is a JSON object of settings (``RECIPE_KEYS``; a key it leaves out keep
 sequence (:class:`core.pipeline.Stage`), each a command of this toolkit run from the repository root;
 :func:`cascade` names the models the recipe ends with.
 """
+import dataclasses
+import json
 import os
 import sys
 
-from config import REPO_ROOT, config
+from config import REPO_ROOT
 
 from .fileio import load_json
 from .pipeline import Stage
+from .recipe import Phase, RunOptions, StageRecipe, flag_text, load as training_recipe, to_argv, to_dict
 
 RECIPES = os.path.join(REPO_ROOT, 'scripts', 'recipes')
 DEFAULT_RECIPE = os.path.join(RECIPES, 'default.json')
-TRAIN = {'p': 'P20', 'ph': 'P20_hard', 'r': 'R', 'o': 'O'}  # stage-table entries of the training stages
+# The training stages: their key prefix in a pipeline recipe, the training recipe (scripts/recipes/train)
+# they start from, the entry point, and the pipeline key naming their network.
+TRAIN = {'p': ('P20', 'pnet'), 'ph': ('P20_hard', 'pnet'), 'r': ('R', 'rnet'), 'o': ('O', 'onet')}
+# A pipeline recipe's phase keys (``p_lr``, ``r2_batch``: phase 1 / 2 of a training stage) and the
+# :class:`core.recipe.Phase` field each one sets; ``<k>_epochs`` 0 for phase 2 drops that phase.
+PHASE_KEYS = {'epochs': 'end_epoch', 'lr': 'lr', 'lr_epoch': 'lr_epoch', 'batch': 'batch_size', 'frequent': 'frequent'}
+# Recipe-level keys of a pipeline recipe that set a field of every training stage (or of one, ``<k>_flip``).
+STAGE_KEYS = {'seed': 'seed', 'prelu_init': 'prelu_init', 'ohem': 'ohem', 'flip': 'flip'}
 
 
 def _phase_keys():
-    """The original's training phases (config.STAGES) as flat recipe keys: ``p_lr``, ``r2_batch``…"""
+    """The original's training phases (scripts/recipes/train) as flat recipe keys: ``p_lr``, ``r2_batch``…"""
     out = {}
-    for k, recipe in TRAIN.items():
-        phases = config.STAGES[recipe].phases
-        for n, ph in enumerate(phases + [None] * (2 - len(phases))):
-            pre = k if n == 0 else k + '2'
-            out.update({pre + '_epochs': ph['end_epoch'] if ph else 0, pre + '_lr': ph['lr'] if ph else 0.0,
-                        pre + '_lr_epoch': ph['lr_epoch'] if ph else '', pre + '_batch': ph['batch_size'] if ph else 0,
-                        pre + '_frequent': ph['frequent'] if ph else 100})
+    for k, (name, _) in TRAIN.items():
+        phases = training_recipe(name).phases
+        for n in (0, 1):
+            pre, ph = k + ('2' if n else ''), phases[n] if n < len(phases) else None
+            for key, field in PHASE_KEYS.items():
+                v = getattr(ph or Phase(), field)
+                out[pre + '_' + key] = (flag_text(v) if isinstance(v, tuple) else v) if ph else \
+                    {'epochs': 0, 'lr': 0.0, 'lr_epoch': '', 'batch': 0, 'frequent': v}[key]
     return out
 
 
 # Every recipe key with the original's value (a key a recipe leaves out is as the original).
 RECIPE_KEYS = dict(
-    pnet=config.STAGES.P20.network, rnet=config.STAGES.R.network, onet=config.STAGES.O.network,
-    seed=0, workers=2, limit_images=0,
+    pnet=training_recipe('P20').network, rnet=training_recipe('R').network, onet=training_recipe('O').network,
+    seed=StageRecipe.seed, workers=RunOptions.workers, limit_images=0,
     dev_fraction=0.0, dev_seed=0, train_fraction=1.0,   # dev split (eval runs on it) and learning curves
     prob_file='', prob_thresh=0.15,                      # the original's prob.txt face filter
     sample_min_face=40,                                  # faces smaller give no positives/parts
     p_base_num=1, r_base_num=1, o_base_num=1,
     keep_ratio=False,                                    # lists with mined negatives keep 1:1:2:1 when short
-    ohem=True, p_flip=True, r_flip=True, o_flip=True,
+    ohem=StageRecipe.ohem, p_flip=StageRecipe.flip, ph_flip=StageRecipe.flip, r_flip=StageRecipe.flip,
+    o_flip=StageRecipe.flip,
     p_mine_thresh='0.5', r_mine_thresh='0.5', o_mine_thresh='0.6,0.5',
     ph_from_p=False,       # P-with-hard fine-tuned from the first Pnet (the original trains it from scratch)
     ph_use_epoch=16, r_use_epoch=16,  # checkpoints the later stages use (the .bat files: epoch 16; 0 = last)
-    prelu_init=1.0, min_face=20, eval_thresh='0.5,0.5,0.7',
+    prelu_init=StageRecipe.prelu_init, min_face=20, eval_thresh='0.5,0.5,0.7',
     **_phase_keys())
 
 
@@ -86,19 +98,42 @@ def _merge(cfg, new, source, text=False):
         cfg[k] = v
 
 
-def _train(cfg, k, script, net, lst, prefix, phase, w, seed):
-    pre = k if phase == 1 else k + '2'
-    argv = [sys.executable, script, '--network', cfg[net], '--image_set', lst, '--prefix', prefix,
-            '--lr', repr(cfg[pre + '_lr']), '--lr_epoch', cfg[pre + '_lr_epoch'], '--end_epoch', str(cfg[pre + '_epochs']),
-            '--batch_size', str(cfg[pre + '_batch']), '--frequent', str(cfg[pre + '_frequent']),
-            '--workers', w, '--seed', seed, '--prelu_init', repr(cfg['prelu_init'])]
-    if phase == 2:
-        start = str(cfg[k + '_epochs'])
-        argv += ['--pretrained', prefix, '--epoch', start, '--begin_epoch', start, '--resume']
-    if not cfg['ohem']:
-        argv.append('--no_ohem')
-    if not cfg[k[0] + '_flip']:
-        argv.append('--no_flip')
+def stage_recipe(cfg, k, image_set, prefix):
+    """The :class:`core.recipe.StageRecipe` of training stage ``k`` (``p``, ``ph``, ``r``, ``o``): its
+    training recipe with the pipeline recipe's network, phases and switches."""
+    name, net = TRAIN[k]
+    base = training_recipe(name)
+    phases = []
+    for pre in (k, k + '2'):
+        if cfg[pre + '_epochs']:
+            old = base.phases[len(phases)] if len(phases) < len(base.phases) else Phase()
+            phases.append(dataclasses.replace(old, **{f: _typed(f, cfg[pre + '_' + key])
+                                                      for key, f in PHASE_KEYS.items()}))
+    switches = {field: cfg[k + '_flip' if key == 'flip' else key] for key, field in STAGE_KEYS.items()}
+    return dataclasses.replace(base, network=cfg[net], image_set=image_set, prefix=prefix, phases=tuple(phases),
+                               **switches)
+
+
+def _typed(field, value):
+    from .recipe import coerce
+    return coerce(next(f for f in dataclasses.fields(Phase) if f.name == field), value, 'recipe')
+
+
+# the flags every training command states, as the .bat commands do (the rest only where they differ)
+_ALWAYS = ('network', 'image_set', 'prefix', 'seed', 'prelu_init', 'lr', 'lr_epoch', 'end_epoch', 'batch_size',
+           'frequent')
+
+
+def _train(recipe, k, phase, w):
+    """The command line of phase ``phase`` of a training stage: its entry point, its training recipe and
+    phase, and the flags that make it ``recipe``. A later phase states where it starts, as the
+    original's second .bat command does."""
+    name, _ = TRAIN[k]
+    argv = [sys.executable, recipe.script, '--recipe', name] + (['--phase', str(phase)] if phase > 1 else []) + \
+        to_argv(recipe, phase, training_recipe(name), _ALWAYS) + ['--workers', w]
+    if phase > 1:
+        start = str(recipe.phases[phase - 2].end_epoch)
+        argv += ['--pretrained', recipe.prefix, '--epoch', start, '--begin_epoch', start, '--resume']
     return argv
 
 
@@ -147,29 +182,31 @@ def stages(run, cfg, wider_root, demo=False, photo=None):
                      (['--with_hard'] + ratio if hard else []) +
                      ['--samples', samples, '--out', j('lists', name), '--seed', seed], [j('lists', name)])
 
-    def train(stage, k, script, net, lst, prefix):
-        first = _train(cfg, k, script, net, lst, prefix, 1, w, seed)
+    def train(stage, k, lst, prefix):
+        recipe = stage_recipe(cfg, k, lst, prefix)
+        first = _train(recipe, k, 1, w)
         if k == 'ph' and cfg['ph_from_p']:
             first += ['--pretrained', j('model', 'pnet20'), '--epoch', str(cfg['p_epochs'])]
-        res = [Stage(stage, first, ['%s-%04d.params' % (prefix, cfg[k + '_epochs'])], (prefix, cfg[k + '_epochs']))]
-        if cfg[k + '2_epochs']:
-            res.append(Stage(stage + '_2', _train(cfg, k, script, net, lst, prefix, 2, w, seed),
-                             ['%s-%04d.params' % (prefix, cfg[k + '2_epochs'])], (prefix, cfg[k + '2_epochs'])))
+        res = []
+        for n, ph in enumerate(recipe.phases, 1):
+            res.append(Stage(stage + ('_%d' % n if n > 1 else ''), first if n == 1 else _train(recipe, k, n, w),
+                             ['%s-%04d.params' % (prefix, ph.end_epoch)], (prefix, ph.end_epoch),
+                             json.dumps(to_dict(recipe), sort_keys=True)))
         return res
 
     out += [data('p_data', 20, 'p_base_num'), imglist('p_list', 20, 'p.txt', 'p_base_num', False)]
-    out += train('p_train', 'p', 'train_P20.py', 'pnet', j('lists', 'p.txt'), j('model', 'pnet20'))
+    out += train('p_train', 'p', j('lists', 'p.txt'), j('model', 'pnet20'))
     out += [mine('p_hard', 'hardpnet20', 20, [j('model', 'pnet20')], [cfg['p_epochs']], cfg['p_mine_thresh']),
             imglist('p_list_hard', 20, 'p_hard.txt', 'p_base_num', True)]
-    out += train('p_train_hard', 'ph', 'train_P20.py', 'pnet', j('lists', 'p_hard.txt'), ph_prefix)
+    out += train('p_train_hard', 'ph', j('lists', 'p_hard.txt'), ph_prefix)
     out += [data('r_data', 24, 'r_base_num'),
             mine('r_hard', 'rnet', 24, [ph_prefix], [ph_ep], cfg['r_mine_thresh']),
             imglist('r_list', 24, 'r.txt', 'r_base_num', True)]
-    out += train('r_train', 'r', 'train_R.py', 'rnet', j('lists', 'r.txt'), r_prefix)
+    out += train('r_train', 'r', j('lists', 'r.txt'), r_prefix)
     out += [data('o_data', 48, 'o_base_num'),
             mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], cfg['o_mine_thresh']),
             imglist('o_list', 48, 'o.txt', 'o_base_num', True)]
-    out += train('o_train', 'o', 'train_O.py', 'onet', j('lists', 'o.txt'), o_prefix)
+    out += train('o_train', 'o', j('lists', 'o.txt'), o_prefix)
     if demo:
         out.append(Stage('anno_val', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root,
                                       '--split', 'val', '--anno', j('anno_val.txt'), '--list', j('val.txt')],

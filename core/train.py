@@ -1,8 +1,8 @@
 """The one training loop for every stage (P, R, O, 5-point and 106-point landmark nets).
 
-    settings = TrainSettings(network='Rnet_v1', image_set='data/imglists/train_24_with_hard_1.txt',
-                             prefix='model/rnet', lr=0.01, lr_epoch=(8, 14), end_epoch=16)
-    train(settings)
+    recipe = core.recipe.load('R')            # scripts/recipes/train/R.json: the original's two phases
+    train(recipe, phase=1, run=RunOptions(workers=2))
+    train(recipe, phase=2)                    # continues from phase 1's last checkpoint, a fresh SGD
 
 :func:`train` builds the objects and runs the epochs; each piece is a function of built objects:
 :func:`build_model` (the original's initialisation), :func:`restore` (weights from a checkpoint and,
@@ -38,60 +38,60 @@ from .devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
 from .lifecycle import Interrupted
+from .recipe import RunOptions
 from .model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
 
 log = logging.getLogger('train')
 
 
-@dataclasses.dataclass
-class TrainSettings:
-    """Everything one training run needs; the entry points fill it from their flags."""
-    network: str
-    image_set: str
-    prefix: str
-    lr: float = 0.01
-    lr_epoch: tuple = (8, 14)
-    begin_epoch: int = 0
-    end_epoch: int = 16
-    batch_size: int = 512
-    wd: float = 1e-5
-    momentum: float = optim.MOMENTUM
-    optimizer: str = 'sgd'           # 'sgd' (the original) or 'adam' (momentum is its beta1)
-    with_landmark: bool = False      # Onet: train the 5-point head on landmark samples too
-    basenum: int = None              # Lnet width multiplier
-    ohem: bool = True                # online hard example mining in the losses
-    landmark_loss: str = 'l2'        # landmark regression: 'l2' (the original) or 'l1'
-    target_norm: bool = False        # landmark nets: output BN frozen at the targets' mean/std (see build_model)
-    framing: str = 'original'        # online 5-point crops: 'original' (random 0.5-2.5x) or 'box' (detector boxes)
-    photometric: bool = True         # online landmark lists: brightness, grey/colour, noise, blur (config.py's switches)
-    box_jitter: tuple = (0.05, 0.1, 15.0)  # framing 'box': centre shift, side scale (fractions), rotation (degrees)
-    flip: bool = True                # double every epoch with mirrored samples (P/R/O/offline L)
-    prelu_init: float = 1.0          # initial PReLU slope (the original: 1.0, the identity)
-    micro_batch: int = -1            # -1 auto (cache-sized chunks on CPU), 0 whole device batches
-    seed: int = 0
-    workers: int = 2                 # data loader processes (0 = in this process)
-    frequent: int = 100              # log every this many batches
-    save_every: int = 1              # checkpoint every this many epochs (and the last)
-    val_list: str = None             # validation list; default a held-out split of the training list
-    val_ratio: float = 0.02
-    online: bool = False             # landmark nets: online augmentation from a landmark list
-    list_format: str = 'cuhk'
-    image_root: str = None
-    min_landmark_size: float = 0     # online landmark lists: keep faces whose point extent is this big
-    resume: bool = False
-    pretrained: str = None
-    epoch: int = None                # epoch of --pretrained (or of the resumed checkpoint)
-    gpus: str = ''
-    kvstore: str = 'device'
-    quiet: bool = False
+class Settings:
+    """What one run reads: phase ``phase`` of a :class:`core.recipe.StageRecipe` with the invocation's
+    :class:`core.recipe.RunOptions`, its starting point resolved. Attributes are looked up in the
+    phase, then the recipe, then the run options; ``begin_epoch``, ``resume``, ``pretrained`` and
+    ``fresh_optimizer`` are decided here:
+
+    * a first phase starts at its ``begin_epoch`` (default 0), from scratch unless it resumes;
+    * a later phase continues from the newest checkpoint of the recipe's prefix (where the phase before
+      ended) or the ``begin_epoch`` given. When that checkpoint was written by another phase (its
+      ``.states`` records the phase) and the phase says ``fresh_optimizer``, the optimizer starts fresh
+      (the original's second .bat command: a new lr, a new SGD); a rerun that resumes inside the phase
+      continues its own optimizer state.
+
+    ``begin_epoch`` (here) overrides the phase's: an epoch, or ``'last'`` for the newest checkpoint."""
+
+    def __init__(self, recipe, phase=1, run=None, begin_epoch=None):
+        run = run if run is not None else RunOptions()
+        ph = recipe.phase(phase)
+        self.recipe, self.phase, self.run, self._phase = recipe, phase, run, ph
+        later = phase > 1
+        self.resume = ph.resume or later
+        self.pretrained = run.pretrained or (recipe.prefix if later else None)
+        begin = begin_epoch if begin_epoch is not None else ph.begin_epoch
+        if begin is None:
+            begin = 'last' if later else 0
+        self.begin_epoch = _newest(recipe.prefix, ph.end_epoch) if begin == 'last' else int(begin)
+
+    def __getattr__(self, name):
+        for part in ('_phase', 'recipe', 'run'):
+            obj = self.__dict__.get(part)
+            if obj is not None and hasattr(obj, name):
+                return getattr(obj, name)
+        raise AttributeError(name)
 
     def info(self):
         return symbols.network_info(self.network)
 
 
+def _newest(prefix, end_epoch):
+    have = [e for e in available_epochs(prefix) if e <= end_epoch]
+    if not have:
+        raise FileNotFoundError('--begin_epoch last: no checkpoint %s-NNNN.params to continue from' % prefix)
+    return max(have)
+
+
 # --- model ---------------------------------------------------------------------------------------
 
-def init_params(sym, data_shape, seed=0, prelu_init=1.0):
+def init_params(sym, data_shape, seed, prelu_init):
     """The original's initialisation: He-normal weights (N(0, 2/fan_in)), zero biases, every ``gamma``
     1 (BN scales, and PReLU slopes, so each PReLU starts as the identity), ``beta`` 0, BN statistics
     0/1; then every ``fc*`` parameter ÷10. ``prelu_init`` sets the PReLU slopes instead."""
@@ -179,22 +179,22 @@ def _checkpoint(prefix, epoch):
     return path
 
 
-def restore(model, s):
+def restore(model, s, prefix):
     """Load weights as the flags say; returns the optimizer state file to continue from, or None.
 
     ``resume``: continue at ``begin_epoch`` from this run's own checkpoint ``prefix-<begin_epoch>``,
     else from ``pretrained`` at ``epoch`` (the original's second-stage commands). Without ``resume``,
     ``pretrained`` initialises the matching parameters (a fine-tune). The optimizer state is only
-    ever read from the run's own prefix, never from ``pretrained``."""
+    ever read from the run's own ``prefix``, never from ``pretrained``."""
     if s.resume:
-        own = os.path.isfile(params_path(s.prefix, s.begin_epoch))
+        own = os.path.isfile(params_path(prefix, s.begin_epoch))
         if not own and not s.pretrained and s.begin_epoch == 0:
             raise ModelError('--resume: nothing to resume from (give --begin_epoch N of a saved epoch, '
                              'or --pretrained PREFIX --epoch N)')
-        src, epoch = (s.prefix, s.begin_epoch) if own else (s.pretrained or s.prefix, s.epoch or s.begin_epoch)
+        src, epoch = (prefix, s.begin_epoch) if own else (s.pretrained or prefix, s.epoch or s.begin_epoch)
         n = _load_into(model, _checkpoint(src, epoch), strict=True)
         log.info('weights: %d parameters from %s epoch %d', n, src, epoch)
-        states = '%s-%04d.states' % (s.prefix, s.begin_epoch)
+        states = '%s-%04d.states' % (prefix, s.begin_epoch)
         return states if own and os.path.isfile(states) else None
     if s.pretrained:
         epoch = s.epoch if s.epoch is not None else 0
@@ -214,7 +214,7 @@ def make_block(sym, arg, aux, ctx):
 
 # --- one step --------------------------------------------------------------------------------------
 
-def loss_config(ohem=True, landmark_loss='l2'):
+def loss_config(ohem, landmark_loss):
     """The loss settings of config.py with OHEM switched on or off and the landmark loss chosen for
     this run only."""
     cfg = EasyDict(CFG)
@@ -232,10 +232,10 @@ class LossGraph(mx.gluon.HybridBlock):
 
     KEYS = ('data', 'label', 'bbox_target', 'type_label', 'landmark_target')
 
-    def __init__(self, net, kind, with_landmark=False, n_coords=None, cfg=None):
+    def __init__(self, net, kind, with_landmark, cfg, n_coords=None):
         super().__init__()
         self.kind, self.with_landmark, self.n_coords = kind, with_landmark, n_coords
-        self.cfg = cfg if cfg is not None else loss_config()
+        self.cfg = cfg
         self._layout = None
         with self.name_scope():
             self.net = net
@@ -359,7 +359,7 @@ class CsvLog:
         return training_curves(self.rows, png, title)
 
 
-def train_epoch(graph, trainer, loader, epoch, ctxs, micro=0, frequent=100, on_log=None, progress=True, epochs=None):
+def train_epoch(graph, trainer, loader, epoch, ctxs, micro, frequent, on_log=None, progress=True, epochs=None):
     """One pass over ``loader``; returns the epoch's metrics. ``on_log(batch, speed, metrics)`` is
     called every ``frequent`` batches with the metrics since the previous call (the original's
     Speedometer lines)."""
@@ -398,16 +398,18 @@ def validate(graph, loader, ctx, micro=0, mean_shape=None):
     return metrics.get()
 
 
-def save_checkpoint(prefix, epoch, model, net, trainer, settings, ctx):
-    """Optimizer state and weights (inference graph + params) of ``epoch``, each file atomic, the params
-    last: a ``.params`` file that exists is a complete checkpoint, whenever the run was killed."""
+def save_checkpoint(prefix, epoch, model, net, trainer, settings, ctx, weighted_106=False):
+    """Optimizer state (``settings``: its :func:`core.optim.signature` source) and weights (inference
+    graph + params) of ``epoch``, each file atomic, the params last: a ``.params`` file that exists is a
+    complete checkpoint, whenever the run was killed. ``weighted_106``: the net was trained with the
+    106-point eyebrow/lip weighting (recorded, so its predictions are halved when it runs)."""
     params = net.collect_params()
     arg = {k: v.data(ctx) for k, v in params.items() if k in model.arg}
     aux = {k: v.data(ctx) for k, v in params.items() if k in model.aux}
-    weighted = symbols.network_info(model.network)['n_points'] == 106 and bool(CFG.landmark106_migu_weighting)
     optim.save_state('%s-%04d.states' % (prefix, epoch), trainer, settings, epoch)
     save_model(prefix, epoch, model.test_sym, arg, aux, network=model.network, with_landmark=model.with_landmark,
-               basenum=model.basenum, weighted_106=weighted)
+               basenum=model.basenum,
+               weighted_106=symbols.network_info(model.network)['n_points'] == 106 and bool(weighted_106))
 
 
 def _fmt(metrics):
@@ -416,20 +418,20 @@ def _fmt(metrics):
 
 def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
-    cfg = loss_config(s.ohem)
+    cfg = loss_config(s.ohem, s.landmark_loss)
     schedule = 'lr %g, x0.1 at epochs %s' % (s.lr, ','.join(map(str, s.lr_epoch)) or 'none')
     photometric = s.photometric or not s.online
-    blur = ', blur' if CFG.enable_blur and photometric else ''
+    blur = ', blur' if s.enable_blur and photometric else ''
     aug = ('detector-framed landmark crops (shift, scale, rotation, flip%s) + ' % blur if s.framing == 'box' else
            'online landmark crops (rotation, crop jitter, flip%s) + ' % blur) if s.online else \
         ('mirrored copies (epoch doubled) + ' if s.flip else '')
     colour = [n for n, k in (('brightness', 'enable_color_jitter'), ('grey/colour gains', 'enable_gray'),
-                             ('gaussian noise', 'enable_gaussian_noise')) if CFG[k]]
+                             ('gaussian noise', 'enable_gaussian_noise')) if getattr(s, k)]
     return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.network, info['kind'], info['size'], info['size'],
                                                              s.image_set, n_samples),
             'epochs %d..%d, batch %d%s, %s, %s %g, weight decay %g (weights and gammas)'
             % (s.begin_epoch + 1, s.end_epoch, s.batch_size, ' in chunks of %d' % micro if micro else '',
-               schedule, 'SGD momentum' if s.optimizer == 'sgd' else 'Adam beta1', s.momentum, s.wd),
+               schedule, 'SGD momentum' if s.optimizer == 'sgd' else 'Adam beta1', optim.MOMENTUM, s.wd),
             'OHEM: classification %s, boxes %s, landmarks %s' % tuple(
                 ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
@@ -442,7 +444,7 @@ def describe(s, info, n_samples, micro):
 @dataclasses.dataclass
 class Run:
     """The built objects of one training run (see :func:`setup`)."""
-    settings: TrainSettings
+    settings: Settings
     prefix: str
     rank: int
     saves: bool
@@ -473,7 +475,7 @@ def setup(s):
     stats = D.target_stats(train_loader.maker, seed=s.seed) if s.target_norm or (
         info['kind'] == 'lnet' and info['n_points'] == 5 and val_loader is not None) else None
     model = build_model(s, stats if s.target_norm else None)
-    state_file = restore(model, dataclasses.replace(s, prefix=prefix))
+    state_file = restore(model, s, prefix)
     net = make_block(model.train_sym, model.arg, model.aux, ctxs)
     if model.frozen_head:
         for name in ('_gamma', '_beta'):
@@ -481,18 +483,21 @@ def setup(s):
     micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.micro_batch < 0 else s.micro_batch,
                               s.batch_size // len(ctxs))
     opt_settings = dict(lr=s.lr, lr_epoch=list(s.lr_epoch), origin_epoch=s.begin_epoch, batch_size=s.batch_size,
-                        samples_per_epoch=train_loader.num_samples // parts, wd=s.wd, momentum=s.momentum,
+                        phase=s.phase, samples_per_epoch=train_loader.num_samples // parts, wd=s.wd, momentum=optim.MOMENTUM,
                         optimizer=s.optimizer, devices=len(ctxs), workers=parts)
     trainer = optim.make_trainer(net.collect_params(), opt_settings, kvstore=kv)
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)
-    if state_file:
+    if s.phase > 1 and s.fresh_optimizer and (not state_file or optim.read_state(state_file)[0].get('phase') != s.phase):
+        log.info('phase %d of %d: the weights of epoch %d and a fresh %s at lr %g (the phase says fresh_optimizer)',
+                 s.phase, len(s.recipe.phases), s.begin_epoch, optim.NAMES[s.optimizer], s.lr)
+    elif state_file:
         restored, why = optim.restore_state(state_file, trainer, opt_settings)
         log.info('optimizer: %s', why if restored else 'fresh %s from the loaded weights, %s' % (optim.NAMES[s.optimizer], why))
     elif s.resume or s.pretrained:
         log.info('optimizer: fresh %s from the loaded weights', optim.NAMES[s.optimizer])
-    graph = LossGraph(net, info['kind'], model.with_landmark, 2 * info['n_points'] if info['kind'] == 'lnet' else None,
-                      loss_config(s.ohem, s.landmark_loss))
+    graph = LossGraph(net, info['kind'], model.with_landmark, loss_config(s.ohem, s.landmark_loss),
+                      2 * info['n_points'] if info['kind'] == 'lnet' else None)
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
     return Run(s, prefix, rank, saves, ctxs, model, net, graph, trainer, opt_settings, micro, train_loader,
                val_loader, csv_log, stats[0] if stats is not None and info['kind'] == 'lnet' else None)
@@ -515,7 +520,8 @@ def end_of_epoch(r, epoch, metrics, seconds):
     s = r.settings
     due = (epoch + 1) % s.save_every == 0 or epoch + 1 == s.end_epoch
     if due:
-        save_checkpoint(r.prefix, epoch + 1, r.model, r.net, r.trainer, r.opt_settings, r.ctxs[0])
+        save_checkpoint(r.prefix, epoch + 1, r.model, r.net, r.trainer, r.opt_settings, r.ctxs[0],
+                        s.landmark106_migu_weighting)
     r.log.add(dict(phase='train_epoch', epoch=epoch + 1, time=seconds, lr=r.trainer.learning_rate, **metrics['train']))
     log.info('Epoch[%d] Train-%s', epoch + 1, _fmt(metrics['train']).replace('\t', '\tTrain-'))
     if r.val_loader is not None and due:
@@ -528,8 +534,14 @@ def end_of_epoch(r, epoch, metrics, seconds):
     return metrics
 
 
-def train(s):
-    """Train one stage as ``s`` says; returns the last epoch's metrics {'train': …, 'val': …}."""
+def train(recipe, phase=1, run=None, begin_epoch=None):
+    """Train phase ``phase`` of ``recipe`` (a :class:`core.recipe.StageRecipe`) with ``run``'s options
+    (see :class:`Settings` for ``begin_epoch``); returns the last epoch's metrics {'train': …, 'val': …},
+    or {} when a resumed run has nothing left to do."""
+    s = Settings(recipe, phase, run, begin_epoch)
+    if s.resume and s.begin_epoch >= s.end_epoch:
+        log.info('nothing to do: %s is at epoch %d, end_epoch is %d', s.prefix, s.begin_epoch, s.end_epoch)
+        return {}
     if s.begin_epoch >= s.end_epoch:
         raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.end_epoch))
     r = setup(s)

@@ -30,6 +30,12 @@ def main(argv=None):
     ap.add_argument('--base_num', type=int, default=None, help='samples per face/angle (default 1, or 10)')
     ap.add_argument('--min_bs', type=int, default=40, help='5 points: skip faces whose half side is smaller')
     ap.add_argument('--flip', action='store_true', help='random horizontal flips (the original: only when asked)')
+    from core.recipe import StageRecipe
+    aug = StageRecipe()  # the recipe defaults of the 106-point crops' augmentation
+    ap.add_argument('--min_rot_angle', type=int, default=aug.min_rot_angle, help='106 points: smallest rotation')
+    ap.add_argument('--max_rot_angle', type=int, default=aug.max_rot_angle, help='106 points: largest rotation')
+    ap.add_argument('--enable_black_border', action='store_true', default=aug.enable_black_border,
+                    help='106 points: a grey band over the left or right of some crops')
     ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--format_out', choices=['packed', 'jpg'], default='packed')
     ap.add_argument('--workers', type=int, default=max(1, os.cpu_count() or 1))
@@ -50,10 +56,10 @@ def main(argv=None):
     if args.points == 5:
         job, cls = Landmark5Job(samples, size, base, args.min_bs, args.flip), 'landmark'
     else:
-        job, cls = Landmark106Job(samples, size, base, args.flip, config.min_rot_angle, config.max_rot_angle,
-                                  config.enable_black_border), 'landmark106'
+        job, cls = Landmark106Job(samples, size, base, args.flip, args.min_rot_angle, args.max_rot_angle,
+                                  args.enable_black_border), 'landmark106'
     cfg = dict(list=os.path.abspath(args.list), list_format=fmt, points=args.points, size=size, base_num=base,
-               min_bs=args.min_bs, flip=args.flip, limit=args.limit, black_border=config.enable_black_border)
+               min_bs=args.min_bs, flip=args.flip, limit=args.limit, black_border=args.enable_black_border)
     out = os.path.join(args.out or data_dir('samples'), str(size))
     manifest = run(job, list(range(len(samples))), out, [cls], cfg, fmt=args.format_out, workers=args.workers,
                    seed=args.seed, desc='landmarks %d' % args.points, manifest_name='manifest_%s.json' % cls)

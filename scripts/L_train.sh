@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original's L_train.bat: train Lnet on the offline 48x48 landmark crops (data/imglists/landmark.txt).
-# Defaults: config.STAGES['L'] (network, list, prefix, lr, epochs, batch); flags go to train_L.py,
+# Defaults: scripts/recipes/train/L.json (network, list, prefix, lr, epochs, batch); flags go to train_L.py,
 # e.g. --end_epoch 2 --image_set PATH --network NAME.
 # Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original's L_train_onlylandmark106_80_offline.bat: continue L106_Net80 on offline 106-point crops (gen_landmark106.sh).
-# Defaults: config.STAGES['L106_80_offline'] (network, list, prefix, lr, epochs, batch); flags go to train_L106.py,
+# Defaults: scripts/recipes/train/L106_80_offline.json (network, list, prefix, lr, epochs, batch); flags go to train_L106.py,
 # e.g. --end_epoch 2 --image_set PATH --network NAME.
 # Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail

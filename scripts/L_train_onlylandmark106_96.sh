@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original's L_train_onlylandmark106_96.bat: train L106_Net96 online from the 106-point list 106data_merge (data/imglists/106data_merge.txt, images under data/<config.landmark_img_set>).
-# Defaults: config.STAGES['L106_96'] (network, list, prefix, lr, epochs, batch); flags go to train_L106.py,
+# Defaults: scripts/recipes/train/L106_96.json (network, list, prefix, lr, epochs, batch); flags go to train_L106.py,
 # e.g. --end_epoch 2 --image_set PATH --network NAME.
 # Environment: GPUS (e.g. 0 or 0,1; empty = CPU).
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original's O_train_with_hard.bat: train Onet on train_48_with_hard_1.
-# Defaults: config.STAGES['O'] (network, list, prefix, lr, epochs, batch); flags go to train_O.py,
+# Defaults: scripts/recipes/train/O.json (network, list, prefix, lr, epochs, batch); flags go to train_O.py,
 # e.g. --end_epoch 2 --image_set PATH --network NAME.
 # Two phases as the .bat: the second continues from the checkpoint the first ended with (a
 # fresh optimizer at the new lr and batch); flags apply to both phases.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original's P20_train_with_hard.bat: train Pnet20 from scratch on the list with hard negatives (train_20_with_hard_1).
-# Defaults: config.STAGES['P20_hard'] (network, list, prefix, lr, epochs, batch); flags go to train_P20.py,
+# Defaults: scripts/recipes/train/P20_hard.json (network, list, prefix, lr, epochs, batch); flags go to train_P20.py,
 # e.g. --end_epoch 2 --image_set PATH --network NAME.
 # Two phases as the .bat: the second continues from the checkpoint the first ended with (a
 # fresh optimizer at the new lr and batch); flags apply to both phases.

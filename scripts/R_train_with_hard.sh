@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original's R_train_with_hard.bat: train Rnet on train_24_with_hard_1.
-# Defaults: config.STAGES['R'] (network, list, prefix, lr, epochs, batch); flags go to train_R.py,
+# Defaults: scripts/recipes/train/R.json (network, list, prefix, lr, epochs, batch); flags go to train_R.py,
 # e.g. --end_epoch 2 --image_set PATH --network NAME.
 # Two phases as the .bat: the second continues from the checkpoint the first ended with (a
 # fresh optimizer at the new lr and batch); flags apply to both phases.

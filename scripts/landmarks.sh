@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The 5-point landmark recipe end to end (not in the original): check the CUHK labels and drop the bad
-# lines, frame every face with the detector's own box, train Lnet_v2 on those crops (config.STAGES['L_box']:
+# lines, frame every face with the detector's own box, train Lnet_v2 on those crops (scripts/recipes/train/L_box.json:
 # output BatchNorm frozen at the targets' statistics, L1 loss, Adam, a tenth held out as the dev split),
 # then score it on the test list in the detection protocol. About 13 minutes on a 2-core CPU.
 # Environment: LIST (training list, default ../shared/data/landmarks5/new_training.txt), TEST (test list),

@@ -102,7 +102,7 @@ def test_l1_landmark_loss_and_nme_metric():
     t = np.array([[0.3, 0.7, 0.5, 0.35, 0.65, 0.4, 0.4, 0.6, 0.8, 0.8]], np.float32)  # eyes 0.4 apart
     p = t.copy()
     p[0, :5] += 0.04  # every point 0.04 off in x: NME 10 %
-    m = StageMetrics('lnet')
+    m = StageMetrics('lnet', False)
     m.update([p], {'landmark_target': t}, {'landmark': (None, np.ones(1))})
     assert np.isclose(m.get()['lmNME'], 10.0)
 
@@ -111,7 +111,8 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
     """A short run with --target_norm: the head BN's scale/shift stay at the targets' std/mean, the
     rest trains, and the saved inference graph is the plain Lnet's."""
     from core.model_io import load_model, load_params
-    from core.train import TrainSettings, train
+    from core.recipe import Phase, RunOptions, StageRecipe
+    from core.train import train
     img, pts = _dots()
     rows = []
     for k in range(8):
@@ -122,10 +123,11 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
         rows.append('%s 20 18 80 80 %s' % (p.name, ' '.join('%g %g' % tuple(v) for v in q)))
     lst = tmp_path / 'boxes.txt'
     lst.write_text('\n'.join(rows) + '\n')
-    s = TrainSettings(network='Lnet_v2', image_set=str(lst), prefix=str(tmp_path / 'l'), lr=0.001, lr_epoch=(100,),
-                      end_epoch=1, batch_size=4, optimizer='adam', online=True, list_format='celeba', framing='box',
-                      target_norm=True, landmark_loss='l1', prelu_init=0.25, workers=0, quiet=True, val_ratio=0.25)
-    res = train(s)
+    recipe = StageRecipe(network='Lnet_v2', image_set=str(lst), prefix=str(tmp_path / 'l'), online=True,
+                         list_format='celeba', framing='box', target_norm=True, landmark_loss='l1', prelu_init=0.25,
+                         val_ratio=0.25, phases=(Phase(lr=0.001, lr_epoch=(100,), end_epoch=1, batch_size=4,
+                                                       optimizer='adam'),))
+    res = train(recipe, run=RunOptions(workers=0, quiet=True))
     assert 'lmNME' in res['val']
     arg, aux = load_params(str(tmp_path / 'l-0001.params'))
     samples = D.LandmarkOnlineMaker([(str(tmp_path / ('f%d.png' % k)), np.array([20, 18, 80, 80.]), pts + [k, 0])

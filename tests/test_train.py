@@ -9,14 +9,13 @@ import pytest
 
 import symbols
 import mxnet as mx
-from config import config as CFG
 from core import data as D
 from core.augment import flip_batch, transform_batch
 from core.losses import cls_loss, reg_loss, stage_losses
 from core.metrics import StageMetrics
 from core.model_io import load_model, load_params
 from core.optim import lr_schedule
-from core.train import init_params, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
+from core.train import init_params, loss_config, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
 from conftest import REPO
 
 nd = mx.nd
@@ -72,9 +71,9 @@ def test_bbox_loss_gradient_is_the_original_head_scale():
 def test_empty_batches_contribute_zero_not_nan():
     logits = nd.array(np.random.rand(4, 2))
     label = nd.array([-1, -1, -1, -1])
-    loss, keep, _ = cls_loss(logits, label)
+    loss, keep, _ = cls_loss(logits, label, 0.7, True)
     assert loss.asscalar() == 0 and keep.sum().asscalar() == 0
-    (loss, _), g = _grad(lambda x: reg_loss(x, nd.zeros((4, 4)), nd.zeros(4), 0.7, True), np.random.rand(4, 4))
+    (loss, _), g = _grad(lambda x: reg_loss(x, nd.zeros((4, 4)), nd.zeros(4), 0.7, True, 2.0), np.random.rand(4, 4))
     assert loss.asscalar() == 0 and not np.isnan(g).any() and not g.any()
 
 
@@ -84,19 +83,19 @@ def test_landmark_losses_for_onet_and_lnet():
     batch = dict(label=nd.array([1, 0, -1, -1, 1, 0]), type_label=nd.array([1, 0, -1, -2, 1, -2]),
                  bbox_target=nd.array(rng.rand(n, 4)), landmark_target=nd.array(rng.rand(n, 10)))
     outs = [nd.array(rng.rand(n, 2)), nd.array(rng.rand(n, 4)), nd.array(rng.rand(n, 10))]
-    total, parts = stage_losses(outs, batch, 'onet', CFG, with_landmark=True)
+    total, parts = stage_losses(outs, batch, 'onet', loss_config(True, 'l2'), True)
     np.testing.assert_array_equal(parts['landmark'][1].asnumpy(), [0, 0, 0, 1, 0, 1])
     d = outs[2].asnumpy()[[3, 5]] - batch['landmark_target'].asnumpy()[[3, 5]]
     np.testing.assert_allclose(parts['landmark'][0].asscalar(), 2 * (d ** 2).sum() / 2, rtol=1e-5)
     pts = nd.array(rng.rand(n, 212))
     tgt = nd.array(rng.rand(n, 212))
-    total, parts = stage_losses([pts], dict(landmark_target=tgt), 'lnet', CFG)
+    total, parts = stage_losses([pts], dict(landmark_target=tgt), 'lnet', loss_config(True, 'l2'), False)
     d = pts.asnumpy() - tgt.asnumpy()
     np.testing.assert_allclose(total.asscalar(), (d ** 2).sum() / n, rtol=1e-5)  # 106 points: weight 1
 
 
 def test_metric_definitions():
-    m = StageMetrics('pnet')
+    m = StageMetrics('pnet', False)
     prob = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
     keep = np.array([1, 1, 1, 0])
     batch = dict(label=np.array([0, 1, 1, 0]), bbox_target=np.zeros((4, 4)))
@@ -122,7 +121,7 @@ def test_lr_schedule_milestones():
 
 def test_initialisation_is_the_originals():
     sym = symbols.get_symbol('L106_Net64', 'train')
-    arg, aux = init_params(sym, (1, 3, 64, 64), seed=0)
+    arg, aux = init_params(sym, (1, 3, 64, 64), seed=0, prelu_init=1.0)
     assert (arg['conv1_relu_gamma'].asnumpy() == 1).all()
     assert np.allclose(arg['fc1_relu_gamma'].asnumpy(), 0.1)  # fc* parameters divided by 10
     w = arg['res3_block0_conv_sep_conv2d_weight'].asnumpy()
@@ -138,7 +137,7 @@ def test_train_and_test_graphs_compute_the_same():
         size = symbols.network_info(name)['size']
         train = symbols.get_symbol(name, 'train')
         test = symbols.get_symbol(name, 'test')
-        arg, aux = init_params(train, (1, 3, size, size), seed=3)
+        arg, aux = init_params(train, (1, 3, size, size), seed=3, prelu_init=1.0)
         for k in arg:
             if k.endswith('_gamma') and ('prelu' in k or 'relu' in k):
                 arg[k] = nd.array(np.random.RandomState(0).uniform(0.1, 0.5, arg[k].shape))
@@ -182,13 +181,13 @@ def test_micro_batches_step_like_devices_of_a_multi_device_run():
     batch['type_label'] = batch['label'].copy()
     weights = []
     for ctxs, micro, lr in (([mx.cpu(0), mx.cpu(1)], 0, 0.05), ([mx.cpu(0)], 16, 0.1)):
-        arg, aux = init_params(sym, (1, 3, 24, 24), seed=1)
+        arg, aux = init_params(sym, (1, 3, 24, 24), seed=1, prelu_init=1.0)
         net = make_block(sym, arg, aux, ctxs)
         micro = use_micro_batches(net, micro, 32)
         trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr, 'momentum': 0.9},
                                    update_on_kvstore=False)
         for _ in range(2):  # the second step checks the accumulators were zeroed
-            out = train_step(LossGraph(net, 'rnet'), trainer, batch, ctxs, micro=micro)
+            out = train_step(LossGraph(net, 'rnet', False, loss_config(True, 'l2')), trainer, batch, ctxs, micro=micro)
         assert len(out) == 2 and len(out[0][2]['data']) == 16
         weights.append({k: p.data(ctxs[0]).asnumpy() for k, p in net.collect_params().items()})
     for k in weights[0]:  # BN moving statistics differ (per device vs updated by each chunk)

@@ -30,7 +30,10 @@ HEAD_NAMES = {'pnet': ['prob1', 'conv4-2'], 'rnet': ['prob1', 'conv5-2'],
               'onet': ['prob1', 'conv6-2', 'conv6-3'], 'lnet': ['conv6-3']}
 
 
-def calibration_batch(model, images=None, n=32, seed=0):
+CALIBRATION_SEED = 0  # the random images that calibrate and check an export
+
+
+def calibration_batch(model, images=None, n=32, seed=CALIBRATION_SEED):
     """Calibration inputs: crops/resizes of real images when available, else uniform noise."""
     import cv2
     from ..image import to_tensor
@@ -200,7 +203,7 @@ def export_zqcnn(model, out_prefix, rescale=True, calib_images=None):
     return w.report
 
 
-def verify(model, out_prefix, seed=0):
+def verify(model, out_prefix, seed=CALIBRATION_SEED):
     """Max abs difference MXNet vs the numpy reader, per loading mode (``plain``, ``mtcnn``)."""
     size = model.info['size']
     shape = (1, 3, 60, 80) if model.info['kind'] == 'pnet' else (4, 3, size, size)
