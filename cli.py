@@ -55,15 +55,22 @@ def run(main, argv=None):
         return main(argv)
     except KeyboardInterrupt as exc:
         from core.lifecycle import Interrupted
-        print('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'),
-              file=sys.stderr)
+        _say('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'))
         return 130
-    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
-        sys.stdout = open(os.devnull, 'w')
+    except BrokenPipeError:  # the reader went away (e.g. `| head`, or a killed pipeline): stop quietly
+        sys.stdout = sys.stderr = open(os.devnull, 'w')
         return 0
     except expected_errors() as exc:
-        print('error: %s' % exc, file=sys.stderr)
+        _say('error: %s' % exc)
         return 2
+
+
+def _say(text):
+    """A line on stderr; nothing when its reader is gone (a pipeline killed while this command ran)."""
+    try:
+        print(text, file=sys.stderr)
+    except OSError:
+        sys.stderr = open(os.devnull, 'w')
 
 
 # --- checkpoints and detectors ---------------------------------------------------------------------

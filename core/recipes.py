@@ -61,19 +61,30 @@ RECIPE_KEYS = dict(
 
 
 def load_recipe(path=None, sets=(), demo=False):
-    """Recipe settings: the original's values, then the recipe file, then ``--set`` overrides."""
+    """Recipe settings: the original's values, then the recipe file (after the files its ``_base_``
+    chain names, each relative to the file that names it), then ``--set`` overrides."""
     cfg = dict(RECIPE_KEYS)
     for source in ([os.path.join(RECIPES, 'demo.json')] if demo else []) + ([path] if path else []):
-        data = load_json(source, 'recipe')
-        if not isinstance(data, dict):
-            raise ValueError('%s: a recipe is a JSON object of settings' % source)
-        _merge(cfg, {k: v for k, v in data.items() if not k.startswith('_')}, source)
+        for file, data in _chain(source):
+            _merge(cfg, {k: v for k, v in data.items() if not k.startswith('_')}, file)
     for kv in sets:
         k, sep, v = kv.partition('=')
         if not sep:
             raise ValueError('--set takes key=value, got %r' % kv)
         _merge(cfg, {k: v}, '--set', text=True)
     return cfg
+
+
+def _chain(path, seen=()):
+    """[(file, settings)] of a recipe and its ``_base_`` files, the deepest base first."""
+    path = os.path.abspath(path)
+    if path in seen:
+        raise ValueError('%s: _base_ chain loops back to itself' % path)
+    data = load_json(path, 'recipe')
+    if not isinstance(data, dict):
+        raise ValueError('%s: a recipe is a JSON object of settings' % path)
+    base = data.get('_base_')
+    return (_chain(os.path.join(os.path.dirname(path), base), seen + (path,)) if base else []) + [(path, data)]
 
 
 def _merge(cfg, new, source, text=False):

@@ -80,6 +80,14 @@ def _store(sink, classes, records, framed, image_index):
         sink.add(cls, data, label, image_index, k[cls] - 1)
 
 
+def _say(text):
+    """A line on stderr, if anyone still reads it."""
+    try:
+        print(text, file=sys.stderr)
+    except OSError:
+        pass
+
+
 def _stop(pool, seconds=10.0):
     """``pool.terminate()``, bounded: interrupted in the middle of a run it can wait for ever on its
     task queue's lock (held by a worker blocked reading that queue); then the workers are killed and
@@ -92,7 +100,7 @@ def _stop(pool, seconds=10.0):
         for proc in list(getattr(pool, '_pool', [])):
             if proc.exitcode is None:
                 proc.kill()
-        print('data workers did not stop in %.0f s: killed' % seconds, file=sys.stderr)
+        _say('data workers did not stop in %.0f s: killed' % seconds)
         return
     pool.join()
 
@@ -140,14 +148,20 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
         manifest = dict(config=config, counts=sink.counts(), stats=stats, files=sink.state())
     except KeyboardInterrupt:
         checkpoint()
-        print('\ninterrupted after %d of %d items; rerun the same command to resume' % (done, len(items)),
-              file=sys.stderr)
+        _say('\ninterrupted after %d of %d items; rerun the same command to resume' % (done, len(items)))
         raise SystemExit(130)
     finally:
-        bar.close()
-        if pool:
-            _stop(pool)
-        sink.close()
+        # the pool is stopped and the files closed whatever happens to the progress bar: when the reader
+        # of our output is gone (a killed pipeline) its last write fails, and a pool left to the
+        # interpreter's exit handlers could wait for ever
+        try:
+            bar.close()
+        except OSError:
+            pass
+        finally:
+            if pool:
+                _stop(pool)
+            sink.close()
     save_json(manifest_path, manifest)
     if os.path.exists(state_path):
         os.remove(state_path)

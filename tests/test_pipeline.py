@@ -125,10 +125,27 @@ def test_original_recipe_plan_is_the_bat_sequence(tmp_path):
         if script in NETWORKS:
             assert have['--network'] == NETWORKS[script]
             assert ('--pretrained' in have) == stage.endswith('_2')  # phase 1 from scratch, phase 2 resumes
-    # the recipe file lists every setting, each equal to the built-in original values
+    # the built-in values are the original's: its recipe file states nothing, and --show prints them all
     from core.recipes import RECIPE_KEYS
     recipe = json.load(open(os.path.join(REPO, 'scripts', 'recipes', 'original.json')))
-    assert {k: v for k, v in recipe.items() if not k.startswith('_')} == RECIPE_KEYS
+    assert [k for k in recipe if not k.startswith('_')] == []
+    r = _pipeline(['--config', 'scripts/recipes/original.json', '--show'])
+    assert r.returncode == 0 and json.loads(r.stdout) == RECIPE_KEYS, r.stderr
+
+
+def test_recipes_inherit_with_base(tmp_path):
+    from core.recipes import RECIPE_KEYS, load_recipe
+    (tmp_path / 'a.json').write_text('{"_base_": "../recipes_b/b.json", "p_epochs": 3}')
+    (tmp_path.parent / 'recipes_b').mkdir(exist_ok=True)
+    (tmp_path.parent / 'recipes_b' / 'b.json').write_text(json.dumps({'_base_': os.path.join(
+        REPO, 'scripts', 'recipes', 'default.json'), 'p_epochs': 5, 'r_epochs': 2}))
+    cfg = load_recipe(str(tmp_path / 'a.json'))
+    default = load_recipe(os.path.join(REPO, 'scripts', 'recipes', 'default.json'))
+    assert (cfg['p_epochs'], cfg['r_epochs'], cfg['o_lr']) == (3, 2, default['o_lr'])  # the nearest file wins
+    assert default['o_lr'] == 0.05 and RECIPE_KEYS['o_lr'] == 0.003
+    (tmp_path / 'loop.json').write_text('{"_base_": "loop.json"}')
+    r = _pipeline(['--config', str(tmp_path / 'loop.json'), '--show'])
+    assert r.returncode == 2 and '_base_ chain loops back' in r.stderr and 'Traceback' not in r.stderr
 
 
 def test_recipe_errors_are_one_line(tmp_path):

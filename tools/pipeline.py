@@ -10,10 +10,12 @@
     python tools/pipeline.py --run runs/wider --from r_train                  # redo from a stage
     python tools/pipeline.py --run runs/wider --to p_train                    # stop after a stage
 
-Recipes are flat JSON files of settings (see ``core.recipes.RECIPE_KEYS``; any key can be overridden
-with ``--set key=value``). ``scripts/recipes/original.json`` is every value of the original's .bat files:
-networks, learning rates, batches, epochs, both phases of the two-phase trainings (P with hard
-negatives from scratch, R and O), mining thresholds, the prob.txt face filter (with ``prob_file``).
+Recipes are flat JSON files of settings (see ``core.recipes.RECIPE_KEYS``; a file may inherit another
+with ``"_base_"``; any key can be overridden with ``--set key=value``; ``--show`` prints the result).
+A key no file sets keeps the original's value (its .bat files; the training phases come from
+``scripts/recipes/train/``), so ``scripts/recipes/original.json`` states nothing: networks, learning
+rates, batches, epochs, both phases of the two-phase trainings (P with hard negatives from scratch, R
+and O), mining thresholds, the prob.txt face filter (with ``prob_file``).
 ``scripts/recipes/default.json`` (the default) is this project's recipe for small data sets: it
 produced the committed default models; recipes were chosen on a dev split of the training images
 (``dev_fraction``), on which the ``eval`` stage then runs. Stages and their keys: see
@@ -69,9 +71,14 @@ def main(argv=None):
     ap.add_argument('--only', default=None, help='run only this stage')
     ap.add_argument('--to', default=None, help='stop after this stage')
     ap.add_argument('--plan', action='store_true', help='print "<stage>\\t<command>" per command and exit')
+    ap.add_argument('--show', action='store_true', help='print the resolved recipe (every setting, JSON) and exit')
     args = ap.parse_args(argv)
     recipe = args.config or (None if args.demo else DEFAULT_RECIPE)
     cfg = load_recipe(recipe, args.set, args.demo)
+    if args.show:
+        import json
+        print(json.dumps(cfg, indent=1))
+        return 0
     run = os.path.abspath(args.run)
     wider_root = args.wider_root
     if args.demo and not wider_root:
