@@ -183,7 +183,7 @@ SCRIPT_KINDS = {'train_P20.py': ('pnet', 20, 'P20'), 'train_P16.py': ('pnet', 16
                 'train_R.py': ('rnet', None, 'R'), 'train_O.py': ('onet', None, 'O'),
                 'train_L.py': ('lnet', 5, 'L'), 'train_L106.py': ('lnet', 106, 'L106')}
 # the original scripts' spellings of two flags
-_ALIASES = {'workers': ['--thread_num'], 'online': [], 'no_online': ['--offline']}
+_ALIASES = {'workers': ['--thread_num'], 'no_online': ['--offline']}
 
 
 def _epoch_or_last(text):

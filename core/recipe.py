@@ -71,8 +71,8 @@ class StageRecipe:
     target_norm: bool = _field(False, "freeze the landmark output BatchNorm at the training targets' mean and std, "
                                       'so the net learns standardised targets (the inference graph is unchanged)',
                                kinds=LANDMARK)
-    online: bool = _field(False, 'online augmentation from a landmark list (rotation, crop, flip, blur); off: '
-                                 'pre-cut crops (a sample list)', kinds=LNET)
+    online: bool = _field(False, 'online augmentation from a landmark list (rotation, crop, flip, blur); off '
+                                 '(--offline): pre-cut crops (a sample list)', kinds=LNET)
     list_format: str = _field('cuhk', 'online landmark list format', kinds=LNET, choices=('celeba', 'cuhk', 'l106'))
     framing: str = _field('original', "online 5-point crops: the original's random 0.5-2.5x crops, or the "
                                       "detector's box of each face (prepare_data/landmark_boxes.py) slightly jittered",
@@ -252,9 +252,8 @@ def load(name):
 
 
 def for_script(script):
-    """The recipes an entry point runs, its default first (files naming ``script``, in name order)."""
-    out = [n for n in names() if _raw(recipe_path(n)).get('script') == script]
-    return out
+    """The recipes an entry point runs (the files naming ``script``), in name order."""
+    return [n for n in names() if _raw(recipe_path(n)).get('script') == script]
 
 
 def override(recipe, phase, values, where):
