@@ -209,7 +209,7 @@ def _add_field(group, f, default):
     shown = 'none' if default is None else flag_text(default)
     if isinstance(default, bool) or _kind(f.type)[0] is bool:
         group.add_argument('--' + f.name, *_ALIASES.get(f.name, []), dest=f.name, action='store_true',
-                           default=argparse.SUPPRESS, help='%s (default: %s; --no_%s: off)' % (doc, 'on' if default else 'off', f.name))
+                           default=argparse.SUPPRESS, help='%s (default: %s)' % (doc, 'on; --no_%s turns it off' % f.name if default else 'off'))
         group.add_argument('--no_' + f.name, *_ALIASES.get('no_' + f.name, []), dest=f.name, action='store_false',
                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return

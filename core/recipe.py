@@ -64,7 +64,7 @@ class StageRecipe:
     ohem: bool = _field(True, 'online hard example mining in the losses (off: keep every sample)')
     flip: bool = _field(True, 'double the epoch with mirrored samples (sample lists)')
     prelu_init: float = _field(1.0, "initial PReLU slope (the original's 1.0, the identity)")
-    basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; default: the variant\'s 32)', kinds=LNET)
+    basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', kinds=LNET)
     with_landmark: bool = _field(False, 'also train the 5-point head on landmark samples (label -2)', kinds=('onet',))
     landmark_loss: str = _field('l2', "landmark regression: squared error (the original's) or absolute error",
                                 kinds=LANDMARK, choices=('l2', 'l1'))

@@ -172,7 +172,7 @@ def test_trainer_flags_are_the_recipe_fields():
     text = _help('train_R.py')
     assert '--lr LR learning rate (losses are means over a batch) (default: 0.003)' in text  # R.json's phase 1
     assert '--lr_epoch LR_EPOCH epochs where lr is multiplied by 0.1 (default: 8,14,100)' in text
-    assert '--ohem online hard example mining' in text and '(default: on; --no_ohem: off)' in text
+    assert '--ohem online hard example mining' in text and '(default: on; --no_ohem turns it off)' in text
     assert '--offline' not in text and '--thread_num' in text  # the original's spelling of --workers
 
 
