@@ -88,10 +88,12 @@ def _say(text):
         pass
 
 
-def _stop(pool, seconds=10.0):
+def _stop(pool, seconds=2.0):
     """``pool.terminate()``, bounded: interrupted in the middle of a run it can wait for ever on its
-    task queue's lock (held by a worker blocked reading that queue); then the workers are killed and
-    the process goes on, so that it exits, and its resource tracker with it, cleaning up after them."""
+    task queue's lock (held by an idle worker blocked reading that queue); then the workers are killed
+    and the process goes on, so that it exits, and its resource tracker with it, cleaning up after them.
+    A terminate that works takes a fraction of a second, so the bound is short: a killed pipeline's
+    stage must be gone within seconds (the kill tests allow 5)."""
     import threading
     t = threading.Thread(target=pool.terminate, daemon=True)
     t.start()
