@@ -55,17 +55,17 @@ def run(main, argv=None):
         return main(argv)
     except KeyboardInterrupt as exc:
         from core.lifecycle import Interrupted
-        _say('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'))
+        say('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'))
         return 130
     except BrokenPipeError:  # the reader went away (e.g. `| head`, or a killed pipeline): stop quietly
         sys.stdout = sys.stderr = open(os.devnull, 'w')
         return 0
     except expected_errors() as exc:
-        _say('error: %s' % exc)
+        say('error: %s' % exc)
         return 2
 
 
-def _say(text):
+def say(text):
     """A line on stderr; nothing when its reader is gone (a pipeline killed while this command ran)."""
     try:
         print(text, file=sys.stderr)
@@ -207,9 +207,10 @@ def _add_field(group, f, default):
     from core.recipe import _kind, flag_text
     doc = f.metadata['doc'].replace('%', '%%')
     shown = 'none' if default is None else flag_text(default)
-    if isinstance(default, bool) or _kind(f.type)[0] is bool:
+    if _kind(f.type)[0] is bool:
+        state = 'on; --no_%s turns it off' % f.name if default else 'off'
         group.add_argument('--' + f.name, *_ALIASES.get(f.name, []), dest=f.name, action='store_true',
-                           default=argparse.SUPPRESS, help='%s (default: %s)' % (doc, 'on; --no_%s turns it off' % f.name if default else 'off'))
+                           default=argparse.SUPPRESS, help='%s (default: %s)' % (doc, state))
         group.add_argument('--no_' + f.name, *_ALIASES.get('no_' + f.name, []), dest=f.name, action='store_false',
                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return
@@ -277,7 +278,7 @@ def training_run(args, script):
     if 'gpus' not in run and os.environ.get('GPUS'):
         run['gpus'] = os.environ['GPUS']
     recipe = R.load(recipe_name)
-    recipe.phase(phase)
+    recipe.phase(phase)  # a clear error for a phase the recipe does not have
     if recipe.script and recipe.script != script:
         raise ValueError('recipe %s is for %s, not %s' % (recipe_name, recipe.script, script))
     recipe = dataclasses.replace(recipe, prefix=os.path.join(config.root, recipe.prefix))

@@ -145,9 +145,8 @@ def _kind(tp):
 def coerce(field, value, where):
     """``value`` (JSON or command-line text) as ``field``'s type; a clear error naming ``where``."""
     base, seq, optional = _kind(field.type)
-    if value is None or (optional and isinstance(value, str) and value.lower() in ('', 'none')):
-        if optional or value is None and field.default is None:
-            return None
+    if optional and (value is None or str(value).strip().lower() in ('', 'none')):
+        return None
     try:
         if seq:
             items = value if isinstance(value, (list, tuple)) else [v for v in str(value).split(',') if v.strip()]
@@ -212,7 +211,7 @@ def build(cls, values, where):
 
 def _object(data, where):
     if not isinstance(data, dict):
-        raise FormatError('%s: a recipe (and each of its phases) is a JSON object of settings' % where)
+        raise FormatError('%s: each phase of a recipe is a JSON object of settings' % where)
     return data
 
 
@@ -233,15 +232,25 @@ def names():
     return sorted(n[:-5] for n in os.listdir(RECIPE_DIR) if n.endswith('.json'))
 
 
-def _raw(path, seen=()):
-    """A recipe file's settings with its ``_base_`` chain merged in (the file's own win)."""
+def inherited(path, what='training recipe', seen=()):
+    """[(file, settings)] of a recipe file and the files its ``"_base_"`` chain names (each relative to
+    the file naming it), the deepest base first. Used by training and pipeline recipes alike."""
     path = os.path.abspath(path)
     if path in seen:
         raise FormatError('%s: _base_ chain loops back to itself' % path)
-    data = _object(load_json(path, 'training recipe'), path)
+    data = load_json(path, what)
+    if not isinstance(data, dict):
+        raise FormatError('%s: a %s is a JSON object of settings' % (path, what))
     base = data.get('_base_')
-    merged = _raw(os.path.join(os.path.dirname(path), base), seen + (path,)) if base else {}
-    merged.update({k: v for k, v in data.items() if not k.startswith('_')})
+    return (inherited(os.path.join(os.path.dirname(path), base), what, seen + (path,)) if base else []) + \
+        [(path, data)]
+
+
+def _raw(path):
+    """A training recipe file's settings with its ``_base_`` chain merged in (the file's own win)."""
+    merged = {}
+    for _, data in inherited(path):
+        merged.update({k: v for k, v in data.items() if not k.startswith('_')})
     return merged
 
 

@@ -12,14 +12,14 @@ import sys
 
 from config import REPO_ROOT
 
-from .fileio import load_json
 from .pipeline import Stage
-from .recipe import Phase, RunOptions, StageRecipe, flag_text, load as training_recipe, to_argv, to_dict
+from .recipe import (Phase, RunOptions, StageRecipe, coerce, flag_text, inherited, load as training_recipe, to_argv,
+                     to_dict)
 
 RECIPES = os.path.join(REPO_ROOT, 'scripts', 'recipes')
 DEFAULT_RECIPE = os.path.join(RECIPES, 'default.json')
-# The training stages: their key prefix in a pipeline recipe, the training recipe (scripts/recipes/train)
-# they start from, the entry point, and the pipeline key naming their network.
+# The training stages: their key prefix in a pipeline recipe -> the training recipe (scripts/recipes/train)
+# they start from and the pipeline key naming their network.
 TRAIN = {'p': ('P20', 'pnet'), 'ph': ('P20_hard', 'pnet'), 'r': ('R', 'rnet'), 'o': ('O', 'onet')}
 # A pipeline recipe's phase keys (``p_lr``, ``r2_batch``: phase 1 / 2 of a training stage) and the
 # :class:`core.recipe.Phase` field each one sets; ``<k>_epochs`` 0 for phase 2 drops that phase.
@@ -31,14 +31,13 @@ STAGE_KEYS = {'seed': 'seed', 'prelu_init': 'prelu_init', 'ohem': 'ohem', 'flip'
 def _phase_keys():
     """The original's training phases (scripts/recipes/train) as flat recipe keys: ``p_lr``, ``r2_batch``…"""
     out = {}
+    absent = {'epochs': 0, 'lr': 0.0, 'lr_epoch': '', 'batch': 0, 'frequent': Phase.frequent}  # no such phase
     for k, (name, _) in TRAIN.items():
         phases = training_recipe(name).phases
-        for n in (0, 1):
-            pre, ph = k + ('2' if n else ''), phases[n] if n < len(phases) else None
+        for n, pre in enumerate((k, k + '2')):
             for key, field in PHASE_KEYS.items():
-                v = getattr(ph or Phase(), field)
-                out[pre + '_' + key] = (flag_text(v) if isinstance(v, tuple) else v) if ph else \
-                    {'epochs': 0, 'lr': 0.0, 'lr_epoch': '', 'batch': 0, 'frequent': v}[key]
+                v = getattr(phases[n], field) if n < len(phases) else absent[key]
+                out[pre + '_' + key] = flag_text(v) if isinstance(v, tuple) else v
     return out
 
 
@@ -65,7 +64,7 @@ def load_recipe(path=None, sets=(), demo=False):
     chain names, each relative to the file that names it), then ``--set`` overrides."""
     cfg = dict(RECIPE_KEYS)
     for source in ([os.path.join(RECIPES, 'demo.json')] if demo else []) + ([path] if path else []):
-        for file, data in _chain(source):
+        for file, data in inherited(source, 'recipe'):
             _merge(cfg, {k: v for k, v in data.items() if not k.startswith('_')}, file)
     for kv in sets:
         k, sep, v = kv.partition('=')
@@ -73,18 +72,6 @@ def load_recipe(path=None, sets=(), demo=False):
             raise ValueError('--set takes key=value, got %r' % kv)
         _merge(cfg, {k: v}, '--set', text=True)
     return cfg
-
-
-def _chain(path, seen=()):
-    """[(file, settings)] of a recipe and its ``_base_`` files, the deepest base first."""
-    path = os.path.abspath(path)
-    if path in seen:
-        raise ValueError('%s: _base_ chain loops back to itself' % path)
-    data = load_json(path, 'recipe')
-    if not isinstance(data, dict):
-        raise ValueError('%s: a recipe is a JSON object of settings' % path)
-    base = data.get('_base_')
-    return (_chain(os.path.join(os.path.dirname(path), base), seen + (path,)) if base else []) + [(path, data)]
 
 
 def _merge(cfg, new, source, text=False):
@@ -126,7 +113,6 @@ def stage_recipe(cfg, k, image_set, prefix):
 
 
 def _typed(field, value):
-    from .recipe import coerce
     return coerce(next(f for f in dataclasses.fields(Phase) if f.name == field), value, 'recipe')
 
 

@@ -47,8 +47,8 @@ log = logging.getLogger('train')
 class Settings:
     """What one run reads: phase ``phase`` of a :class:`core.recipe.StageRecipe` with the invocation's
     :class:`core.recipe.RunOptions`, its starting point resolved. Attributes are looked up in the
-    phase, then the recipe, then the run options; ``begin_epoch``, ``resume``, ``pretrained`` and
-    ``fresh_optimizer`` are decided here:
+    phase, then the recipe, then the run options; ``begin_epoch``, ``resume`` and ``pretrained`` are
+    decided here (and the optimizer's fresh start in :func:`setup`):
 
     * a first phase starts at its ``begin_epoch`` (default 0), from scratch unless it resumes;
     * a later phase continues from the newest checkpoint of the recipe's prefix (where the phase before
@@ -483,8 +483,8 @@ def setup(s):
     micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.micro_batch < 0 else s.micro_batch,
                               s.batch_size // len(ctxs))
     opt_settings = dict(lr=s.lr, lr_epoch=list(s.lr_epoch), origin_epoch=s.begin_epoch, batch_size=s.batch_size,
-                        phase=s.phase, samples_per_epoch=train_loader.num_samples // parts, wd=s.wd, momentum=optim.MOMENTUM,
-                        optimizer=s.optimizer, devices=len(ctxs), workers=parts)
+                        phase=s.phase, samples_per_epoch=train_loader.num_samples // parts, wd=s.wd,
+                        momentum=optim.MOMENTUM, optimizer=s.optimizer, devices=len(ctxs), workers=parts)
     trainer = optim.make_trainer(net.collect_params(), opt_settings, kvstore=kv)
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)

@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
-from config import add_config_args, apply_config_args, config, data_dir  # noqa: E402
+from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from prepare_data.landmark_data import Landmark5Job, Landmark106Job, read_list  # noqa: E402
 
 

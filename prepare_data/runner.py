@@ -10,11 +10,11 @@ A finished run writes ``manifest.json``; its absence marks the folder as incompl
 import multiprocessing as mp
 import os
 import signal
-import sys
 import time
 
 from tqdm import tqdm
 
+from cli import say
 from core.fileio import load_json, save_json
 from core.lifecycle import deferred_signals, die_with_starter, mp_temp_dir
 
@@ -80,14 +80,6 @@ def _store(sink, classes, records, framed, image_index):
         sink.add(cls, data, label, image_index, k[cls] - 1)
 
 
-def _say(text):
-    """A line on stderr, if anyone still reads it."""
-    try:
-        print(text, file=sys.stderr)
-    except OSError:
-        pass
-
-
 def _stop(pool, seconds=2.0):
     """``pool.terminate()``, bounded: interrupted in the middle of a run it can wait for ever on its
     task queue's lock (held by an idle worker blocked reading that queue); then the workers are killed
@@ -102,7 +94,7 @@ def _stop(pool, seconds=2.0):
         for proc in list(getattr(pool, '_pool', [])):
             if proc.exitcode is None:
                 proc.kill()
-        _say('data workers did not stop in %.0f s: killed' % seconds)
+        say('data workers did not stop in %.0f s: killed' % seconds)
         return
     pool.join()
 
@@ -150,7 +142,7 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
         manifest = dict(config=config, counts=sink.counts(), stats=stats, files=sink.state())
     except KeyboardInterrupt:
         checkpoint()
-        _say('\ninterrupted after %d of %d items; rerun the same command to resume' % (done, len(items)))
+        say('\ninterrupted after %d of %d items; rerun the same command to resume' % (done, len(items)))
         raise SystemExit(130)
     finally:
         # the pool is stopped and the files closed whatever happens to the progress bar: when the reader
