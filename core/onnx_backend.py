@@ -1,9 +1,8 @@
 """ONNX Runtime and OpenCV DNN models with the call interface of :class:`core.model_io.InferenceModel`.
 
 Nothing here imports MXNet: a cascade exported with ``tools/export_onnx.py --cascade`` runs with
-numpy, OpenCV and ONNX Runtime alone (``tools/detect_onnx.py``). ONNX Runtime's PRelu is a scalar
-broadcast loop that also breaks its NCHWc convolution chains; models exported with
-``fast_prelu`` use ``s·x + (1 − s)·Relu(x)`` instead, which it fuses (2–4x faster per net).
+numpy, OpenCV and ONNX Runtime alone (``tools/detect_onnx.py``). ONNX Runtime gets graphs without
+PRelu (:func:`core.export.onnx.runtime_rewrites`), which it runs several times faster.
 OpenCV's DNN module runs the plain graph faster still on one core (4.jpg's Pnet pyramid: 29 ms against
 ONNX Runtime's 43–54 ms, measured with ``tools/bench_detector.py``).
 """
@@ -40,11 +39,10 @@ class OnnxModel:
 
 
 def to_onnx_model(model, threads=None, fast_prelu=True):
-    """Export an ``InferenceModel`` to ONNX in memory and open it with ONNX Runtime. Rnet/Onet/Lnet
-    PReLUs feeding convolutions are folded into them (measured 8-10 % faster on their crops; the Pnet
-    is faster without)."""
-    from .export.onnx import onnx_proto
-    proto = onnx_proto(model, fast_prelu, fold=model.info['kind'] != 'pnet')
+    """Export an ``InferenceModel`` to ONNX in memory and open it with ONNX Runtime, its PReLUs
+    rewritten as ONNX Runtime runs them fastest (``fast_prelu``; False keeps the plain graph)."""
+    from .export.onnx import onnx_proto, runtime_rewrites
+    proto = onnx_proto(model, **(runtime_rewrites(model.info['kind']) if fast_prelu else {}))
     out = OnnxModel(proto.SerializeToString(), model.network, threads, info=model.info)
     out.with_landmark = model.with_landmark
     return out

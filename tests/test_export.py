@@ -37,6 +37,53 @@ def test_onnx_fast_prelu_same_outputs(name, lm, tmp_path):
     assert parity(model, OnnxModel(path, name, threads=1)) < 1e-4
 
 
+PNETS = [n for n in symbols.list_networks() if symbols.network_info(n)['kind'] == 'pnet']
+
+
+@pytest.mark.parametrize('name', PNETS + ['Rnet_v1', 'Onet_v1', 'Lnet_v2'])
+def test_onnx_runtime_rewrites_same_outputs(name):
+    """What ONNX Runtime runs (paired PReLUs and a Sigmoid for the Pnets, folded ones for the crop
+    nets) computes the plain graph's outputs."""
+    from core.export.onnx import onnx_proto, runtime_rewrites
+    model = random_model(name, name == 'Onet_v1', seed=5)
+    proto = onnx_proto(model, **runtime_rewrites(model.info['kind']))
+    ops = [n.op_type for n in proto.graph.node]
+    assert 'PRelu' not in ops
+    if model.info['kind'] == 'pnet':
+        assert 'Softmax' not in ops and 'Sigmoid' in ops
+    assert parity(model, OnnxModel(proto.SerializeToString(), name, threads=1)) < 1e-5
+
+
+@pytest.mark.parametrize('name', ['Pnet20_v1', 'Rnet_v1', 'Onet_v3'])
+def test_pair_prelu_keeps_outputs_and_leaves_only_convolutions(name):
+    """The signed-pair rewrite alone, on nets with every case: a PReLU after a full and after a
+    depthwise convolution, a depthwise convolution not followed by a PReLU (Onet_v3: halves summed by
+    their own 1x1), a PReLU before a fully connected layer (left as it is)."""
+    from core.export.onnx import onnx_proto, pair_prelu
+    model = random_model(name, False, seed=6)
+    plain = onnx_proto(model)
+    proto = pair_prelu(onnx_proto(model))
+    prelus = [n for n in proto.graph.node if n.op_type == 'PRelu']
+    assert len(prelus) < sum(n.op_type == 'PRelu' for n in plain.graph.node)
+    consumers = {i: n for n in proto.graph.node for i in n.input}
+    assert all(consumers[p.output[0]].op_type != 'Conv' for p in prelus)
+    if name == 'Onet_v3':
+        assert any(n.name.endswith('_sum') for n in proto.graph.node)
+    assert parity(model, OnnxModel(proto.SerializeToString(), name, threads=1)) < 1e-5
+
+
+def test_sigmoid_softmax_is_the_two_class_softmax():
+    from core.export.onnx import onnx_proto, sigmoid_softmax
+    model = random_model('Pnet20_v2', False, seed=7)
+    proto = sigmoid_softmax(onnx_proto(model))
+    assert [n.op_type for n in proto.graph.node].count('Sigmoid') == 1
+    assert not {'Softmax', 'Div'} & {n.op_type for n in proto.graph.node}
+    x = np.random.RandomState(8).uniform(-1, 1, (1, 3, 57, 83)).astype(np.float32)
+    prob = OnnxModel(proto.SerializeToString(), 'Pnet20_v2', threads=1)(x)[0]
+    assert np.allclose(prob.sum(1), 1, atol=1e-6)
+    assert np.abs(prob - model(x)[0]).max() < 1e-6
+
+
 @pytest.mark.parametrize('name,lm', [('Onet_v3', False), ('Lnet106_96_v2', False), ('Onet_v2', True),
                                      ('L106_Net64', False), ('Pnet20_v1', False)])
 def test_merge_bn_identical_outputs_fewer_layers(name, lm):

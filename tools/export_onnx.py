@@ -48,19 +48,20 @@ def main(argv=None):
     ap.add_argument('--cascade', action='store_true', help='export the whole cascade to the folder --out')
     ap.add_argument('--out', required=True, help='.onnx file (one net) or folder (--cascade)')
     ap.add_argument('--opset', type=int, default=None, help='ONNX opset to convert to (default: the newest)')
-    ap.add_argument('--fast_prelu', action='store_true', help='one net: PRelu as s*x + (1-s)*Relu(x) '
-                    '(2-3x faster in ONNX Runtime on CPU)')
-    ap.add_argument('--plain_prelu', action='store_true', help='--cascade: keep the standard PRelu node')
+    ap.add_argument('--fast_prelu', action='store_true', help='one net: no PRelu node, rewritten as ONNX Runtime '
+                    'runs it fastest (same outputs; Pnets 2.5-3x faster on CPU)')
+    ap.add_argument('--plain_prelu', action='store_true', help='--cascade: keep the standard PRelu and Softmax '
+                    'nodes (the cascade is otherwise rewritten for ONNX Runtime, as --fast_prelu)')
     cli.add_detector_args(ap, committed_defaults=True)
     args = ap.parse_args(argv)
     if args.cascade:
         return export_cascade(args)
     if not args.prefix or not args.epoch or ',' in args.prefix:
         ap.error('one net: give --prefix and --epoch of one checkpoint (or --cascade)')
-    from core.export.onnx import export_onnx
+    from core.export.onnx import export_onnx, runtime_rewrites
     from core.model_io import load_model
     model = load_model(args.prefix, int(args.epoch), network=args.pnet or args.rnet or args.onet)
-    export_onnx(model, args.out, args.fast_prelu, args.opset)
+    export_onnx(model, args.out, opset=args.opset, **(runtime_rewrites(model.info['kind']) if args.fast_prelu else {}))
     return 0 if _check(model, args.out) < TOLERANCE else 1
 
 
