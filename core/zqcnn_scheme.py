@@ -29,6 +29,7 @@ from .landmarks import from_vector
 
 F32 = np.float32
 BLOCK = 32  # Pnet map cells per NMS block side
+REMAP_MAX = 32767  # OpenCV's remap takes images and maps below this many rows and columns
 STRIP_PIXELS = 8192  # output pixels resampled at a time (five float32 arrays of them: ~0.5 MB)
 NORMALISED = (np.arange(256, dtype=F32) - F32(MEAN)) * F32(SCALE)  # byte -> ZQCNN's input value
 
@@ -76,15 +77,18 @@ def resize_rect(planes, x, y, w, h, out_w, out_h):
     return crop_batch(planes, np.array([[x, y, x + w, y + h]]), (out_w, out_h))[0]
 
 
-def crop_batch(planes, boxes, size):
+def crop_batch(planes, boxes, size, hwc=None):
     """N×C×h×w crops of integer boxes (x1, y1, x2, y2) as ZQCNN's Rnet/Onet stages take them: the
     rectangle (x1, y1, x2 − x1, y2 − y1), edge pixels repeated outside the image; ``size``: side or (w, h).
-    Per output pixel: two horizontal lerps ``a + (b − a)·sx`` and one vertical one, in float32, as ZQCNN."""
+    Per output pixel: two horizontal lerps ``a + (b − a)·sx`` and one vertical one, in float32, as ZQCNN.
+    ``hwc``: the same image as H×W×C, whose corners OpenCV's remap gathers (bit-identical, ~3x faster)."""
     w_out, h_out = (size, size) if np.isscalar(size) else size
     b = np.asarray(boxes[:, :4], np.int64)
     H, W = planes.shape[1:]
     x0, x1, sx = _sample_axis(b[:, 0], b[:, 2] - b[:, 0], w_out, W)
     y0, y1, sy = _sample_axis(b[:, 1], b[:, 3] - b[:, 1], h_out, H)
+    if hwc is not None and max(H, W) < REMAP_MAX:
+        return _crop_remap(hwc, x0, x1, sx, y0, y1, sy)
     rows0, rows1 = y0[:, :, None], y1[:, :, None]
     cols0, cols1, sx = x0[:, None, :], x1[:, None, :], sx[:, None, :]
     v00, v01 = planes[:, rows0, cols0], planes[:, rows0, cols1]
@@ -93,6 +97,37 @@ def crop_batch(planes, boxes, size):
     r1 = v10 + (v11 - v10) * sx
     out = r0 + (r1 - r0) * sy[:, :, None]
     return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+
+def _crop_remap(hwc, x0, x1, sx, y0, y1, sy):
+    """:func:`crop_batch`'s arithmetic with the corners gathered by ``cv2.remap`` from an H×W×C image,
+    the N crops stacked as one tall map (in chunks below OpenCV's 32767-row limit)."""
+    n, h_out = y0.shape
+    w_out = x0.shape[1]
+    out = np.empty((n, hwc.shape[2], h_out, w_out), F32)
+    step = max(1, (REMAP_MAX - 1) // h_out)
+    for a in range(0, n, step):
+        e = min(n, a + step)
+
+        def gather(xs, ys):
+            m = np.empty((e - a, h_out, w_out, 2), np.int16)
+            m[..., 0], m[..., 1] = xs[a:e, None, :], ys[a:e, :, None]
+            v = cv2.remap(hwc, m.reshape(-1, w_out, 2), None, cv2.INTER_NEAREST)
+            return v.reshape(e - a, h_out, w_out, -1)
+        fx, fy = sx[a:e, None, :, None], sy[a:e, :, None, None]
+        v00, v01 = gather(x0, y0), gather(x1, y0)
+        v01 -= v00
+        v01 *= fx
+        v01 += v00
+        v10, v11 = gather(x0, y1), gather(x1, y1)
+        v11 -= v10
+        v11 *= fx
+        v11 += v10
+        v11 -= v01
+        v11 *= fy
+        v11 += v01
+        out[a:e] = v11.transpose(0, 3, 1, 2)
+    return out
 
 
 def resize_image(hwc, out_w, out_h, work=None):
@@ -149,29 +184,47 @@ def _overlap(b, area, i, j, mode):
     return inter / np.minimum(area[i], area[j])
 
 
-def zq_nms(boxes, area, scores, thresh, mode='Union', overlap_count=0, check=None, matrix_max=1024):
+def zq_nms(boxes, area, scores, thresh, mode='Union', overlap_count=0, check=None, matrix_max=1024, groups=None):
     """Indices (in input order) that ZQCNN's ``_nms`` keeps: greedy by score, a box suppresses every
     live box it overlaps by more than ``thresh`` (``Union``: IoU, else over the smaller area).
     ``boxes``: N×4 integer x1 y1 x2 y2; ``area``: ZQCNN's stored areas; ``check``: boxes that must
-    have suppressed ``overlap_count`` others to stay (the others always stay). Up to ``matrix_max``
-    boxes the overlaps are computed as one matrix, beyond that one row per kept box."""
+    have suppressed ``overlap_count`` others to stay (the others always stay); ``groups``: independent
+    NMS runs at once (a box only suppresses boxes of its group; ties go to the earlier index, as
+    within one run). Up to ``matrix_max`` boxes the overlaps are one matrix and the greedy loop runs
+    on Python integers as bit sets; beyond that, one numpy row per kept box."""
     n = len(boxes)
     if n == 0 or thresh >= 1.0:
         return np.arange(n)
     b = np.asarray(boxes, F32)
     area = np.asarray(area, F32)
     every = np.arange(n)
-    over = _overlap(b, area, every[:, None], every[None, :], mode) > thresh if n <= matrix_max else None
-    alive = np.ones(n, bool)
+    order = np.argsort(-np.asarray(scores, F32), kind='stable').tolist()
+    must = [False] * n if check is None else np.asarray(check, bool).tolist()
     keep = np.zeros(n, bool)
-    for i in np.argsort(-np.asarray(scores, F32), kind='stable'):
+    if n <= matrix_max:
+        over = _overlap(b, area, every[:, None], every[None, :], mode) > thresh
+        if groups is not None:
+            over &= groups[:, None] == groups[None, :]
+        rows = [int.from_bytes(r.tobytes(), 'little') for r in np.packbits(over, axis=1, bitorder='little')]
+        alive = (1 << n) - 1
+        for i in order:
+            if not alive >> i & 1:
+                continue
+            alive ^= 1 << i
+            gone = rows[i] & alive
+            alive ^= gone
+            keep[i] = not must[i] or bin(gone).count('1') >= overlap_count
+        return np.flatnonzero(keep)
+    alive = np.ones(n, bool)
+    for i in order:
         if not alive[i]:
             continue
         alive[i] = False
-        row = over[i] if over is not None else _overlap(b, area, i, every, mode) > thresh
-        gone = row & alive
+        gone = (_overlap(b, area, i, every, mode) > thresh) & alive
+        if groups is not None:
+            gone &= groups == groups[i]
         alive &= ~gone
-        keep[i] = check is None or not check[i] or np.count_nonzero(gone) >= overlap_count
+        keep[i] = not must[i] or np.count_nonzero(gone) >= overlap_count
     return np.flatnonzero(keep)
 
 
@@ -252,25 +305,26 @@ class ZqcnnDetector(MtcnnDetector):
         return resize_image(self._hwc, lw, lh, self._work)
 
     def _level_boxes(self, prob, scale_xy):
-        """Pnet cells of one level after ZQCNN's block NMS, as integer image boxes."""
+        """Pnet cells of one level after ZQCNN's block NMS, as integer image boxes. The blocks overlap
+        (a cell may be in two or four); every block's NMS runs at once as groups of one NMS."""
         rows, cols = prob.shape
         border = self.cell // self.stride
-        found = []
-        for r0, r1, c0, c1 in _blocks(rows, cols, border):
-            rr, cc = np.nonzero(prob[r0:r1, c0:c1] > self.thresh[0])
-            if rr.size == 0:
-                continue
-            rr, cc = rr + r0, cc + c0
-            scores = prob[rr, cc]
-            boxes = np.stack([cc * self.stride, rr * self.stride, cc * self.stride + self.cell,
-                              rr * self.stride + self.cell], 1)
-            check = (rr >= border) & (rr < rows - border) & (cc >= border) & (cc < cols - border)
-            keep = zq_nms(boxes, np.full(len(boxes), self.cell * self.cell, F32), scores, self.level_nms,
-                          'Union', self.overlap_count, check)
-            found.append(np.column_stack([boxes[keep], scores[keep]]))
-        if not found:
+        r, c = np.nonzero(prob > self.thresh[0])  # row-major, as each block's own scan
+        if r.size == 0:
             return None
-        cand = np.vstack(found)
+        blocks = np.array(_blocks(rows, cols, border))
+        member = (r >= blocks[:, :1]) & (r < blocks[:, 1:2]) & (c >= blocks[:, 2:3]) & (c < blocks[:, 3:])
+        group, cell = np.nonzero(member)  # by block, then row-major within the block
+        if cell.size == 0:
+            return None
+        rr, cc = r[cell], c[cell]
+        scores = prob[rr, cc]
+        boxes = np.stack([cc * self.stride, rr * self.stride, cc * self.stride + self.cell,
+                          rr * self.stride + self.cell], 1)
+        check = (rr >= border) & (rr < rows - border) & (cc >= border) & (cc < cols - border)
+        keep = zq_nms(boxes, np.full(len(boxes), self.cell * self.cell, F32), scores, self.level_nms,
+                      'Union', self.overlap_count, check, groups=group)
+        cand = np.column_stack([boxes[keep], scores[keep]])
         sx, sy = scale_xy
         cand[:, [0, 2]] = c_round(cand[:, [0, 2]].astype(F32) * sx)
         cand[:, [1, 3]] = c_round(cand[:, [1, 3]].astype(F32) * sy)
@@ -308,7 +362,7 @@ class ZqcnnDetector(MtcnnDetector):
         b, rw, rh = b[ok], rw[ok], rh[ok]
         if len(b) == 0:
             return EMPTY, EMPTY, None
-        crops = crop_batch(planes, b, model.info['size'])
+        crops = crop_batch(planes, b, model.info['size'], self._hwc)
         outs = self._run_batched(model, crops, self.chunk['onet' if last else 'rnet'])
         prob = outs[0][:, 1]
         keep = np.flatnonzero(prob > thresh)
@@ -343,7 +397,7 @@ class ZqcnnDetector(MtcnnDetector):
             return np.zeros((0, model.info['n_points'], 2))
         self._normalise(img)
         b = refine(boxes[:, :4].astype(np.int64), np.zeros((len(boxes), 4), F32), square=True)
-        crops = crop_batch(self._planes, b, model.info['size'])
+        crops = crop_batch(self._planes, b, model.info['size'], self._hwc)
         pts = from_vector(self._run_batched(model, crops, self.chunk['onet'])[0])
         src = b.astype(F32)
         return src[:, None, 0:2] + (src[:, 2:4] - src[:, 0:2])[:, None, :] * pts

@@ -96,6 +96,17 @@ def test_whole_image_resize_is_bit_identical_to_zqcnn(size):
     assert np.array_equal(zs.resize_rect(planes, 0, 0, 29, 21, *size), ref)
 
 
+def test_resize_in_strips_into_kept_buffers_stays_bit_identical(monkeypatch):
+    monkeypatch.setattr(zs, 'STRIP_PIXELS', 70)  # 40x30 output: strips of one row and a last short one
+    rng = np.random.RandomState(4)
+    hwc = rng.uniform(-1, 1, (21, 29, 3)).astype(F)
+    planes = np.ascontiguousarray(hwc.transpose(2, 0, 1))
+    work = {}
+    for size in ((40, 30), (23, 19), (40, 30)):  # a size again: its buffers are reused
+        ref = literal_resize(planes, 0, 0, 29, 21, *size)
+        assert np.array_equal(zs.resize_image(hwc, *size, work=work), ref)
+
+
 def test_crops_outside_the_image_repeat_its_edges_as_zqcnn():
     rng = np.random.RandomState(2)
     planes = rng.uniform(-1, 1, (3, 30, 40)).astype(F)
@@ -103,6 +114,17 @@ def test_crops_outside_the_image_repeat_its_edges_as_zqcnn():
     crops = zs.crop_batch(planes, boxes, 24)
     for b, crop in zip(boxes, crops):
         assert np.array_equal(crop, literal_resize(planes, b[0], b[1], b[2] - b[0], b[3] - b[1], 24, 24))
+
+
+def test_crops_gathered_by_remap_are_the_same_bits(monkeypatch):
+    rng = np.random.RandomState(5)
+    planes = rng.uniform(-1, 1, (3, 30, 40)).astype(F)
+    hwc = np.ascontiguousarray(planes.transpose(1, 2, 0))
+    boxes = np.array([[-5, -3, 12, 20], [30, 22, 47, 35], [3, 4, 33, 29], [0, 0, 39, 29], [10, 10, 11, 12]])
+    ref = zs.crop_batch(planes, boxes, (24, 20))
+    assert np.array_equal(zs.crop_batch(planes, boxes, (24, 20), hwc), ref)
+    monkeypatch.setattr(zs, 'REMAP_MAX', 50)  # two crops per remap call: three calls
+    assert np.array_equal(zs.crop_batch(planes, boxes, (24, 20), hwc), ref)
 
 
 @pytest.mark.parametrize('mode', ['Union', 'Min'])
@@ -119,6 +141,32 @@ def test_nms_keeps_what_zqcnn_keeps(mode):
         assert zs.zq_nms(boxes, area, scores, thresh, mode, count, check).tolist() == ref
         # the one-row-per-box path of large inputs gives the same
         assert zs.zq_nms(boxes, area, scores, thresh, mode, count, check, matrix_max=0).tolist() == ref
+    # groups: independent runs at once, each the same as alone
+    groups = rng.randint(0, 3, 60)
+    runs = [np.flatnonzero(groups == g) for g in range(3)]
+    alone = sorted(int(idx[k]) for idx in runs for k in zs.zq_nms(boxes[idx], area[idx], scores[idx], 0.4, mode,
+                                                                  2, check[idx]))
+    for matrix_max in (1024, 0):
+        assert zs.zq_nms(boxes, area, scores, 0.4, mode, 2, check, matrix_max, groups).tolist() == alone
+
+
+def test_level_boxes_run_each_block_on_its_own():
+    """All blocks of a level at once (groups of one NMS) give what a loop over the blocks gives."""
+    det = zs.ZqcnnDetector.__new__(zs.ZqcnnDetector)
+    det.cell, det.stride, det.thresh, det.level_nms, det.overlap_count = 20, 4, [0.6, 0.7, 0.7], 0.45, 3
+    prob = np.random.RandomState(6).uniform(0, 1, (70, 100)).astype(F) ** 3
+    border = 5
+    found = []
+    for r0, r1, c0, c1 in zs._blocks(70, 100, border):
+        rr, cc = np.nonzero(prob[r0:r1, c0:c1] > 0.6)
+        rr, cc = rr + r0, cc + c0
+        boxes = np.stack([cc * 4, rr * 4, cc * 4 + 20, rr * 4 + 20], 1)
+        check = (rr >= border) & (rr < 70 - border) & (cc >= border) & (cc < 100 - border)
+        keep = zs.zq_nms(boxes, np.full(len(boxes), 400, F), prob[rr, cc], 0.45, 'Union', 3, check)
+        found.append(np.column_stack([boxes[keep], prob[rr, cc][keep]]))
+    ref = np.vstack(found)
+    got = det._level_boxes(prob, (F(1), F(1)))
+    assert len(ref) > 50 and np.array_equal(got, ref)
 
 
 def test_refine_and_square_as_zqcnn():
