@@ -3,8 +3,8 @@
 Nothing here imports MXNet: a cascade exported with ``tools/export_onnx.py --cascade`` runs with
 numpy, OpenCV and ONNX Runtime alone (``tools/detect_onnx.py``). ONNX Runtime gets graphs without
 PRelu (:func:`core.export.onnx.runtime_rewrites`), which it runs several times faster.
-OpenCV's DNN module runs the plain graph faster still on one core (4.jpg's Pnet pyramid: 29 ms against
-ONNX Runtime's 43–54 ms, measured with ``tools/bench_detector.py``).
+OpenCV's DNN module runs the plain graph (4.jpg with the shipped models, 2 threads: Pnet pyramid 16 ms
+against ONNX Runtime's 12 ms, measured with ``tools/bench_detector.py``).
 """
 import numpy as np
 
