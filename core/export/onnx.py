@@ -201,6 +201,16 @@ def _group(node):
     return next((a.i for a in node.attribute if a.name == 'group'), 1)
 
 
+def _set_nodes(g, nodes):
+    """The graph's nodes become ``nodes``; initializers no node reads any more are dropped."""
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+
+
 def pair_prelu(graph_model):
     """In place: every ``PRelu(x, s)`` whose consumers are all convolutions on it becomes the signed
     pair ``r = Relu([x; −x])`` (2C channels), with ``PRelu(x) = r₊ − s·r₋`` folded into the consumers'
@@ -311,12 +321,7 @@ def fold_pointwise(graph_model):
         p.output[0] = out
         drop.add(id(n))
     nodes = [n for n in g.node if id(n) not in drop]
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    keep = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
+    _set_nodes(g, nodes)
     return graph_model
 
 
@@ -368,12 +373,7 @@ def sigmoid_softmax(graph_model):
         replace[id(n)] = [diff, helper.make_node('Sigmoid', [name + '_diff'], [name], name=name + '_sigmoid')]
         drop.update(id(m) for m in chain + [conv])
     nodes = [m for n in g.node if id(n) not in drop for m in replace.get(id(n), [n])]
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    keep = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
+    _set_nodes(g, nodes)
     return graph_model
 
 
