@@ -2,9 +2,9 @@
 
 Nothing here imports MXNet: a cascade exported with ``tools/export_onnx.py --cascade`` runs with
 numpy, OpenCV and ONNX Runtime alone (``tools/detect_onnx.py``). ONNX Runtime gets graphs without
-PRelu (:func:`core.export.onnx.runtime_rewrites`), which it runs several times faster.
-OpenCV's DNN module runs the plain graph (4.jpg with the shipped models, 2 threads: Pnet pyramid 16 ms
-against ONNX Runtime's 12 ms, measured with ``tools/bench_detector.py``).
+PRelu (:func:`core.export.onnx.runtime_rewrites`), which it runs up to 2.7x faster. OpenCV's DNN
+module runs the plain graph, which it fuses itself; it is now the slower of the two (4.jpg with the
+shipped models, 2 threads: Pnet pyramid 16 ms against ONNX Runtime's 12 ms, ``tools/bench_detector.py``).
 """
 import numpy as np
 
