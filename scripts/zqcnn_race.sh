@@ -26,8 +26,8 @@ time_theirs() {
     --thresh ${THRESH//,/ } --reps "$RUNS" "$IMAGE" | sed -n 's/^median_ms=//p'
 }
 for r in $(seq 1 "$ROUNDS"); do
-  # alternate who goes first: on a shared VM a process's speed depends on what ran just before it
-  # (ZQCNN measured 15.5 ms right after a Python run and 19-20 ms after itself, same models)
+  # alternate who goes first, so that the order of the two is not a factor (on a shared VM a
+  # process's speed can depend on what ran just before it)
   if [ $((r % 2)) -eq 1 ]; then ours=$(time_ours); theirs=$(time_theirs); else theirs=$(time_theirs); ours=$(time_ours); fi
   ratio=$("$PY" -c "print('%.3f' % ($ours / $theirs))")
   ratios+=("$ratio")
