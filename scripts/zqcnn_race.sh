@@ -33,4 +33,6 @@ for r in $(seq 1 "$ROUNDS"); do
   ratios+=("$ratio")
   echo "round $r: ours ($BACKEND, --scheme zqcnn) ${ours} ms, ZQCNN ${theirs} ms, ratio ${ratio}"
 done
-echo "race_ratio=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+# the median round (of an even count, the mean of the middle two)
+echo "race_ratio=$(printf '%s\n' "${ratios[@]}" | sort -n |
+  awk '{a[NR]=$1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}')"
