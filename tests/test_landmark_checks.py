@@ -6,7 +6,7 @@ import os
 import cv2
 import numpy as np
 
-from core.landmark_checks import check_points, outlier_mask
+from core.landmark_checks import check_points, content_offset, outlier_mask
 from core.landmarks import read_list
 from conftest import shared_path
 
@@ -64,6 +64,30 @@ def test_tool_writes_report_grid_and_a_cleaned_list_that_loads(tmp_path):
     assert cv2.imread(str(tmp_path / 'check' / 'worst.png')) is not None
     kept = read_list(str(clean), 'cuhk')  # paths relative to the new list's folder
     assert len(kept) == 60 and all(os.path.isfile(p) for p, _, _ in kept)
+
+
+def test_content_offset_reads_a_label_shift_without_a_model(capsys, tmp_path):
+    """Dark dots drawn at sub-pixel positions; labels one pixel right and 0.5 below them read about
+    (-1, -0.5), labels on them about (0, 0)."""
+    rng = np.random.RandomState(0)
+    grays, dots = [], []
+    for _ in range(40):
+        img = np.full((80, 80), 200, np.float32)
+        pts = rng.uniform(20, 60, (2, 2))
+        for x, y in pts:  # a dark Gaussian blob centred on (x, y)
+            yy, xx = np.mgrid[0:80, 0:80]
+            img -= 150 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.5 ** 2))
+        grays.append(img)
+        dots.append(pts)
+    dots = np.stack(dots)
+    assert np.abs(content_offset(grays, dots)).max() < 0.1
+    shifted = content_offset(grays, dots + [1.0, 0.5])
+    assert np.allclose(shifted, [[-1.0, -0.5]] * 2, atol=0.15)
+    # and the tool prints one row per source folder
+    from tools.inspect_landmarks import main
+    lst, _ = _fixture(tmp_path)
+    assert main(['--list', lst, '--out', str(tmp_path / 'check'), '--content_offset', '10']) == 0
+    assert 'dark centroid of the mean patch' in capsys.readouterr().out
 
 
 def test_real_cuhk_list_shifted_block_is_found():

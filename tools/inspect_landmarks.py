@@ -10,6 +10,10 @@ Writes ``<out>/report.txt`` (the table), ``<out>/flagged.tsv`` (line, path, fail
 ``<out>/worst.png``. The cleaned list keeps each kept line as it was, its path made relative to the
 new list's folder (so the trainers' default image root still finds the images). The checks are
 described in ``core/landmark_checks.py``.
+
+``--content_offset N`` also prints, per source folder (up to N lines each), where the dark features of
+the mean image patch sit around each labelled point (:func:`core.landmark_checks.content_offset`): a
+model-free check of two lists' pixel conventions against each other.
 """
 import os
 import sys
@@ -22,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 
 from core.fileio import atomic_call, split_path, write_lines  # noqa: E402
-from core.landmark_checks import CHECKS, check_points, outlier_mask, report  # noqa: E402
+from core.landmark_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
 from core.landmarks import FORMATS, read_list  # noqa: E402
 
 
@@ -63,6 +67,16 @@ def _grid(items, order, reasons, cols=8, tile=128):
     return np.vstack([np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)])
 
 
+def _print_content_offsets(items, sources, most):
+    """Per source folder: label -> dark centroid (dx, dy) in pixels of each point, over up to ``most`` lines."""
+    print('dark centroid of the mean patch around each label, dx,dy in pixels (point 1..P):')
+    for src in sorted(set(sources)):
+        idx = [i for i, s in enumerate(sources) if s == src][:most]
+        grays = (cv2.imread(items[i][0], cv2.IMREAD_GRAYSCALE) for i in idx)
+        off = content_offset(grays, np.stack([items[i][2] for i in idx]))
+        print('  %s (%d lines): %s' % (src, len(idx), '  '.join('%+.2f,%+.2f' % tuple(o) for o in off)))
+
+
 def _source(name):
     parts = name.replace('\\', '/').split('/')
     return parts[0] if len(parts) > 1 else '.'
@@ -79,6 +93,9 @@ def main(argv=None):
     ap.add_argument('--min_shift', type=float, default=0.15, help='smallest centre shift (fraction of the crop) '
                     'that counts as off-centre')
     ap.add_argument('--worst', type=int, default=48, help='lines in the PNG grid')
+    ap.add_argument('--content_offset', type=int, default=0, metavar='N',
+                    help='per source folder, the offset of the dark centroid of the mean patch from each labelled '
+                         'point, over up to N lines (0: off)')
     args = ap.parse_args(argv)
     items = read_list(args.list, args.format, args.image_root)
     root = args.image_root if args.image_root is not None else os.path.dirname(os.path.abspath(args.list))
@@ -106,6 +123,8 @@ def main(argv=None):
     if grid is not None:
         atomic_call(os.path.join(out, 'worst.png'), lambda tmp: cv2.imwrite(tmp, grid))
     print('%d of %d lines flagged; report, flagged lines and worst.png in %s' % (bad.sum(), len(items), out))
+    if args.content_offset:
+        _print_content_offsets(items, [_source(n) for n, _ in raw], args.content_offset)
     if args.drop_outliers:
         dest = os.path.dirname(os.path.abspath(args.drop_outliers))
         kept = [' '.join([os.path.relpath(os.path.join(root, name.replace('\\', '/')), dest)] + numbers)
