@@ -90,13 +90,32 @@ def crop_batch(planes, boxes, size, hwc=None):
     if hwc is not None and max(H, W) < REMAP_MAX:
         return _crop_remap(hwc, x0, x1, sx, y0, y1, sy)
     rows0, rows1 = y0[:, :, None], y1[:, :, None]
-    cols0, cols1, sx = x0[:, None, :], x1[:, None, :], sx[:, None, :]
-    v00, v01 = planes[:, rows0, cols0], planes[:, rows0, cols1]
-    r0 = v00 + (v01 - v00) * sx
-    v10, v11 = planes[:, rows1, cols0], planes[:, rows1, cols1]
-    r1 = v10 + (v11 - v10) * sx
-    out = r0 + (r1 - r0) * sy[:, :, None]
+    cols0, cols1 = x0[:, None, :], x1[:, None, :]
+    out = _bilinear(planes[:, rows0, cols0], planes[:, rows0, cols1], planes[:, rows1, cols0],
+                    planes[:, rows1, cols1], sx[:, None, :], sy[:, :, None])
     return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+
+def _bilinear(v00, v01, v10, v11, fx, fy):
+    """ZQCNN's arithmetic per output pixel, in place on the four float32 corner arrays: two horizontal
+    lerps ``a + (b − a)·fx`` (rows y0 and y1), then the vertical one; returns ``v11``, the result."""
+    v01 -= v00
+    v01 *= fx
+    v01 += v00
+    v11 -= v10
+    v11 *= fx
+    v11 += v10
+    v11 -= v01
+    v11 *= fy
+    v11 += v01
+    return v11
+
+
+def _index_map(xs, ys):
+    """``cv2.remap``'s int16 map gathering columns ``xs`` (…×w) of rows ``ys`` (…×h): …×h×w×2."""
+    m = np.empty(ys.shape + (xs.shape[-1], 2), np.int16)
+    m[..., 0], m[..., 1] = xs[..., None, :], ys[..., :, None]
+    return m
 
 
 def _crop_remap(hwc, x0, x1, sx, y0, y1, sy):
@@ -110,23 +129,11 @@ def _crop_remap(hwc, x0, x1, sx, y0, y1, sy):
         e = min(n, a + step)
 
         def gather(xs, ys):
-            m = np.empty((e - a, h_out, w_out, 2), np.int16)
-            m[..., 0], m[..., 1] = xs[a:e, None, :], ys[a:e, :, None]
-            v = cv2.remap(hwc, m.reshape(-1, w_out, 2), None, cv2.INTER_NEAREST)
-            return v.reshape(e - a, h_out, w_out, -1)
-        fx, fy = sx[a:e, None, :, None], sy[a:e, :, None, None]
-        v00, v01 = gather(x0, y0), gather(x1, y0)
-        v01 -= v00
-        v01 *= fx
-        v01 += v00
-        v10, v11 = gather(x0, y1), gather(x1, y1)
-        v11 -= v10
-        v11 *= fx
-        v11 += v10
-        v11 -= v01
-        v11 *= fy
-        v11 += v01
-        out[a:e] = v11.transpose(0, 3, 1, 2)
+            m = _index_map(xs[a:e], ys[a:e]).reshape(-1, w_out, 2)
+            return cv2.remap(hwc, m, None, cv2.INTER_NEAREST).reshape(e - a, h_out, w_out, -1)
+        v = _bilinear(gather(x0, y0), gather(x1, y0), gather(x0, y1), gather(x1, y1),
+                      sx[a:e, None, :, None], sy[a:e, :, None, None])
+        out[a:e] = v.transpose(0, 3, 1, 2)
     return out
 
 
@@ -143,12 +150,7 @@ def resize_image(hwc, out_w, out_h, work=None):
     if key not in work:
         x0, x1, sx = (a[0] for a in _sample_axis(0, W, out_w, W))
         y0, y1, sy = (a[0] for a in _sample_axis(0, H, out_h, H))
-
-        def grid(xs, ys):
-            m = np.empty((out_h, out_w, 2), np.int16)
-            m[..., 0], m[..., 1] = xs[None, :], ys[:, None]
-            return m
-        work[key] = dict(maps=[grid(x0, y0), grid(x1, y0), grid(x0, y1), grid(x1, y1)],
+        work[key] = dict(maps=[_index_map(x, y) for y in (y0, y1) for x in (x0, x1)],
                          sx=np.repeat(sx[None, :, None], C, 2), sy=sy[:, None, None],
                          corners=[np.empty((min(out_h, max(1, STRIP_PIXELS // out_w)), out_w, C), F32)
                                   for _ in range(4)],
@@ -157,20 +159,10 @@ def resize_image(hwc, out_w, out_h, work=None):
     rows = max(1, STRIP_PIXELS // out_w)
     for r0 in range(0, out_h, rows):  # strips of rows: the five arrays stay in the core's cache
         r1 = min(out_h, r0 + rows)
-        v00, v01, v10, v11 = (v[:r1 - r0] for v in k['corners'])
-        for m, v in zip(k['maps'], (v00, v01, v10, v11)):
+        corners = [v[:r1 - r0] for v in k['corners']]
+        for m, v in zip(k['maps'], corners):
             cv2.remap(hwc, m[r0:r1], None, cv2.INTER_NEAREST, dst=v)
-        sx, sy = k['sx'], k['sy'][r0:r1]
-        v01 -= v00
-        v01 *= sx
-        v01 += v00  # row y0, lerped along x
-        v11 -= v10
-        v11 *= sx
-        v11 += v10  # row y1
-        v11 -= v01
-        v11 *= sy
-        v11 += v01
-        np.copyto(k['out'][:, r0:r1], v11.transpose(2, 0, 1))
+        np.copyto(k['out'][:, r0:r1], _bilinear(*corners, k['sx'], k['sy'][r0:r1]).transpose(2, 0, 1))
     return k['out']
 
 

@@ -97,6 +97,8 @@ def main(argv=None):
                     help='per source folder, the offset of the dark centroid of the mean patch from each labelled '
                          'point, over up to N lines (0: off)')
     args = ap.parse_args(argv)
+    if args.content_offset < 0:
+        ap.error('--content_offset takes a number of lines, 0 or more (got %d)' % args.content_offset)
     items = read_list(args.list, args.format, args.image_root)
     root = args.image_root if args.image_root is not None else os.path.dirname(os.path.abspath(args.list))
     with open(args.list) as f:
