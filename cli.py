@@ -107,6 +107,11 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--point', choices=POINTS, default=point,
                     help="the default models' operating point (chosen on the dev split): default = high "
                          'precision and fast, accurate = the best dev AP')
+    ap.add_argument('--onet_flip', choices=('on', 'off'), default=None,
+                    help="average the Onet's face probability over each crop and its mirror (default: as "
+                         "the default models' --point records it, else off)")
+    ap.add_argument('--onet_passes', type=int, default=None,
+                    help='run the Onet again on its own boxes, N passes in all (default: as --point records, else 1)')
     ap.add_argument('--min_face', type=float, default=None, help='smallest face in pixels (default: the models\' own, 20)')
     ap.add_argument('--factor', type=float, default=0.709, help='pyramid scale factor')
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch (default: the default '
@@ -151,9 +156,16 @@ def resolve_detector_args(args):
     thresh = csv_list(args.thresh, float, 'threshold') if args.thresh else (card['thresh'] if card else [0.5, 0.5, 0.7])
     min_face = args.min_face if args.min_face is not None else (card['min_face'] if card else 20)
     lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card['lnet'] if card else None)
+    tta = dict(card['tta']) if card else dict(onet_flip=False, onet_passes=1)
+    if getattr(args, 'scheme', 'original') != 'original':
+        tta = dict(onet_flip=False, onet_passes=1)  # ZQCNN's flow has neither: preview what C++ finds
+    if getattr(args, 'onet_flip', None):
+        tta['onet_flip'] = args.onet_flip == 'on'
+    if getattr(args, 'onet_passes', None) is not None:
+        tta['onet_passes'] = args.onet_passes
     out = dict(prefixes=prefixes, epochs=epochs, networks=[args.pnet, args.rnet, args.onet][:len(prefixes)],
                thresh=thresh, min_face=min_face, factor=args.factor, backend=args.backend, threads=args.threads,
-               lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), legacy_clip=args.legacy_clip)
+               lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), legacy_clip=args.legacy_clip, **tta)
     scheme = getattr(args, 'scheme', 'original')
     if scheme != 'original':
         out['scheme'] = scheme

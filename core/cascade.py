@@ -32,23 +32,31 @@ def default_card(prefer_committed=True, point='default'):
 
     ``point``: the operating point whose thresholds to use, as ``tools/operating_points.py`` chose them
     on the dev split: ``default`` (high precision, fast: pictures and deployment) or ``accurate``
-    (the best dev AP: evaluation); a card without points has one set of thresholds for both."""
+    (the best dev AP: evaluation); a card without points has one set of thresholds for both.
+    ``tta``: the point's test-time options of the Onet (``onet_flip``, ``onet_passes``; off unless
+    the point records them)."""
     if point not in POINTS:
         raise ValueError('unknown operating point %r (%s)' % (point, ', '.join(POINTS)))
     if prefer_committed and os.path.isfile(DEFAULT_CARD):
         card = load_json(DEFAULT_CARD, 'default model card')
         base = os.path.dirname(DEFAULT_CARD)
         try:
-            thresh = card['points'][point]['thresh'] if 'points' in card else card['thresh']
+            entry = card['points'][point] if 'points' in card else card
             out = dict(prefix=[os.path.join(base, p) for p in card['prefix']], epoch=[int(e) for e in card['epoch']],
-                       thresh=[float(t) for t in thresh], min_face=float(card.get('min_face', 20)),
-                       lnet=None)
+                       thresh=[float(t) for t in entry['thresh']], min_face=float(card.get('min_face', 20)),
+                       lnet=None, tta=tta_options(entry))
             if card.get('lnet'):
                 out['lnet'] = [os.path.join(base, card['lnet']['prefix']), int(card['lnet']['epoch'])]
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError('%s: malformed model card (%s)' % (DEFAULT_CARD, exc))
         return out
-    return dict(SHIPPED, prefix=[os.path.join(shipped_dir(), p) for p in SHIPPED['prefix']], lnet=None)
+    return dict(SHIPPED, prefix=[os.path.join(shipped_dir(), p) for p in SHIPPED['prefix']], lnet=None,
+                tta=tta_options({}))
+
+
+def tta_options(entry):
+    """The Onet's test-time options recorded in an operating point (``onet_flip``, ``onet_passes``)."""
+    return dict(onet_flip=bool(entry.get('onet_flip', False)), onet_passes=int(entry.get('onet_passes', 1)))
 
 
 def load_stage_models(prefixes, epochs, networks=None, backend='mxnet', threads=2, ctx=None):
@@ -91,8 +99,9 @@ def load_cascade(prefixes, epochs, networks=None, thresh=(0.6, 0.7, 0.7), min_fa
 
 
 def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='default', **kw):
-    """The committed default cascade (thresholds of ``point``, minimum face and landmark net as recorded)."""
+    """The committed default cascade (thresholds and Onet options of ``point``, minimum face and
+    landmark net as recorded)."""
     card = default_card(prefer_committed, point)
-    opts = dict(thresh=card['thresh'], min_face=card['min_face'], lnet=card['lnet'])
+    opts = dict(thresh=card['thresh'], min_face=card['min_face'], lnet=card['lnet'], **card['tta'])
     opts.update(kw)
     return load_cascade(card['prefix'], card['epoch'], backend=backend, threads=threads, **opts)

@@ -10,6 +10,12 @@ module itself needs only numpy and OpenCV.
 Differences from the original (README, "Differences"): Pnet cell and stride come from the
 network (stride 2 for Pnet20_s2*), Rnet/Onet batches are sized to the work instead of padded
 to 256/16, and boxes are not clipped in place by the crop step unless ``legacy_clip=True``.
+
+Test-time options of the last stage (off by default; the default models' ``accurate`` point turns
+them on): ``onet_flip`` scores every Onet crop and its mirror image and averages the two face
+probabilities; ``onet_passes=2`` runs the Onet again on the boxes its regression gave (squared and
+re-cropped), averages the passes' probabilities and keeps the last pass's box. The threshold gates the
+first pass; the NMS runs on the final boxes.
 """
 import time
 
@@ -28,7 +34,7 @@ class MtcnnDetector:
 
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
                  thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, chunk=(16, 8),
-                 interp=cv2.INTER_LINEAR):
+                 interp=cv2.INTER_LINEAR, onet_flip=False, onet_passes=1):
         if pnet is None or pnet.info.get('kind') != 'pnet':
             raise ValueError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
@@ -45,6 +51,9 @@ class MtcnnDetector:
         # on 73 crops: 14.6 ms as one batch, 7.4 ms in chunks of 8, one thread)
         self.chunk = {'rnet': int(chunk[0]), 'onet': int(chunk[1])}
         self.interp = interp  # resampling of pyramid levels and crops (the original: bilinear)
+        if int(onet_passes) != onet_passes or onet_passes < 1:
+            raise ValueError('onet_passes must be a whole number ≥ 1, got %r' % (onet_passes,))
+        self.onet_flip, self.onet_passes = bool(onet_flip), int(onet_passes)
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
@@ -77,12 +86,22 @@ class MtcnnDetector:
         parts = [model(crops[i:i + chunk]) for i in range(0, len(crops), max(1, chunk))]
         return [np.concatenate(p) for p in zip(*parts)] if len(parts) > 1 else parts[0]
 
+    def _score(self, img, sq, model, size, last):
+        """The net's outputs on the crops of the squared boxes ``sq``; for the last stage with
+        ``onet_flip``, the face probabilities averaged with those of the mirrored crops."""
+        crops, _ = bx.crop_batch(img, sq, size, check_geometry=not last, interp=self.interp)
+        chunk = self.chunk['onet' if last else 'rnet']
+        outs = list(self._run_batched(model, crops, chunk))
+        if last and self.onet_flip:
+            mirrored = self._run_batched(model, np.ascontiguousarray(crops[..., ::-1]), chunk)
+            outs[0] = (outs[0] + mirrored[0]) / 2
+        return outs
+
     def _refine(self, img, dets, model, thresh, size, last):
         h, w = img.shape[:2]
         sq = bx.square(dets)
         sq[:, :4] = np.round(sq[:, :4])
-        crops, _ = bx.crop_batch(img, sq, size, check_geometry=not last, interp=self.interp)
-        outs = self._run_batched(model, crops, self.chunk['onet' if last else 'rnet'])
+        outs = self._score(img, sq, model, size, last)
         prob, reg = outs[0][:, 1], outs[1]
         keep = np.where(prob > thresh)[0]
         if keep.size == 0:
@@ -96,11 +115,18 @@ class MtcnnDetector:
             order = bx.nms(kept, 0.7, 'Union')
             kept, reg = kept[order], reg[order]
             return kept, bx.calibrate(kept, reg), None
-        calibrated = bx.calibrate(kept, reg)
+        calibrated, framed = bx.calibrate(kept, reg), kept
+        for done in range(1, self.onet_passes):  # again on its own boxes, probabilities averaged
+            framed = bx.square(calibrated)
+            framed[:, :4] = np.round(framed[:, :4])
+            outs = self._score(img, framed, model, size, last)
+            framed[:, 4] = (calibrated[:, 4] * done + outs[0][:, 1]) / (done + 1)
+            calibrated = bx.calibrate(framed, outs[1])
+            lms = outs[2] if len(outs) > 2 else None
         order = bx.nms(calibrated, 0.7, 'Minimum')
         points = None
         if lms is not None:
-            points = _denormalise_points(lms[order], kept[order])
+            points = _denormalise_points(lms[order], framed[order])
         return kept, calibrated[order], points  # the last stage's raw boxes: before its NMS, as the original
 
     def detect_rnet(self, img, dets):

@@ -263,6 +263,9 @@ class ZqcnnDetector(MtcnnDetector):
     def __init__(self, pnet, rnet=None, onet=None, nms=(0.4, 0.5, 0.5), overlap_count=3, **kw):
         kw.pop('legacy_clip', None)
         kw.pop('interp', None)
+        if kw.get('onet_flip') or kw.get('onet_passes', 1) != 1:
+            raise ValueError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored or repeated Onet "
+                             'passes (onet_flip / onet_passes)')
         super().__init__(pnet, rnet, onet, **kw)
         self.thresh = [max(0.1, t) for t in self.thresh]
         self.nms = [max(0.1, float(t)) for t in nms]

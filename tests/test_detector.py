@@ -152,3 +152,69 @@ def test_level_buffers_do_not_grow_across_image_sizes():
         det.detect_face(rng.randint(0, 255, (h, w, 3)).astype(np.uint8))
     levels = len(__import__('core.boxes', fromlist=['x']).pyramid_scales(160, 120, 20, 20, 0.709))
     assert len(det._buffers) <= levels + 1  # the last image's levels only (plus its shape key)
+
+
+class _Mirrored:
+    """An Onet whose face probability is the mean over each crop and its mirror image."""
+
+    def __init__(self, model):
+        self.model, self.info, self.network = model, model.info, model.network
+
+    def __call__(self, x):
+        out = list(self.model(x))
+        out[0] = (out[0] + self.model(np.ascontiguousarray(x[..., ::-1]))[0]) / 2
+        return out
+
+
+def test_onet_flip_averages_each_crop_with_its_mirror():
+    import cv2
+    img = cv2.imread(shared_path('images', '4.jpg'))
+    p, r, o = _shipped()
+    plain = MtcnnDetector(p, r, o, thresh=(0.5, 0.5, 0.3)).detect_face(img)
+    flip = MtcnnDetector(p, r, o, thresh=(0.5, 0.5, 0.3), onet_flip=True).detect_face(img)
+    wrapped = MtcnnDetector(p, r, _Mirrored(o), thresh=(0.5, 0.5, 0.3)).detect_face(img)
+    np.testing.assert_allclose(flip, wrapped, rtol=0, atol=1e-9)
+    assert flip.shape == plain.shape and np.abs(flip[:, 4] - plain[:, 4]).max() > 1e-6  # the same faces, other scores
+
+
+def test_a_second_onet_pass_scores_its_own_boxes():
+    import cv2
+    from core import boxes as bx
+    img = cv2.imread(shared_path('images', '4.jpg'))
+    p, r, o = _shipped()
+    det = MtcnnDetector(p, r, o, thresh=(0.5, 0.5, 0.5), onet_passes=2)
+    found = det.detect_face(img)
+    # by hand: pass 1 gated at the threshold, pass 2 on its squared, rounded boxes, mean probability,
+    # the second pass's regression, then the final NMS
+    _, rbox = det.detect_rnet(img, det.detect_pnet(img)[1])
+
+    def onet(boxes):
+        sq = bx.square(boxes)
+        sq[:, :4] = np.round(sq[:, :4])
+        prob, reg = o(bx.crop_batch(img, sq, 48, check_geometry=False)[0])[:2]
+        return sq, prob[:, 1], reg
+    sq, prob, reg = onet(rbox)
+    keep = prob > 0.5
+    first = sq[keep]
+    first[:, 4] = prob[keep]
+    first = bx.calibrate(first, reg[keep])
+    sq2, prob2, reg2 = onet(first)
+    sq2[:, 4] = (first[:, 4] + prob2) / 2
+    want = bx.calibrate(sq2, reg2)
+    want = want[bx.nms(want, 0.7, 'Minimum')]
+    np.testing.assert_allclose(found, want, rtol=0, atol=1e-4)  # batches of another size: float noise
+    assert len(found) == 4
+    with pytest.raises(ValueError, match='onet_passes'):
+        MtcnnDetector(p, r, o, onet_passes=0)
+
+
+def test_zqcnn_scheme_and_exports_refuse_onet_test_time_options(tmp_path):
+    from core.export.onnx import export_cascade
+    from core.zqcnn_scheme import ZqcnnDetector
+    p, r, o = _random_model('Pnet20_v1'), _random_model('Rnet_v1'), _random_model('Onet_v1')
+    with pytest.raises(ValueError, match='no mirrored or repeated Onet'):
+        ZqcnnDetector(p, r, o, onet_flip=True)
+    with pytest.raises(ValueError, match='one plain Onet pass'):
+        export_cascade(dict(pnet=p, rnet=r, onet=o), str(tmp_path / 'x'),
+                       dict(thresh=[0.5, 0.5, 0.7], min_face=20, onet_passes=2))
+    assert not (tmp_path / 'x').exists()

@@ -43,3 +43,48 @@ def test_card_points_choose_the_thresholds(tmp_path, monkeypatch):
         assert cli.resolve_detector_args(args)['thresh'] == want
     with pytest.raises(ValueError, match='unknown operating point'):
         cascade.default_card(point='fast')
+
+
+def test_the_default_point_never_uses_onet_test_time_options():
+    rows = [_row([0.2, 0.3, 0.5], 0.78, 0.60, 0.80, 0.5), _row([0.6, 0.7, 0.97], 0.69, 0.96, 0.60, 0.1),
+            dict(_row([0.2, 0.3, 0.3], 0.80, 0.55, 0.82, 0.7), onet_flip=True, onet_passes=2),
+            dict(_row([0.6, 0.7, 0.97], 0.70, 0.97, 0.62, 0.15), onet_flip=True, onet_passes=2)]
+    accurate, default = choose(rows, 0.95)
+    assert accurate['thresh'] == [0.2, 0.3, 0.3] and accurate['onet_passes'] == 2
+    assert default['thresh'] == [0.6, 0.7, 0.97] and 'onet_flip' not in default
+
+
+def test_tta_spec():
+    from tools.operating_points import parse_tta
+    assert parse_tta('none') == {} and parse_tta('') == {}
+    assert parse_tta('flip') == dict(onet_flip=True, onet_passes=1)
+    assert parse_tta('flip,2') == dict(onet_flip=True, onet_passes=2)
+    assert parse_tta('3') == dict(onet_flip=False, onet_passes=3)
+    for bad in ('flip,0', 'mirror', '2,3'):
+        with pytest.raises(ValueError, match='--tta takes'):
+            parse_tta(bad)
+
+
+def test_card_points_carry_the_onet_options_to_the_tools(tmp_path, monkeypatch):
+    import cli
+    from core import cascade
+    points = dict(accurate=dict(thresh=[0.2, 0.3, 0.3], onet_flip=True, onet_passes=2),
+                  default=dict(thresh=[0.6, 0.7, 0.97]))
+    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20, points=points)
+    path = tmp_path / 'models.json'
+    path.write_text(json.dumps(card))
+    monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(path))
+    assert cascade.default_card(point='accurate')['tta'] == dict(onet_flip=True, onet_passes=2)
+    assert cascade.default_card()['tta'] == dict(onet_flip=False, onet_passes=1)
+    ap = cli.parser('x')
+    cli.add_detector_args(ap, point='accurate')
+
+    def resolved(*flags):
+        kw = cli.resolve_detector_args(ap.parse_args(list(flags)))
+        return kw['onet_flip'], kw['onet_passes']
+    assert resolved() == (True, 2)
+    assert resolved('--onet_flip', 'off') == (False, 2)
+    assert resolved('--onet_passes', '1') == (True, 1)
+    assert resolved('--point', 'default') == (False, 1)
+    assert resolved('--scheme', 'zqcnn') == (False, 1)  # ZQCNN's own flow: what its C++ finds
+    assert resolved('--prefix', 'a,b,c', '--epoch', '1,1,1') == (False, 1)  # other models: plain unless asked

@@ -39,8 +39,9 @@ def build_detectors(args):
     for scheme in cli.csv_list(args.schemes, str, 'scheme'):
         for label, card in cards:
             thresh = ','.join('%g' % t for t in card['thresh'])
+            tta = card['tta'] if scheme == 'original' else {}  # ZQCNN's flow has no Onet test-time options
             det = load_cascade(card['prefix'], card['epoch'], thresh=card['thresh'], min_face=args.min_face,
-                               backend='onnx', threads=args.threads, scheme=scheme)
+                               backend='onnx', threads=args.threads, scheme=scheme, **tta)
             name = '%s (%s)' % (label, thresh) if scheme == 'original' else '%s, --scheme %s (%s)' % (label, scheme, thresh)
             dets.append(CascadeDetector(name, det))
     caffe = peers.caffe_mtcnn(args.min_face)

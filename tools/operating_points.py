@@ -10,6 +10,12 @@ at its lowest candidate (timed, one process, ``--threads`` ONNX Runtime threads)
 recall of every Onet threshold of ``--onet`` come from those detections (the protocol of
 ``core/evaluation/wider.py``: IoU 0.5, faces under ``min_face`` don't-care). The shipped models run
 once the same way at their own thresholds as the time reference (skipped with ``--max_time_ratio 0``).
+``--tta flip,2`` (the default; ``none`` to skip) measures every setting a second time with the Onet's test-time options (mirrored
+crops averaged, a second pass on its own boxes; see ``core/detector.py``): the ``accurate`` point may use
+them, the ``default`` point never does (the exports and ZQCNN run one plain Onet pass). With those
+options the Onet threshold gates the first pass only, so filtering one run by score is not the same as
+running at a higher threshold: the best row that uses them is detected again at exactly its
+thresholds and its figures replaced, until the best row is one so measured.
 Prints one line per setting and threshold, then the two points. ``--write`` records them in a model card
 (``points``; its ``thresh`` becomes the default point's, which ``demo.py``, ``tools/detect_onnx.py``
 and the exports use; ``tools/eval_wider.py`` evaluates at the accurate point).
@@ -26,20 +32,35 @@ import cli  # noqa: E402
 from core.fileio import load_json, save_json  # noqa: E402
 
 GRID = '0.2,0.3;0.4,0.5;0.6,0.6;0.6,0.7;0.7,0.8;0.8,0.8;0.8,0.9;0.9,0.9'
-ONET = '0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.98,0.99,0.995'
+ONET = '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.98,0.99,0.995'
 
 
-def measure(card, grid, onet, gt, images, out, threads, label='dev'):
-    """Rows (p, r, o, dev AP at o, precision, recall, s/img) for every setting and Onet threshold."""
+def parse_tta(text):
+    """``none`` | ``flip`` | ``N`` | ``flip,N`` -> {} or {onet_flip, onet_passes}."""
+    parts = [t.strip() for t in (text or 'none').split(',') if t.strip()]
+    if parts in ([], ['none']):
+        return {}
+    flip = 'flip' in parts
+    rest = [t for t in parts if t != 'flip']
+    if len(rest) > 1 or (rest and not rest[0].isdigit()) or (rest and int(rest[0]) < 1):
+        raise ValueError("--tta takes 'none', 'flip', a pass count or 'flip,N' (e.g. flip,2), got %r" % text)
+    return dict(onet_flip=flip, onet_passes=int(rest[0]) if rest else 1)
+
+
+def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
+    """Rows (p, r, o, dev AP at o, precision, recall, s/img [, Onet options]) for every setting and Onet
+    threshold."""
     from core.cascade import load_cascade
     from core.evaluation import wider as W
-    rows = []
+    rows, tta = [], dict(tta or {})
+    tag = ('_flip' if tta.get('onet_flip') else '') + ('_x%d' % tta['onet_passes'] if tta.get('onet_passes', 1) > 1 else '')
     for p, r in grid:
         det = load_cascade(card['prefix'], card['epoch'], thresh=(p, r, min(onet)), min_face=card['min_face'],
-                           backend='onnx', threads=threads)
-        pred_dir = os.path.join(out, 'pred_%g_%g' % (p, r))
+                           backend='onnx', threads=threads, **tta)
+        pred_dir = os.path.join(out, 'pred_%g_%g%s' % (p, r, tag) if len(onet) > 1 else
+                                'pred_%g_%g_%g%s' % (p, r, onet[0], tag))
         t0 = time.perf_counter()
-        W.run_detector(det, images, pred_dir, desc='dev P %g R %g' % (p, r))
+        W.run_detector(det, images, pred_dir, desc='dev P %g R %g%s' % (p, r, tag.replace('_', ' ')))
         seconds = (time.perf_counter() - t0) / max(1, len(images))
         events = sorted(gt)
         preds = W.load_predictions(pred_dir, events)
@@ -48,10 +69,15 @@ def measure(card, grid, onet, gt, images, out, threads, label='dev'):
             kept = {e: {n: d[d[:, 4] >= o] for n, d in v.items()} for e, v in preds.items()}
             ap = W.evaluate(kept, gt, events)[0][label]
             rows.append(dict(thresh=[p, r, o], dev_ap=round(ap, 4), precision=round(float(pr), 4),
-                             recall=round(float(rc), 4), s_per_img=round(seconds, 4)))
-            print('P %.2f R %.2f O %.3f  dev AP %.4f  precision %.4f  recall %.4f  %.3f s/img'
-                  % (p, r, o, ap, pr, rc, seconds), flush=True)
+                             recall=round(float(rc), 4), s_per_img=round(seconds, 4), **tta))
+            print('P %.2f R %.2f O %.3f%s  dev AP %.4f  precision %.4f  recall %.4f  %.3f s/img'
+                  % (p, r, o, tag.replace('_', ' '), ap, pr, rc, seconds), flush=True)
     return rows
+
+
+def plain(row):
+    """Whether a row runs one plain Onet pass (what every export and runtime can run)."""
+    return not row.get('onet_flip') and row.get('onet_passes', 1) == 1
 
 
 def reference_time(images, out, threads):
@@ -74,7 +100,7 @@ def choose(rows, min_precision, max_seconds=None):
     """(accurate, default) rows: the best dev AP; the best recall at ``min_precision`` (then faster)
     among the rows of at most ``max_seconds`` per image."""
     accurate = max(rows, key=lambda x: (x['dev_ap'], -x['s_per_img']))
-    ok = [x for x in rows if x['precision'] >= min_precision]
+    ok = [x for x in rows if x['precision'] >= min_precision and plain(x)]
     if not ok:
         raise ValueError('no setting reaches a dev precision of %g (best %.4f): add higher thresholds to '
                          '--onet' % (min_precision, max(x['precision'] for x in rows)))
@@ -89,6 +115,14 @@ def choose(rows, min_precision, max_seconds=None):
     return accurate, default
 
 
+def exact(card, row, gt, images, out, threads):
+    """``row`` detected again at exactly its thresholds and Onet options (its figures replaced)."""
+    p, r, o = row['thresh']
+    tta = {k: row[k] for k in ('onet_flip', 'onet_passes') if k in row}
+    again = measure(card, [(p, r)], [o], gt, images, out, threads, tta=tta)[0]
+    return dict(again, exact=True)
+
+
 def main(argv=None):
     from core.cascade import DEFAULT_CARD, default_card
     from core.evaluation import wider as W
@@ -97,6 +131,8 @@ def main(argv=None):
     ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')
     ap.add_argument('--grid', default=GRID, help='Pnet,Rnet threshold pairs separated by ";"')
     ap.add_argument('--onet', default=ONET, help='Onet thresholds to score')
+    ap.add_argument('--tta', default='flip,2', help="also measure every setting with these Onet test-time options "
+                    "for the accurate point: 'flip', a pass count, 'flip,N', or 'none' (default: flip,2)")
     ap.add_argument('--min_precision', type=float, default=0.95)
     ap.add_argument('--max_time_ratio', type=float, default=1.5,
                     help="default point: at most this many times the shipped models' dev s/img (0: no limit)")
@@ -116,19 +152,26 @@ def main(argv=None):
         saved = load_json(args.rows, 'operating points')
         rows, ref = saved['rows'], saved['points'].get('shipped_s_per_img')
     else:
+        tta = parse_tta(args.tta)
         rows = measure(card, grid, onet, gt, images, args.out, args.threads)
+        if tta:
+            rows += measure(card, grid, onet, gt, images, args.out, args.threads, tta=tta)
         ref = reference_time(images, args.out, args.threads) if args.max_time_ratio else None
     limit = args.max_time_ratio * ref if args.max_time_ratio and ref else None
     accurate, default = choose(rows, args.min_precision, limit)
+    while not plain(accurate) and not accurate.get('exact'):  # until the best row is a measured one
+        rows[rows.index(accurate)] = exact(card, accurate, gt, images, args.out, args.threads)
+        accurate, default = choose(rows, args.min_precision, limit)
     points = dict(accurate=accurate, default=default, split=os.path.basename(args.gt_anno), images=len(images),
                   min_precision=args.min_precision, threads=args.threads, shipped_s_per_img=ref,
                   max_time_ratio=args.max_time_ratio if limit else None)
     save_json(os.path.join(args.out, 'points.json'), dict(points=points, rows=rows))
     for name in ('accurate', 'default'):
         x = points[name]
-        print('%-8s thresh %s: dev AP %.4f, precision %.4f, recall %.4f, %.3f s/img'
-              % (name, ','.join('%g' % t for t in x['thresh']), x['dev_ap'], x['precision'], x['recall'],
-                 x['s_per_img']))
+        print('%-8s thresh %s%s: dev AP %.4f, precision %.4f, recall %.4f, %.3f s/img'
+              % (name, ','.join('%g' % t for t in x['thresh']),
+                 '' if plain(x) else ' (Onet flip %s, passes %d)' % (x.get('onet_flip'), x.get('onet_passes', 1)),
+                 x['dev_ap'], x['precision'], x['recall'], x['s_per_img']))
     if args.write:
         target = load_json(args.write, 'model card')
         target['points'] = points

@@ -424,6 +424,9 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
     Pnet cell and stride, outputs, and the detector settings (thresholds, minimum face, pyramid
     factor) and preprocessing (BGR, (x − 127.5) / 128, NCHW) a runtime needs.
     ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor."""
+    if settings.get('onet_flip') or settings.get('onet_passes', 1) != 1:
+        raise ValueError('a deployed cascade runs one plain Onet pass: export an operating point without the '
+                         'Onet test-time options (--onet_flip off --onet_passes 1, or --point default)')
     stages = {}
     for stage in STAGE_FILES:
         model = models.get(stage)
