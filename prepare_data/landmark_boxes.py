@@ -82,7 +82,8 @@ def main(argv=None):
     report = dict(list=os.path.abspath(args.list), faces=len(samples), kept=len(lines),
                   missed=len(samples) - len(lines), upscale=args.upscale,
                   detector=dict(prefix=[os.path.basename(p) for p in kw['prefixes']], epoch=list(kw['epochs']),
-                                thresh=list(det.thresh), min_face=det.min_face))
+                                thresh=list(det.thresh), min_face=det.min_face, onet_flip=det.onet_flip,
+                                onet_passes=det.onet_passes))
     save_json(out + '.json', report)
     print('%s: %d of %d faces with a detector box (%d missed)' % (out, len(lines), len(samples), report['missed']))
     return 0
