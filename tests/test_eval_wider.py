@@ -115,3 +115,23 @@ def test_precision_and_recall_at_raw_score_thresholds():
     precision, recall = ew.pr_at(preds, gt, ['ev'], 'easy', [0.95, 0.8, 0.5, 0.999])
     assert list(precision) == [1.0, 0.5, 2 / 3.0, 1.0]  # the uncounted face's detection is no proposal
     assert list(recall) == [0.5, 0.5, 1.0, 0.0]
+
+
+def test_the_default_cascade_at_its_accurate_point_through_the_cli(tmp_path):
+    """The README's val command at a small scale: the default models at the accurate point (with the
+    Onet options it records) on six WIDER val images given as an anno.txt."""
+    gt_dir = shared_path('data', 'widerface', 'eval_tools', 'ground_truth')
+    root = shared_path('data', 'widerface', 'WIDER_val', 'images')
+    gt = ew.load_ground_truth(gt_dir)
+    event = ew.present_events(root, gt)[0]
+    lines = []
+    for name, (boxes, _) in sorted(gt[event].items())[:6]:
+        xyxy = np.c_[boxes[:, :2], boxes[:, :2] + boxes[:, 2:]].astype(int)
+        lines.append(' '.join([os.path.join(root, event, name + '.jpg')] + [str(v) for v in xyxy.ravel()]))
+    anno = tmp_path / 'anno.txt'
+    anno.write_text('\n'.join(lines) + '\n')
+    out = subprocess.run([sys.executable, 'tools/eval_wider.py', '--gt_anno', str(anno), '--backend', 'onnx',
+                          '--out', str(tmp_path / 'o')], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    vals = dict(kv.split('=') for kv in out.strip().splitlines()[-1].split())
+    assert 0.3 < float(vals['dev_ap']) <= 1.0, out
+    assert len(os.listdir(tmp_path / 'o' / 'pred' / event)) == 6
