@@ -143,7 +143,7 @@ def _landmark_flag(text, what):
 def resolve_detector_args(args):
     """Fill in what the flags left to the defaults; returns the keyword arguments of
     :func:`core.cascade.load_cascade`."""
-    from core.cascade import default_card
+    from core.cascade import default_card, tta_options
     card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default')) \
         if not args.prefix else None
     prefixes = csv_list(args.prefix) if args.prefix else card['prefix']
@@ -156,9 +156,8 @@ def resolve_detector_args(args):
     thresh = csv_list(args.thresh, float, 'threshold') if args.thresh else (card['thresh'] if card else [0.5, 0.5, 0.7])
     min_face = args.min_face if args.min_face is not None else (card['min_face'] if card else 20)
     lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card['lnet'] if card else None)
-    tta = dict(card['tta']) if card else dict(onet_flip=False, onet_passes=1)
-    if getattr(args, 'scheme', 'original') != 'original':
-        tta = dict(onet_flip=False, onet_passes=1)  # ZQCNN's flow has neither: preview what C++ finds
+    tta = dict(card['tta']) if card and getattr(args, 'scheme', 'original') == 'original' \
+        else tta_options({})  # other models, or ZQCNN's flow (which has neither): plain unless asked
     if getattr(args, 'onet_flip', None):
         tta['onet_flip'] = args.onet_flip == 'on'
     if getattr(args, 'onet_passes', None) is not None:

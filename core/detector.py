@@ -29,6 +29,12 @@ from .landmarks import from_vector
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 
 
+def single_onet_pass(options):
+    """Whether detector options (``onet_flip``, ``onet_passes``; absent = off) run one plain Onet pass,
+    the only flow an exported cascade or ZQCNN's C++ runs."""
+    return not options.get('onet_flip') and options.get('onet_passes', 1) == 1
+
+
 class MtcnnDetector:
     """Cascade over :class:`core.model_io.InferenceModel` stages (rnet/onet optional)."""
 

@@ -23,7 +23,7 @@ Defaults are ZQCNN's SampleMTCNN Pnet20 settings (NMS 0.4/0.5/0.5, overlap count
 import cv2
 import numpy as np
 
-from .detector import EMPTY, MtcnnDetector
+from .detector import EMPTY, MtcnnDetector, single_onet_pass
 from .image import MEAN, SCALE
 from .landmarks import from_vector
 
@@ -263,7 +263,7 @@ class ZqcnnDetector(MtcnnDetector):
     def __init__(self, pnet, rnet=None, onet=None, nms=(0.4, 0.5, 0.5), overlap_count=3, **kw):
         kw.pop('legacy_clip', None)
         kw.pop('interp', None)
-        if kw.get('onet_flip') or kw.get('onet_passes', 1) != 1:
+        if not single_onet_pass(kw):
             raise ValueError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored or repeated Onet "
                              'passes (onet_flip / onet_passes)')
         super().__init__(pnet, rnet, onet, **kw)

@@ -77,7 +77,8 @@ def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
 
 def plain(row):
     """Whether a row runs one plain Onet pass (what every export and runtime can run)."""
-    return not row.get('onet_flip') and row.get('onet_passes', 1) == 1
+    from core.detector import single_onet_pass
+    return single_onet_pass(row)
 
 
 def reference_time(images, out, threads):
@@ -117,9 +118,9 @@ def choose(rows, min_precision, max_seconds=None):
 
 def exact(card, row, gt, images, out, threads):
     """``row`` detected again at exactly its thresholds and Onet options (its figures replaced)."""
+    from core.cascade import tta_options
     p, r, o = row['thresh']
-    tta = {k: row[k] for k in ('onet_flip', 'onet_passes') if k in row}
-    again = measure(card, [(p, r)], [o], gt, images, out, threads, tta=tta)[0]
+    again = measure(card, [(p, r)], [o], gt, images, out, threads, tta=tta_options(row))[0]
     return dict(again, exact=True)
 
 

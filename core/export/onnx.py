@@ -163,10 +163,7 @@ def fold_prelu(graph_model):
     from onnx import helper, numpy_helper
     g = graph_model.graph
     inits = {i.name: i for i in g.initializer}
-    users = {}
-    for n in g.node:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
+    users = _users(g)
     graph_outputs = {o.name for o in g.output}
     replace = {}
     for n in g.node:
@@ -197,6 +194,15 @@ def fold_prelu(graph_model):
     return graph_model
 
 
+def _users(g):
+    """{tensor name: the nodes that read it} of an ONNX graph."""
+    users = {}
+    for n in g.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    return users
+
+
 def _group(node):
     return next((a.i for a in node.attribute if a.name == 'group'), 1)
 
@@ -223,10 +229,7 @@ def pair_prelu(graph_model):
     from onnx import helper, numpy_helper
     g = graph_model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    users = {}
-    for n in g.node:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
+    users = _users(g)
     outs = {o.name for o in g.output}
 
     def eligible(n):  # constant slopes, consumed only by full or depthwise convolutions
@@ -295,10 +298,7 @@ def fold_pointwise(graph_model):
     from onnx import numpy_helper
     g = graph_model.graph
     inits = {i.name: i for i in g.initializer}
-    users, outs = {}, {o.name for o in g.output}
-    for n in g.node:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
+    users, outs = _users(g), {o.name for o in g.output}
     producer = {o: n for n in g.node for o in n.output}
     drop = set()
     for n in g.node:
@@ -334,10 +334,7 @@ def sigmoid_softmax(graph_model):
     g = graph_model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     producer = {o: n for n in g.node for o in n.output}
-    users = {}
-    for n in g.node:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
+    users = _users(g)
     outs = {o.name for o in g.output}
     drop, replace = set(), {}
     for n in g.node:
@@ -424,7 +421,8 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
     Pnet cell and stride, outputs, and the detector settings (thresholds, minimum face, pyramid
     factor) and preprocessing (BGR, (x − 127.5) / 128, NCHW) a runtime needs.
     ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor."""
-    if settings.get('onet_flip') or settings.get('onet_passes', 1) != 1:
+    from ..detector import single_onet_pass
+    if not single_onet_pass(settings):
         raise ValueError('a deployed cascade runs one plain Onet pass: export an operating point without the '
                          'Onet test-time options (--onet_flip off --onet_passes 1, or --point default)')
     stages = {}
