@@ -20,11 +20,13 @@ RECIPES = os.path.join(REPO_ROOT, 'scripts', 'recipes')
 DEFAULT_RECIPE = os.path.join(RECIPES, 'default.json')
 # The training stages: their key prefix in a pipeline recipe -> the training recipe (scripts/recipes/train)
 # they start from and the pipeline key naming their network.
-TRAIN = {'p': ('P20', 'pnet'), 'ph': ('P20_hard', 'pnet'), 'r': ('R', 'rnet'), 'o': ('O', 'onet')}
+TRAIN = {'p': ('P20', 'pnet'), 'ph': ('P20_hard', 'pnet'), 'r': ('R', 'rnet'), 'o': ('O', 'onet'),
+         'ox': ('O', 'onet')}  # ox: the Onet fine-tuned with the extra faces of ``o_extra_list``
 # A pipeline recipe's phase keys (``p_lr``, ``r2_batch``: phase 1 / 2 of a training stage) and the
 # :class:`core.recipe.Phase` field each one sets; ``<k>_epochs`` 0 for phase 2 drops that phase.
 PHASE_KEYS = {'epochs': 'end_epoch', 'lr': 'lr', 'lr_epoch': 'lr_epoch', 'batch': 'batch_size', 'frequent': 'frequent'}
-# Recipe-level keys of a pipeline recipe that set a field of every training stage (or of one, ``<k>_flip``).
+# Recipe-level keys of a pipeline recipe that set a field of every training stage; ``<k>_<key>``, where
+# the recipe has one (``r_flip``, ``ox_ohem``), sets it for stage ``k`` alone.
 STAGE_KEYS = {'seed': 'seed', 'prelu_init': 'prelu_init', 'ohem': 'ohem', 'flip': 'flip'}
 
 
@@ -52,6 +54,13 @@ RECIPE_KEYS = dict(
     keep_ratio=False,                                    # lists with mined negatives keep 1:1:2:1 when short
     ohem=StageRecipe.ohem, p_flip=StageRecipe.flip, ph_flip=StageRecipe.flip, r_flip=StageRecipe.flip,
     o_flip=StageRecipe.flip,
+    # Extra Onet faces (not in the original): a 5-point landmark list (cuhk format) whose faces, checked
+    # (tools/inspect_landmarks.py) and boxed by the run's own cascade at o_extra_thresh (Onet mirrored +
+    # second pass), give o_extra_base_num x more positives and parts at 48 px (their small images give
+    # no negatives); the Onet is then fine-tuned (the ox_* phase keys, from its last epoch) on the Onet
+    # list plus them. '' = none.
+    o_extra_list='', o_extra_base_num=1, o_extra_thresh='0.2,0.3,0.1', ox_flip=StageRecipe.flip,
+    ox_ohem=StageRecipe.ohem,
     p_mine_thresh='0.5', r_mine_thresh='0.5', o_mine_thresh='0.6,0.5',
     ph_from_p=False,       # P-with-hard fine-tuned from the first Pnet (the original trains it from scratch)
     ph_use_epoch=16, r_use_epoch=16,  # checkpoints the later stages use (the .bat files: epoch 16; 0 = last)
@@ -107,7 +116,7 @@ def stage_recipe(cfg, k, image_set, prefix):
             old = base.phases[len(phases)] if len(phases) < len(base.phases) else Phase()
             phases.append(dataclasses.replace(old, **{f: _typed(f, cfg[pre + '_' + key])
                                                       for key, f in PHASE_KEYS.items()}))
-    switches = {field: cfg[k + '_flip' if key == 'flip' else key] for key, field in STAGE_KEYS.items()}
+    switches = {field: cfg[k + '_' + key] if k + '_' + key in cfg else cfg[key] for key, field in STAGE_KEYS.items()}
     return dataclasses.replace(base, network=cfg[net], image_set=image_set, prefix=prefix, phases=tuple(phases),
                                **switches)
 
@@ -141,8 +150,9 @@ def _last(cfg, k):
 def cascade(cfg, run):
     """(prefixes, epochs, networks) of the cascade the recipe ends with."""
     j = lambda *p: os.path.join(run, 'model', *p)  # noqa: E731
-    return ([j('pnet20_hard'), j('rnet'), j('onet')],
-            [cfg['ph_use_epoch'] or _last(cfg, 'ph'), cfg['r_use_epoch'] or _last(cfg, 'r'), _last(cfg, 'o')],
+    last = ('onet_extra', 'ox') if cfg['o_extra_list'] else ('onet', 'o')
+    return ([j('pnet20_hard'), j('rnet'), j(last[0])],
+            [cfg['ph_use_epoch'] or _last(cfg, 'ph'), cfg['r_use_epoch'] or _last(cfg, 'r'), _last(cfg, last[1])],
             [cfg['pnet'], cfg['rnet'], cfg['onet']])
 
 
@@ -184,6 +194,8 @@ def stages(run, cfg, wider_root, demo=False, photo=None):
         first = _train(recipe, k, 1, w)
         if k == 'ph' and cfg['ph_from_p']:
             first += ['--pretrained', j('model', 'pnet20'), '--epoch', str(cfg['p_epochs'])]
+        if k == 'ox':
+            first += ['--pretrained', j('model', 'onet'), '--epoch', str(_last(cfg, 'o'))]
         res = []
         for n, ph in enumerate(recipe.phases, 1):
             res.append(Stage(stage + ('_%d' % n if n > 1 else ''), first if n == 1 else _train(recipe, k, n, w),
@@ -203,7 +215,26 @@ def stages(run, cfg, wider_root, demo=False, photo=None):
     out += [data('o_data', 48, 'o_base_num'),
             mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], cfg['o_mine_thresh']),
             imglist('o_list', 48, 'o.txt', 'o_base_num', True)]
-    out += train('o_train', 'o', j('lists', 'o.txt'), o_prefix)
+    out += train('o_train', 'o', j('lists', 'o.txt'), j('model', 'onet'))
+    if cfg['o_extra_list']:
+        x = lambda *p: j('extra', *p)  # noqa: E731
+        out += [Stage('x_clean', [py, 'tools/inspect_landmarks.py', '--list', cfg['o_extra_list'], '--out', x('check'),
+                                  '--drop_outliers', x('clean.txt')], [x('clean.txt')]),
+                Stage('x_boxes', [py, 'prepare_data/landmark_boxes.py', '--list', x('clean.txt'), '--out',
+                                  x('boxes.txt'), '--anno_out', x('anno.txt'), '--prefix',
+                                  ','.join((ph_prefix, r_prefix, j('model', 'onet'))), '--epoch',
+                                  '%d,%d,%d' % (ph_ep, r_ep, _last(cfg, 'o')), '--thresh', cfg['o_extra_thresh'],
+                                  '--onet_flip', 'on', '--onet_passes', '2', '--min_face', str(cfg['min_face'])],
+                      [x('anno.txt')]),
+                Stage('x_data', [py, 'prepare_data/gen_data.py', '--size', '48', '--base_num',
+                                 str(cfg['o_extra_base_num']), '--min_face', str(cfg['sample_min_face']), '--anno',
+                                 x('anno.txt'), '--out', x('samples'), '--workers', w, '--seed', seed],
+                      [x('samples', '48', 'manifest.json')]),
+                Stage('x_list', [py, 'prepare_data/gen_imglist.py', '--size', '48', '--base_num', str(cfg['o_base_num']),
+                                 '--with_hard'] + ratio + ['--samples', samples, '--extra', x('samples'), '--out',
+                                                           j('lists', 'o_extra.txt'), '--seed', seed],
+                      [j('lists', 'o_extra.txt')])]
+        out += train('x_train', 'ox', j('lists', 'o_extra.txt'), o_prefix)
     if demo:
         out.append(Stage('anno_val', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root,
                                       '--split', 'val', '--anno', j('anno_val.txt'), '--list', j('val.txt')],

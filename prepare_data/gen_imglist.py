@@ -18,6 +18,11 @@ folds at size 24, 120,000 + 60,000 × 3 at size 48, 200,000 + 100,000 × 1 other
 ``--classes landmark`` writes a list of those classes only, whole (e.g. the landmark-only list
 ``data/imglists/landmark.txt`` the Lnet trainer reads).
 
+``--extra ROOT``: the positives and parts of another sample root join those pools before the counts
+are drawn (extra faces that give no negatives, e.g. the 5-point landmark faces boxed by the detector:
+``prepare_data/landmark_boxes.py --anno_out`` then ``gen_data.py``); with ``--keep_ratio`` the
+negatives then grow with them, as far as their pools allow.
+
 Packed pools give lines ``<class file>.rec#<record> <label code>`` (path relative to the list);
 jpg pools keep the original's lines (``<path> <label> [offsets]``).
 """
@@ -37,6 +42,7 @@ CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, '
 BASE = {'pos': 300000, 'part': 300000, 'neg': 900000, 'neg_hard': 300000, 'landmark': 600000}
 
 
+EXTRA_CLASSES = ('pos', 'part')  # the pools an --extra sample root joins
 PLUS_FOLDS = {24: (150000, 75000, 2), 48: (120000, 60000, 3)}
 
 
@@ -146,14 +152,20 @@ def _require_finished(folder, classes):
 
 
 def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
-             plus=False, size=None, classes=None):
-    """Write the list; returns {class: (pool size, taken)}."""
+             plus=False, size=None, classes=None, extra=()):
+    """Write the list; returns {class: (pool size, taken)}. ``extra``: sample folders whose positives and
+    parts join those pools (after the main folder's) before the counts are drawn."""
     rng = np.random.RandomState(seed)
     list_dir = os.path.dirname(os.path.abspath(out_path))
     report = {}
     counts = {c: None for c in classes} if classes else class_counts(base_num, with_hard, with_landmark, plus, size)
     _require_finished(folder, counts)
-    sizes = {cls: pool_size(folder, cls, list_dir) for cls in counts}
+    for root in extra:
+        _require_finished(root, [c for c in EXTRA_CLASSES if c in counts])
+    # each class pool: (folder, size) parts, the main folder first
+    parts = {cls: [(folder, pool_size(folder, cls, list_dir))] +
+             [(root, pool_size(root, cls, list_dir)) for root in extra if cls in EXTRA_CLASSES] for cls in counts}
+    sizes = {cls: sum(n for _, n in p) for cls, p in parts.items()}
     empty = [c for c, n in sizes.items() if not n]
     if empty:
         raise FormatError('%s: no %s samples (%s)' % (folder, ', '.join(empty), 'hard-example mining found none: '
@@ -169,8 +181,14 @@ def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False,
         report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
     with atomic_write(out_path) as f:
         for cls in counts:
-            for line in pool_lines(folder, cls, list_dir, picks[cls]):
-                f.write(line + '\n')
+            start = 0
+            for root, n in parts[cls]:
+                pick = picks[cls]
+                if pick is not None:
+                    pick = pick[(pick >= start) & (pick < start + n)] - start
+                for line in pool_lines(root, cls, list_dir, pick):
+                    f.write(line + '\n')
+                start += n
     return report
 
 
@@ -191,6 +209,8 @@ def main(argv=None):
     ap.add_argument('--classes', default=None, help='only these classes, whole (e.g. landmark)')
     ap.add_argument('--samples', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--out', default=None, help='list path (default <root>/data/imglists/train_<S>..._<base>.txt)')
+    ap.add_argument('--extra', action='append', default=[], metavar='ROOT',
+                    help="this sample root's positives and parts join the pools (repeatable)")
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--keep_ratio', action='store_true',
                     help='scale all class counts by the scarcest pool to keep the recipe proportions')
@@ -202,7 +222,7 @@ def main(argv=None):
     out = args.out or data_dir('imglists', list_name(args.size, args.base_num, args.with_hard, args.with_landmark,
                                                      classes))
     report = assemble(folder, out, args.base_num, args.with_hard, args.with_landmark, args.seed, args.keep_ratio,
-                      args.plus, args.size, classes)
+                      args.plus, args.size, classes, [os.path.join(r, str(args.size)) for r in args.extra])
     print('%s: %s' % (out, ', '.join('%s %d of %d' % (c, t, p) for c, (p, t) in report.items())))
     return 0
 

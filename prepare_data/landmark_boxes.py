@@ -11,6 +11,10 @@ kept, mapped back to the original image. A face with no box, or whose box does n
 centre, is left out and counted. Output: a ``celeba``-format list (``path x y w h`` then the 5 points as
 x y pairs, the box's w = x2 − x1 + 1), paths relative to the output list's folder, written atomically,
 and ``<out>.json`` with the counts and the detector used. Deterministic (no random step).
+
+``--anno_out`` also writes the boxes as a WIDER-style ``anno.txt`` (``path x1 y1 x2 y2``, absolute
+paths, the numbers of the list's lines): ``gen_data.py --anno`` cuts Onet positives and parts from
+them (the images are too small for its negatives), extra faces for ``gen_imglist.py --extra``.
 """
 import os
 import sys
@@ -57,11 +61,24 @@ def box_lines(samples, boxes, out_dir):
     return lines
 
 
+def anno_lines(lines, list_dir):
+    """``path x1 y1 x2 y2`` lines of celeba-format box lines (paths relative to ``list_dir``), from
+    their rounded numbers, so that the anno and the list describe the same boxes."""
+    out = []
+    for line in lines:
+        name, rest = line.split(' ', 1)
+        x, y, w, h = [float(v) for v in rest.split()[:4]]
+        path = os.path.normpath(os.path.join(list_dir, name))
+        out.append('%s %.2f %.2f %.2f %.2f' % (path, x, y, x + w - 1, y + h - 1))
+    return out
+
+
 def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--list', required=True, help='5-point list (cuhk format: path x1..x5 y1..y5)')
     ap.add_argument('--image_root', default=None, help="image folder (default: the list's folder)")
     ap.add_argument('--out', default=data_dir('landmark_boxes', 'train.txt'), help='output list')
+    ap.add_argument('--anno_out', default=None, help='also the boxes as a WIDER-style anno.txt (gen_data.py --anno)')
     ap.add_argument('--upscale', type=float, default=2.0, help='image upscale factor before detection')
     cli.add_detector_args(ap, committed_defaults=True, point='accurate')
     ap.set_defaults(backend='onnx', threads=1)  # a batch job over small images: ONNX Runtime, one thread
@@ -79,6 +96,10 @@ def main(argv=None):
     if not lines:
         raise ValueError('%s: the detector found none of the %d faces' % (args.list, len(samples)))
     write_lines(out, lines)
+    if args.anno_out:
+        anno = os.path.abspath(args.anno_out)
+        os.makedirs(os.path.dirname(anno), exist_ok=True)
+        write_lines(anno, anno_lines(lines, os.path.dirname(out)))
     report = dict(list=os.path.abspath(args.list), faces=len(samples), kept=len(lines),
                   missed=len(samples) - len(lines), upscale=args.upscale,
                   detector=dict(prefix=[os.path.basename(p) for p in kw['prefixes']], epoch=list(kw['epochs']),

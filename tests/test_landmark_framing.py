@@ -145,8 +145,9 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
 def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
     small = landmark_sublist(tmp_path / 'cuhk.txt', 'new_training.txt', 20)
     out = tmp_path / 'lists' / 'boxes.txt'
-    r = subprocess.run([sys.executable, 'prepare_data/landmark_boxes.py', '--list', str(small), '--out', str(out)],
-                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    anno = tmp_path / 'anno.txt'
+    r = subprocess.run([sys.executable, 'prepare_data/landmark_boxes.py', '--list', str(small), '--out', str(out),
+                        '--anno_out', str(anno)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     from core.landmarks import read_list
     items = read_list(str(out), 'celeba')
@@ -156,3 +157,12 @@ def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
         x, y, w, h = box
         cx, cy = p.mean(0)
         assert x <= cx <= x + w and y <= cy <= y + h and 25 < w < 80  # an 80x80 CUHK crop's face
+    # the same boxes as a WIDER-style anno.txt, from which gen_data cuts positives and parts only
+    from prepare_data.wider import read_anno
+    boxes = read_anno(str(anno))
+    assert [os.path.realpath(p) for p, _ in boxes] == [os.path.realpath(p) for p, _, _ in items]
+    for (_, b), (_, (x, y, w, h), _) in zip(boxes, items):
+        assert np.allclose(b, [[x, y, x + w - 1, y + h - 1]], atol=0.011)
+    from prepare_data.gen_data import generate
+    rep = generate(str(anno), 48, str(tmp_path / 's'), min_face=20, workers=1)
+    assert rep['counts']['pos'] > 5 * len(items) and rep['counts']['part'] > 0 and rep['counts']['neg'] == 0

@@ -179,3 +179,36 @@ def test_changed_settings_change_the_stage_keys(tmp_path):
         keys.append(k)
     a, b = keys
     assert a['p_data'] == b['p_data'] and a['p_train'] != b['p_train'] and a['eval'] != b['eval']
+
+
+def test_extra_onet_faces_stages(tmp_path):
+    """o_extra_list: the 5-point faces are checked, boxed by the run's own cascade, cut into 48 px
+    positives and parts, added whole to the Onet list, and the Onet is fine-tuned on it (from its last
+    epoch, with the O recipe's OHEM and mirroring unless ox_* says otherwise); the eval and the cascade
+    use the fine-tuned Onet. A relative list needs --landmark_root, only when those stages are run."""
+    run, lm = tmp_path / 'run', tmp_path / 'lm'
+    sets = ['--set', 'o_extra_list=new_training.txt']  # the default recipe states the fine-tune's schedule
+    args = ['--run', str(run), '--wider_root', str(tmp_path / 'W')] + sets
+    base = args + ['--plan']
+    r = _pipeline(base)
+    assert r.returncode == 2 and '--landmark_root' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert _pipeline(base + ['--to', 'o_train']).returncode == 0  # the stages before need no landmark set
+    r = _pipeline(base + ['--landmark_root', str(lm)])
+    assert r.returncode == 0, r.stderr
+    plan = dict(ln.split('\t') for ln in r.stdout.strip().splitlines())
+    names = [ln.split('\t')[0] for ln in r.stdout.strip().splitlines()]
+    assert names[names.index('o_train') + 1:] == ['x_clean', 'x_boxes', 'x_data', 'x_list', 'x_train', 'eval']
+    assert str(lm / 'new_training.txt') in plan['x_clean']
+    boxes = _flags(shlex.split(plan['x_boxes'])[2:])
+    assert boxes['--prefix'].endswith(os.path.join('model', 'onet')) and boxes['--epoch'] == '4,7,8'
+    assert (boxes['--onet_flip'], boxes['--onet_passes'], boxes['--thresh']) == ('on', '2', '0.2,0.3,0.1')
+    assert _flags(shlex.split(plan['x_list'])[2:])['--extra'] == str(run / 'extra' / 'samples')
+    train = _flags(shlex.split(plan['x_train'])[2:])
+    assert (train['--pretrained'], train['--epoch'], train['--end_epoch'], train['--lr']) == \
+        (str(run / 'model' / 'onet'), '8', '2', '0.002')
+    assert '--no_ohem' not in train and '--no_flip' not in train
+    assert _flags(shlex.split(plan['eval'])[2:])['--prefix'].endswith('onet_extra')
+    r = _pipeline(base + ['--set', 'o_extra_list=', '--landmark_root', str(lm)])
+    assert r.returncode == 0 and 'x_train' not in r.stdout and 'onet_extra' not in r.stdout
+    r = _pipeline(args + ['--landmark_root', str(lm), '--to', 'x_clean'])  # run, not plan: the list is checked
+    assert r.returncode == 2 and 'no such 5-point list' in r.stderr

@@ -342,6 +342,36 @@ def test_imglist_keep_ratio_scales_every_class_by_the_scarcest(tmp_path):
     assert len(open(tmp_path / 'b.txt').read().split('\n')) == 151
 
 
+def test_imglist_extra_roots_join_the_positive_and_part_pools(tmp_path):
+    from prepare_data.gen_imglist import assemble
+    pools = {'main': {'pos': 30, 'part': 90, 'neg': 500, 'neg_hard': 5000}, 'extra': {'pos': 20, 'part': 4}}
+    codes = {'pos': 1, 'part': -1, 'neg': 0, 'neg_hard': 0}
+    for root, sizes in pools.items():
+        (tmp_path / root).mkdir()
+        for cls, n in sizes.items():
+            (tmp_path / root / (cls + '.txt')).write_text(''.join('%s/%s/%d.jpg %d\n' % (root, cls, i, codes[cls])
+                                                                  for i in range(n)))
+    out = tmp_path / 'lists' / 'o.txt'
+    rep = assemble(str(tmp_path / 'main'), str(out), with_hard=True, keep_ratio=True, seed=3,
+                   extra=[str(tmp_path / 'extra')])
+    # 50 positives now (30 + 20): the scarcest pool, so the recipe's 1 : 1 : 2 : 1 grows with them
+    assert {c: t for c, (_, t) in rep.items()} == {'pos': 50, 'part': 50, 'neg': 100, 'neg_hard': 50}
+    assert rep['pos'] == (50, 50) and rep['part'] == (94, 50)
+    lines = out.read_text().splitlines()
+    assert lines[:50] == ['main/pos/%d.jpg 1' % i for i in range(30)] + ['extra/pos/%d.jpg 1' % i for i in range(20)]
+    part = [ln for ln in lines if ln.endswith(' -1')]
+    assert len(part) == len(set(part)) == 50 and set(part) <= set(
+        ['main/part/%d.jpg -1' % i for i in range(90)] + ['extra/part/%d.jpg -1' % i for i in range(4)])
+    assert not any(ln.startswith('extra/neg') for ln in lines)
+    # without the extra root the draws are the plain list's
+    plain = assemble(str(tmp_path / 'main'), str(tmp_path / 'p.txt'), with_hard=True, keep_ratio=True, seed=3)
+    assert plain['pos'] == (30, 30) and plain['neg'] == (500, 60)
+    (tmp_path / 'extra' / 'part.txt').unlink()
+    with pytest.raises(FileNotFoundError, match='part'):
+        assemble(str(tmp_path / 'main'), str(tmp_path / 'q.txt'), extra=[str(tmp_path / 'extra')])
+    assert not (tmp_path / 'q.txt').exists()
+
+
 def test_sample_generation_killed_at_any_moment_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL at several points of gen_data — including early in a resume, while the class files are
     being cut back — then a rerun: the packed files equal an uninterrupted run's, byte for byte."""

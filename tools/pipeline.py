@@ -1,9 +1,10 @@
 """The whole cascade in one resumable command, as the original's .bat sequence:
 
     annotations → P samples → train P → P hard negatives → train P with hard negatives → R samples
-    + mining with P → train R → O samples + mining with P+R → train O → evaluation
+    + mining with P → train R → O samples + mining with P+R → train O → [extra Onet faces from a 5-point
+    landmark set → the Onet fine-tuned with them] → evaluation
 
-    python tools/pipeline.py --run runs/wider --wider_root data/WIDER        # this project's recipe
+    python tools/pipeline.py --run runs/wider --wider_root data/WIDER --landmark_root data/landmarks5  # this project's recipe
     python tools/pipeline.py --run runs/orig --wider_root data/WIDER --config scripts/recipes/original.json
     python tools/pipeline.py --run runs/demo --demo                           # embedded demo set
     python tools/pipeline.py --run runs/wider --wider_root data/WIDER --plan  # the commands, not run
@@ -39,7 +40,7 @@ def summary(run, manifest, log=print):
     for name, e in manifest['stages'].items():
         total += e.get('seconds', 0)
         log('%-13s %6.0f s  %s' % (name, e.get('seconds', 0), e.get('summary', '')[:100]))
-    for net in ('pnet20', 'pnet20_hard', 'rnet', 'onet'):
+    for net in ('pnet20', 'pnet20_hard', 'rnet', 'onet', 'onet_extra'):
         path = os.path.join(run, 'model', net + '-metrics.csv')
         if os.path.exists(path):
             rows = [r for r in csv.DictReader(open(path)) if r['phase'] == 'val']
@@ -63,6 +64,8 @@ def main(argv=None):
     ap.add_argument('--run', default=os.path.join('runs', 'pipeline'), help='run folder (manifest, logs, models)')
     ap.add_argument('--wider_root', default=None, help='WIDER FACE root (WIDER_train, WIDER_val, wider_face_split, '
                     'eval_tools)')
+    ap.add_argument('--landmark_root', default=None, help="the 5-point landmark set's folder: a recipe's relative "
+                    'o_extra_list (the default recipe: new_training.txt, the CUHK set) is found there')
     ap.add_argument('--demo', action='store_true', help='build and use the embedded demo set (scripts/recipes/demo.json)')
     ap.add_argument('--config', default=None, help='recipe JSON (default: %s; with --demo: demo.json only)'
                     % os.path.relpath(DEFAULT_RECIPE, REPO))
@@ -86,6 +89,9 @@ def main(argv=None):
     if not wider_root:
         ap.error('give --wider_root DIR or --demo')
     wider_root = os.path.abspath(wider_root)
+    unplaced = cfg['o_extra_list'] if cfg['o_extra_list'] and not os.path.isabs(cfg['o_extra_list']) else None
+    if unplaced and args.landmark_root:
+        cfg['o_extra_list'], unplaced = os.path.abspath(os.path.join(args.landmark_root, unplaced)), None
     photo = None
     if args.demo:
         from prepare_data.demo_set import PHOTO
@@ -96,6 +102,12 @@ def main(argv=None):
         if args.to not in names:
             ap.error('unknown stage %r for --to (stages: %s)' % (args.to, ', '.join(names)))
         todo = todo[:names.index(args.to) + 1]
+    if unplaced and any(s.name.startswith('x_') for s in todo):
+        ap.error('the recipe adds the faces of the 5-point list %r to the Onet: give --landmark_root DIR (its '
+                 'folder, e.g. the CUHK set) or --set o_extra_list= for none' % unplaced)
+    if not args.plan and cfg['o_extra_list'] and not unplaced and any(s.name.startswith('x_') for s in todo) \
+            and not os.path.isfile(cfg['o_extra_list']):
+        ap.error('o_extra_list: no such 5-point list: %s' % cfg['o_extra_list'])
     if args.plan:
         print('\n'.join(plan_lines(todo)))
         return 0
