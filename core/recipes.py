@@ -172,11 +172,14 @@ def stages(run, cfg, wider_root, demo=False, photo=None):
                           str(cfg['dev_seed']), '--dev_anno', j('anno_dev.txt'), '--train_fraction',
                           repr(cfg['train_fraction'])], [anno])]
 
-    def data(stage, size, base):
-        return Stage(stage, [py, 'prepare_data/gen_data.py', '--size', str(size), '--base_num', str(cfg[base]),
-                             '--prob_thresh', repr(cfg['prob_thresh'])] + prob +
-                     ['--min_face', str(cfg['sample_min_face']), '--anno', anno, '--out', samples, '--workers', w,
-                      '--seed', seed] + lim, [j('samples', str(size), 'manifest.json')])
+    def data(stage, size, base, src=None, dst=None):
+        """gen_data on the run's WIDER faces, or (``src``, ``dst``) on extra faces: no prob filter, no limit."""
+        wider = src is None
+        src, dst = src or anno, dst or samples
+        return Stage(stage, [py, 'prepare_data/gen_data.py', '--size', str(size), '--base_num', str(cfg[base])] +
+                     (['--prob_thresh', repr(cfg['prob_thresh'])] + prob if wider else []) +
+                     ['--min_face', str(cfg['sample_min_face']), '--anno', src, '--out', dst, '--workers', w,
+                      '--seed', seed] + (lim if wider else []), [os.path.join(dst, str(size), 'manifest.json')])
 
     def mine(stage, mode, size, prefixes, epochs, thresh):
         return Stage(stage, [py, 'prepare_data/gen_hard_example.py', '--test_mode', mode, '--prefix',
@@ -184,17 +187,18 @@ def stages(run, cfg, wider_root, demo=False, photo=None):
                              '--min_face', str(cfg['min_face']), '--anno', anno, '--out', samples, '--workers', w,
                              '--backend', 'onnx'] + lim, [j('samples', str(size), 'manifest_hard.json')])
 
-    def imglist(stage, size, name, base, hard):
+    def imglist(stage, size, name, base, hard, extra=None):
         return Stage(stage, [py, 'prepare_data/gen_imglist.py', '--size', str(size), '--base_num', str(cfg[base])] +
-                     (['--with_hard'] + ratio if hard else []) +
-                     ['--samples', samples, '--out', j('lists', name), '--seed', seed], [j('lists', name)])
+                     (['--with_hard'] + ratio if hard else []) + ['--samples', samples] +
+                     (['--extra', extra] if extra else []) + ['--out', j('lists', name), '--seed', seed],
+                     [j('lists', name)])
 
     def train(stage, k, lst, prefix):
         recipe = stage_recipe(cfg, k, lst, prefix)
         first = _train(recipe, k, 1, w)
         if k == 'ph' and cfg['ph_from_p']:
             first += ['--pretrained', j('model', 'pnet20'), '--epoch', str(cfg['p_epochs'])]
-        if k == 'ox':
+        if k == 'ox':  # fine-tuned from the Onet o_train ends with
             first += ['--pretrained', j('model', 'onet'), '--epoch', str(_last(cfg, 'o'))]
         res = []
         for n, ph in enumerate(recipe.phases, 1):
@@ -218,22 +222,16 @@ def stages(run, cfg, wider_root, demo=False, photo=None):
     out += train('o_train', 'o', j('lists', 'o.txt'), j('model', 'onet'))
     if cfg['o_extra_list']:
         x = lambda *p: j('extra', *p)  # noqa: E731
+        onet = (j('model', 'onet'), _last(cfg, 'o'))
         out += [Stage('x_clean', [py, 'tools/inspect_landmarks.py', '--list', cfg['o_extra_list'], '--out', x('check'),
                                   '--drop_outliers', x('clean.txt')], [x('clean.txt')]),
                 Stage('x_boxes', [py, 'prepare_data/landmark_boxes.py', '--list', x('clean.txt'), '--out',
                                   x('boxes.txt'), '--anno_out', x('anno.txt'), '--prefix',
-                                  ','.join((ph_prefix, r_prefix, j('model', 'onet'))), '--epoch',
-                                  '%d,%d,%d' % (ph_ep, r_ep, _last(cfg, 'o')), '--thresh', cfg['o_extra_thresh'],
-                                  '--onet_flip', 'on', '--onet_passes', '2', '--min_face', str(cfg['min_face'])],
-                      [x('anno.txt')]),
-                Stage('x_data', [py, 'prepare_data/gen_data.py', '--size', '48', '--base_num',
-                                 str(cfg['o_extra_base_num']), '--min_face', str(cfg['sample_min_face']), '--anno',
-                                 x('anno.txt'), '--out', x('samples'), '--workers', w, '--seed', seed],
-                      [x('samples', '48', 'manifest.json')]),
-                Stage('x_list', [py, 'prepare_data/gen_imglist.py', '--size', '48', '--base_num', str(cfg['o_base_num']),
-                                 '--with_hard'] + ratio + ['--samples', samples, '--extra', x('samples'), '--out',
-                                                           j('lists', 'o_extra.txt'), '--seed', seed],
-                      [j('lists', 'o_extra.txt')])]
+                                  ','.join((ph_prefix, r_prefix, onet[0])), '--epoch', '%d,%d,%d' % (ph_ep, r_ep, onet[1]),
+                                  '--thresh', cfg['o_extra_thresh'], '--onet_flip', 'on', '--onet_passes', '2',
+                                  '--min_face', str(cfg['min_face'])], [x('anno.txt')]),
+                data('x_data', 48, 'o_extra_base_num', x('anno.txt'), x('samples')),
+                imglist('x_list', 48, 'o_extra.txt', 'o_base_num', True, x('samples'))]
         out += train('x_train', 'ox', j('lists', 'o_extra.txt'), o_prefix)
     if demo:
         out.append(Stage('anno_val', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root,
