@@ -156,9 +156,15 @@ def split_images(kept, dev_fraction=0.0, seed=0, train_fraction=1.0):
     return train, dev
 
 
+def _coordinate(v):
+    """A box coordinate as anno.txt writes it: whole numbers as integers (WIDER's), others exactly."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
 def write_annotations(kept, anno_path, list_path=None):
     """Write anno.txt (and the image list) atomically."""
-    write_lines(anno_path, ['%s %s' % (p, ' '.join(str(int(v)) for v in b.ravel())) if len(b) else p
+    write_lines(anno_path, ['%s %s' % (p, ' '.join(_coordinate(v) for v in np.ravel(b))) if len(b) else p
                             for p, b in kept])
     if list_path:
         write_lines(list_path, [p for p, _ in kept])

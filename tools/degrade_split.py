@@ -44,12 +44,12 @@ def degrade_split(anno_path, out_dir, seed=0, quality=30, progress=True):
     """Write the degraded images and ``<out_dir>/anno.txt``; returns {kind: images, 'unreadable': n}."""
     import cv2
     from tqdm import tqdm
-    from core.fileio import atomic_write, write_lines
-    from prepare_data.wider import read_anno
+    from core.fileio import atomic_write
+    from prepare_data.wider import read_anno, write_annotations
     anno = read_anno(anno_path)
     counts = dict.fromkeys(KINDS, 0)
     counts['unreadable'] = 0
-    lines = []
+    kept = []
     for k, (path, boxes) in enumerate(tqdm(anno, desc='degrade', unit='img', disable=not progress)):
         img = cv2.imread(path)
         if img is None:
@@ -65,10 +65,10 @@ def degrade_split(anno_path, out_dir, seed=0, quality=30, progress=True):
         with atomic_write(dst, 'wb') as f:
             f.write(buf.tobytes())
         counts[kind] += 1
-        lines.append(dst + ''.join(' %g %g %g %g' % tuple(b) for b in boxes))
-    if not lines:
+        kept.append((dst, boxes))
+    if not kept:
         raise ValueError('%s: none of the %d images could be read' % (anno_path, len(anno)))
-    write_lines(os.path.join(out_dir, 'anno.txt'), lines)
+    write_annotations(kept, os.path.join(out_dir, 'anno.txt'))
     return counts
 
 
