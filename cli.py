@@ -117,6 +117,9 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch (default: the default '
                                                   "models' own when --prefix is not given; 'none' for none)")
     ap.add_argument('--lnet106', default=None, help='106-point Lnet checkpoint as prefix,epoch')
+    ap.add_argument('--lnet_flip', choices=('on', 'off'), default=None,
+                    help='average the landmark nets\' points over each face crop and its mirror (default: as the '
+                         "default models record it for their own Lnet, else off)")
     ap.add_argument('--backend', choices=list(BACKENDS), default='mxnet',
                     help='run the nets with MXNet, ONNX Runtime or OpenCV DNN (both exported on the fly)')
     ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime / OpenCV threads')
@@ -156,6 +159,10 @@ def resolve_detector_args(args):
     thresh = csv_list(args.thresh, float, 'threshold') if args.thresh else (card['thresh'] if card else [0.5, 0.5, 0.7])
     min_face = args.min_face if args.min_face is not None else (card['min_face'] if card else 20)
     lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card['lnet'] if card else None)
+    # the card's own Lnet with its recorded mirroring; ZQCNN's flow has no mirrored pass
+    lnet_flip = bool(card and not args.lnet and card['lnet_flip'] and getattr(args, 'scheme', 'original') == 'original')
+    if getattr(args, 'lnet_flip', None):
+        lnet_flip = args.lnet_flip == 'on'
     tta = dict(card['tta']) if card and getattr(args, 'scheme', 'original') == 'original' \
         else tta_options({})  # other models, or ZQCNN's flow (which has neither): plain unless asked
     if getattr(args, 'onet_flip', None):
@@ -164,7 +171,8 @@ def resolve_detector_args(args):
         tta['onet_passes'] = args.onet_passes
     out = dict(prefixes=prefixes, epochs=epochs, networks=[args.pnet, args.rnet, args.onet][:len(prefixes)],
                thresh=thresh, min_face=min_face, factor=args.factor, backend=args.backend, threads=args.threads,
-               lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), legacy_clip=args.legacy_clip, **tta)
+               lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), lnet_flip=lnet_flip,
+               legacy_clip=args.legacy_clip, **tta)
     scheme = getattr(args, 'scheme', 'original')
     if scheme != 'original':
         out['scheme'] = scheme

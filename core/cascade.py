@@ -28,7 +28,8 @@ BACKENDS = ('mxnet', 'onnx', 'opencv')  # MXNet, ONNX Runtime, OpenCV DNN (the l
 
 def default_card(prefer_committed=True, point='default'):
     """The default cascade's settings: ``prefix`` (absolute), ``epoch``, ``thresh``, ``min_face``,
-    ``lnet`` (``[prefix, epoch]`` or None); from ``models.json`` or the shipped models.
+    ``lnet`` (``[prefix, epoch]`` or None) and ``lnet_flip`` (whether its points are averaged with the
+    mirrored crop's); from ``models.json`` or the shipped models.
 
     ``point``: the operating point whose thresholds to use, as ``tools/operating_points.py`` chose them
     on the dev split: ``default`` (high precision, fast: pictures and deployment) or ``accurate``
@@ -44,14 +45,15 @@ def default_card(prefer_committed=True, point='default'):
             entry = card['points'][point] if 'points' in card else card
             out = dict(prefix=[os.path.join(base, p) for p in card['prefix']], epoch=[int(e) for e in card['epoch']],
                        thresh=[float(t) for t in entry['thresh']], min_face=float(card.get('min_face', 20)),
-                       lnet=None, tta=tta_options(entry))
+                       lnet=None, lnet_flip=False, tta=tta_options(entry))
             if card.get('lnet'):
                 out['lnet'] = [os.path.join(base, card['lnet']['prefix']), int(card['lnet']['epoch'])]
+                out['lnet_flip'] = bool(card['lnet'].get('flip', False))
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError('%s: malformed model card (%s)' % (DEFAULT_CARD, exc))
         return out
     return dict(SHIPPED, prefix=[os.path.join(shipped_dir(), p) for p in SHIPPED['prefix']], lnet=None,
-                tta=tta_options({}))
+                lnet_flip=False, tta=tta_options({}))
 
 
 def tta_options(entry):
@@ -102,6 +104,7 @@ def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='de
     """The committed default cascade (thresholds and Onet options of ``point``, minimum face and
     landmark net as recorded)."""
     card = default_card(prefer_committed, point)
-    opts = dict(thresh=card['thresh'], min_face=card['min_face'], lnet=card['lnet'], **card['tta'])
+    opts = dict(thresh=card['thresh'], min_face=card['min_face'], lnet=card['lnet'], lnet_flip=card['lnet_flip'],
+                **card['tta'])
     opts.update(kw)
     return load_cascade(card['prefix'], card['epoch'], backend=backend, threads=threads, **opts)

@@ -15,7 +15,9 @@ Test-time options of the last stage (off by default; the default models' ``accur
 them on): ``onet_flip`` scores every Onet crop and its mirror image and averages the two face
 probabilities; ``onet_passes=2`` runs the Onet again on the boxes its regression gave (squared and
 re-cropped), averages the passes' probabilities and keeps the last pass's box. The threshold gates the
-first pass; the NMS runs on the final boxes.
+first pass; the NMS runs on the final boxes. ``lnet_flip`` runs the landmark nets on every face crop
+and its mirror image and averages the two sets of points (the mirrored set mapped back, left and right
+swapped).
 """
 import time
 
@@ -24,7 +26,7 @@ import numpy as np
 
 from . import boxes as bx
 from .image import to_tensor
-from .landmarks import from_vector
+from .landmarks import flip_points, from_vector
 
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 
@@ -40,7 +42,7 @@ class MtcnnDetector:
 
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
                  thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, chunk=(16, 8),
-                 interp=cv2.INTER_LINEAR, onet_flip=False, onet_passes=1):
+                 interp=cv2.INTER_LINEAR, onet_flip=False, onet_passes=1, lnet_flip=False):
         if pnet is None or pnet.info.get('kind') != 'pnet':
             raise ValueError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
@@ -60,6 +62,7 @@ class MtcnnDetector:
         if int(onet_passes) != onet_passes or onet_passes < 1:
             raise ValueError('onet_passes must be a whole number ≥ 1, got %r' % (onet_passes,))
         self.onet_flip, self.onet_passes = bool(onet_flip), int(onet_passes)
+        self.lnet_flip = bool(lnet_flip)
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
@@ -132,7 +135,7 @@ class MtcnnDetector:
         order = bx.nms(calibrated, 0.7, 'Minimum')
         points = None
         if lms is not None:
-            points = _denormalise_points(lms[order], framed[order])
+            points = _denormalise_points(from_vector(lms[order]), framed[order])
         return kept, calibrated[order], points  # the last stage's raw boxes: before its NMS, as the original
 
     def detect_rnet(self, img, dets):
@@ -142,14 +145,20 @@ class MtcnnDetector:
         return self._refine(img, dets, self.onet, self.thresh[2], self.onet.info['size'], True)
 
     def landmarks(self, img, boxes, model):
-        """Run a landmark net on the squared final boxes; N×P×2 image coordinates."""
+        """Run a landmark net on the squared final boxes; N×P×2 image coordinates (with ``lnet_flip``,
+        the mean of the crop's points and its mirror's, mapped back)."""
         if len(boxes) == 0:
             return np.zeros((0, model.info['n_points'], 2))
         sq = bx.square(boxes)
         sq[:, :4] = np.round(sq[:, :4])
         crops, _ = bx.crop_batch(img, sq, model.info['size'], check_geometry=False, interp=self.interp)
-        out = self._run_batched(model, crops, self.chunk['onet'])[0]
-        return _denormalise_points(out, sq)
+        pts = from_vector(self._run_batched(model, crops, self.chunk['onet'])[0])
+        if self.lnet_flip:
+            # a crop-normalised x of the mirrored crop is 1 − x of the crop (pixel-centre convention)
+            mirrored = from_vector(self._run_batched(model, np.ascontiguousarray(crops[..., ::-1]),
+                                                     self.chunk['onet'])[0])
+            pts = (pts + flip_points(mirrored)) / 2
+        return _denormalise_points(pts, sq)
 
     # --- public API ------------------------------------------------------------------------
     def detect_face(self, img, candidates=False):
@@ -200,10 +209,9 @@ class MtcnnDetector:
         return dets[:, :4].copy(), dets[:, 4].copy(), points
 
 
-def _denormalise_points(values, crops):
-    """Crop-normalised net outputs (the label layout, see core.landmarks.to_vector) -> N×P×2 image
+def _denormalise_points(pts, crops):
+    """Crop-normalised N×P×2 points (:func:`core.landmarks.from_vector` of the net outputs) -> image
     pixels: x = v·side − 0.5 + crop_x1, the original's half-pixel convention."""
-    pts = from_vector(values)
     side = np.stack([crops[:, 2] - crops[:, 0] + 1, crops[:, 3] - crops[:, 1] + 1], 1)[:, None, :]
     return pts * side - 0.5 + crops[:, None, 0:2]
 

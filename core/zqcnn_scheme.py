@@ -266,6 +266,8 @@ class ZqcnnDetector(MtcnnDetector):
         if not single_onet_pass(kw):
             raise ValueError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored or repeated Onet "
                              'passes (onet_flip / onet_passes)')
+        if kw.pop('lnet_flip', False):
+            raise ValueError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored landmark pass (lnet_flip)")
         super().__init__(pnet, rnet, onet, **kw)
         self.thresh = [max(0.1, t) for t in self.thresh]
         self.nms = [max(0.1, float(t)) for t in nms]

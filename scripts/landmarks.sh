@@ -2,7 +2,8 @@
 # The 5-point landmark recipe end to end (not in the original): check the CUHK labels and drop the bad
 # lines, frame every face with the detector's own box, train Lnet_v2 on those crops (scripts/recipes/train/L_box.json:
 # output BatchNorm frozen at the targets' statistics, L1 loss, Adam, a tenth held out as the dev split),
-# then score it on the test list in the detection protocol. About 13 minutes on a 2-core CPU.
+# then score it on the test list in the detection protocol, its points averaged with the mirrored crop's as the
+# default models run it. About 23 minutes on a 2-core CPU.
 # Environment: LIST (training list, default ../shared/data/landmarks5/new_training.txt), TEST (test list),
 #   OUT (run folder, default runs/landmarks), EPOCH (the checkpoint to evaluate, default 32).
 # Flags go to train_L.py, e.g. --end_epoch 24 --network Lnet_v1. Every step resumes or reruns cheaply.
@@ -17,4 +18,4 @@ EPOCH="${EPOCH:-32}"
 "$PY" tools/inspect_landmarks.py --list "$LIST" --out "$OUT/check" --drop_outliers "$OUT/clean/train.txt"
 "$PY" prepare_data/landmark_boxes.py --list "$OUT/clean/train.txt" --out "$OUT/boxes/train.txt"
 "$PY" train_L.py --recipe L_box --image_set "$OUT/boxes/train.txt" --prefix "$OUT/lnet_box" "$@"
-"$PY" tools/eval_landmarks.py --detect --list "$TEST" --lnet "$OUT/lnet_box,$EPOCH" --backend onnx --out "$OUT/eval"
+"$PY" tools/eval_landmarks.py --detect --list "$TEST" --lnet "$OUT/lnet_box,$EPOCH" --lnet_flip on --backend onnx --out "$OUT/eval"

@@ -214,7 +214,52 @@ def test_zqcnn_scheme_and_exports_refuse_onet_test_time_options(tmp_path):
     p, r, o = _random_model('Pnet20_v1'), _random_model('Rnet_v1'), _random_model('Onet_v1')
     with pytest.raises(ValueError, match='no mirrored or repeated Onet'):
         ZqcnnDetector(p, r, o, onet_flip=True)
+    with pytest.raises(ValueError, match='no mirrored landmark pass'):
+        ZqcnnDetector(p, r, o, lnet_flip=True)
     with pytest.raises(ValueError, match='one plain Onet pass'):
         export_cascade(dict(pnet=p, rnet=r, onet=o), str(tmp_path / 'x'),
                        dict(thresh=[0.5, 0.5, 0.7], min_face=20, onet_passes=2))
     assert not (tmp_path / 'x').exists()
+
+
+class _DotNet:
+    """A stand-in landmark net that reads its 5 points off the crop: the bright pixels, the two highest
+    as the eyes and the two lowest as the mouth corners (each pair left to right), the middle one as
+    the nose; crop-normalised as the nets' labels, (pixel + 0.5) / side. It is mirror-equivariant."""
+    info = dict(kind='lnet', size=48, n_points=5)
+    network = 'dots'
+
+    def __call__(self, x):
+        out = []
+        for crop in x:
+            ys, xs = np.nonzero(crop[0] > 0.5)
+            order = np.argsort(ys, kind='stable')
+            pts = np.c_[xs[order], ys[order]].astype(np.float64)
+            eyes, nose, mouth = pts[:2][np.argsort(pts[:2, 0])], pts[2:3], pts[3:][np.argsort(pts[3:, 0])]
+            pts = (np.r_[eyes, nose, mouth] + 0.5) / x.shape[-1]
+            out.append(np.r_[pts[:, 0], pts[:, 1]])
+        return [np.array(out, np.float32)]
+
+
+def test_lnet_flip_maps_the_mirrored_points_back():
+    from core.landmarks import flip_points, from_vector
+    img = np.zeros((100, 100, 3), np.uint8)
+    dots = np.array([[20, 18], [36, 17], [29, 30], [22, 41], [37, 43]])  # eyes, nose, mouth corners (x, y)
+    for x, y in dots:
+        img[10 + y, 10 + x] = 255
+    box = np.array([[10, 10, 57, 57, 1.0]])  # a 48-pixel square: the crop is the image, pixel for pixel
+    plain = MtcnnDetector(_random_model('Pnet20_v1'), lnet=_DotNet()).landmarks(img, box, _DotNet())
+    np.testing.assert_allclose(plain[0], dots + 10, atol=1e-4)
+    det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=_DotNet(), lnet_flip=True)
+    np.testing.assert_allclose(det.landmarks(img, box, _DotNet())[0], dots + 10, atol=1e-4)  # equivariant: unchanged
+    # any net: the mean of its points and its mirrored crop's points mapped back, left and right swapped
+    lnet = _random_model('Lnet_v1')
+    boxes = np.array([[5.3, 8.1, 60.7, 70.2, 0.9], [30, 20, 90, 85, 0.8]])
+    det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=lnet, lnet_flip=True)
+    from core import boxes as bx
+    sq = bx.square(boxes)
+    sq[:, :4] = np.round(sq[:, :4])
+    crops = bx.crop_batch(img, sq, 48, check_geometry=False)[0]
+    mean = (from_vector(lnet(crops)[0]) + flip_points(from_vector(lnet(np.ascontiguousarray(crops[..., ::-1]))[0]))) / 2
+    side = (sq[:, 2:4] - sq[:, 0:2] + 1)[:, None, :]
+    np.testing.assert_allclose(det.landmarks(img, boxes, lnet), mean * side - 0.5 + sq[:, None, 0:2], atol=1e-4)

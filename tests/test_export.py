@@ -164,6 +164,14 @@ def test_cascade_folder_runs_without_mxnet_and_gives_demo_boxes(tmp_path):
     r = run('demo.py', '--backend', 'onnx', '--imgfile', img, '--save_dets', b, '--out', str(tmp_path / 'v.jpg'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert open(a).read() == open(b).read() and len(open(a).read().splitlines()) >= 4
+    # the landmark net runs as the default models record it (mirrored crops averaged in when they say so)
+    import cv2
+    from core.cascade import default_card, default_cascade
+    assert card['lnet_flip'] == default_card()['lnet_flip']
+    points = default_cascade(backend='onnx').detect(cv2.imread(img))[2]
+    got = json.load(open(tmp_path / 'one.json'))
+    got = got[0] if isinstance(got, list) else got
+    np.testing.assert_allclose(np.array(got['landmarks']), points, atol=0.006)
     # ZQCNN's candidate flow without MXNet as well: the boxes of demo.py --scheme zqcnn
     r = run(str(tmp_path / 'block.py'), 'tools/detect_onnx.py', '--models', out, '--imgfile', img, '--save_dets', a,
             '--scheme', 'zqcnn')

@@ -38,8 +38,7 @@ def test_unjittered_box_crop_is_the_detectors_crop():
         assert np.allclose(norm, (pts - sq[0, :2] + 0.5) / side)
         # the detector maps a net output back with the same convention
         from core.detector import _denormalise_points
-        from core.landmarks import to_vector
-        back = _denormalise_points(to_vector(norm)[None], sq)[0]
+        back = _denormalise_points(norm[None], sq)[0]
         assert np.allclose(back, pts)
 
 

@@ -88,3 +88,27 @@ def test_card_points_carry_the_onet_options_to_the_tools(tmp_path, monkeypatch):
     assert resolved('--point', 'default') == (False, 1)
     assert resolved('--scheme', 'zqcnn') == (False, 1)  # ZQCNN's own flow: what its C++ finds
     assert resolved('--prefix', 'a,b,c', '--epoch', '1,1,1') == (False, 1)  # other models: plain unless asked
+
+
+def test_card_lnet_flip_reaches_the_tools_and_the_exported_card(tmp_path, monkeypatch):
+    import cli
+    from core import cascade
+    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20,
+                lnet=dict(prefix='lnet', epoch=32, flip=True))
+    path = tmp_path / 'models.json'
+    path.write_text(json.dumps(card))
+    monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(path))
+    assert cascade.default_card()['lnet_flip'] is True
+    ap = cli.parser('x')
+    cli.add_detector_args(ap)
+
+    def resolved(*flags):
+        return cli.resolve_detector_args(ap.parse_args(list(flags)))['lnet_flip']
+    assert resolved() is True
+    assert resolved('--lnet_flip', 'off') is False
+    assert resolved('--scheme', 'zqcnn') is False  # ZQCNN's flow runs the landmark net once
+    assert resolved('--lnet', 'other,3') is False  # another landmark net: plain unless asked
+    assert resolved('--lnet', 'other,3', '--lnet_flip', 'on') is True
+    card['lnet'].pop('flip')
+    path.write_text(json.dumps(card))
+    assert cascade.default_card()['lnet_flip'] is False and resolved() is False

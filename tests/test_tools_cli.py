@@ -81,3 +81,12 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     r = _run(args + ['--force'])
     assert r.returncode == 0 and 'WIDER val: easy=' in r.stdout, r.stderr
     assert sorted(os.listdir(tmp_path)) == ['default', 'demo', 'run']  # no staging or backup folder left
+    # a landmark net attached to the published cascade, mirrored crops averaged in unless --lnet_flip off
+    m = random_model('Lnet_v2')
+    save_checkpoint(str(tmp_path / 'l' / 'lnet'), 3, symbols.get_symbol('Lnet_v2'), m.arg, m.aux, network='Lnet_v2')
+    for flag, want in ((), True), (('--lnet_flip', 'off'), False):
+        r = _run(['tools/publish_models.py', '--out', str(out), '--lnet', str(tmp_path / 'l' / 'lnet') + ',3'] + list(flag))
+        assert r.returncode == 0 and 'attached Lnet_v2 (epoch 3)' in r.stdout, r.stderr
+        card = json.load(open(out / 'models.json'))
+        assert card['lnet']['flip'] is want and card['epoch'] == [2, 4, 5]
+        assert cascade.default_card()['lnet'] == [str(out / 'lnet'), 3] and cascade.default_card()['lnet_flip'] is want

@@ -46,6 +46,8 @@ def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
     if 'pnet' not in models:
         raise ValueError('%s: the cascade has no Pnet' % path)
     settings = dict(thresh=card['thresh'], min_face=card['min_face'], factor=card['factor'])
+    if card.get('lnet_flip') and scheme == 'original':  # ZQCNN's flow runs the landmark net once
+        settings['lnet_flip'] = True
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return SCHEMES[scheme](models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'), **settings)
 

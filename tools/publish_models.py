@@ -59,7 +59,7 @@ def val_ap(out, gt_dir, image_root, threads=2):
     return aps
 
 
-def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=None, force=False):
+def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=None, force=False, lnet_flip=True):
     manifest = load_json(os.path.join(run, 'manifest.json'), 'pipeline manifest')
     if 'cascade' not in manifest:
         raise ValueError('%s: the manifest names no cascade (rerun the pipeline with this version)' % run)
@@ -78,7 +78,8 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
     if lnet:
         prefix, epoch = lnet
         card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=_copy(prefix, int(epoch),
-                                                                             os.path.join(staging, 'lnet')))
+                                                                             os.path.join(staging, 'lnet')),
+                            flip=bool(lnet_flip))
     save_json(os.path.join(staging, 'models.json'), card)
     aps = val_ap(staging, gt_dir, image_root)
     if aps:
@@ -98,8 +99,9 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
     return card
 
 
-def attach_lnet(out, lnet, note=''):
-    """Add (or replace) the 5-point landmark net of the cascade published in ``out``."""
+def attach_lnet(out, lnet, note='', flip=True):
+    """Add (or replace) the 5-point landmark net of the cascade published in ``out``; ``flip``: the tools run
+    it on each face crop and its mirror and average the points."""
     card_path = os.path.join(out, 'models.json')
     card = load_json(card_path, 'model card')
     prefix, epoch = lnet
@@ -112,7 +114,7 @@ def attach_lnet(out, lnet, note=''):
         stale = os.path.join(out, 'lnet-%04d.params' % old['epoch'])
         if os.path.exists(stale):
             os.remove(stale)
-    card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=network, note=note)
+    card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=network, note=note, flip=bool(flip))
     save_json(card_path, card)
     return card
 
@@ -129,6 +131,9 @@ def main(argv=None):
     ap.add_argument('--out', default=os.path.join(REPO_ROOT, 'model', 'default'))
     ap.add_argument('--thresh', default=None, help='stage thresholds to record (default: the recipe\'s eval_thresh)')
     ap.add_argument('--lnet', default=None, help='5-point landmark net to ship with the cascade, as prefix,epoch')
+    ap.add_argument('--lnet_flip', choices=('on', 'off'), default='on',
+                    help='record that the tools average the landmark net\'s points over each face crop and its '
+                         'mirror (chosen on the CUHK dev faces: 5.41 -> 5.16 %% NME)')
     ap.add_argument('--note', default='', help='free text stored in models.json')
     ap.add_argument('--gt_dir', default=os.path.join(data, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(data, 'WIDER_val', 'images'))
@@ -143,10 +148,11 @@ def main(argv=None):
     if not args.run:
         if not lnet:
             ap.error('give --run (a pipeline run to publish) or --lnet (a landmark net to attach)')
-        card = attach_lnet(args.out, lnet, args.note)
+        card = attach_lnet(args.out, lnet, args.note, args.lnet_flip == 'on')
         print('attached %s (epoch %d) to %s' % (card['lnet']['network'], card['lnet']['epoch'], args.out))
         return 0
-    card = publish(args.run, args.out, args.thresh, lnet, args.note, args.gt_dir, args.image_root, args.force)
+    card = publish(args.run, args.out, args.thresh, lnet, args.note, args.gt_dir, args.image_root, args.force,
+                   args.lnet_flip == 'on')
     print('published %s (epochs %s, thresholds %s%s) to %s' % (', '.join(card['networks']), card['epoch'],
                                                                 card['thresh'], ', lnet ' + card['lnet']['network']
                                                                 if card['lnet'] else '', args.out))

@@ -420,7 +420,8 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
     named ``prob`` / ``bbox`` / ``landmarks``, and ``cascade.json`` — per stage the file, input size,
     Pnet cell and stride, outputs, and the detector settings (thresholds, minimum face, pyramid
     factor) and preprocessing (BGR, (x − 127.5) / 128, NCHW) a runtime needs.
-    ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor."""
+    ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor (and ``lnet_flip``, recorded
+    with a landmark net)."""
     from ..detector import single_onet_pass
     if not single_onet_pass(settings):
         raise ValueError('a deployed cascade runs one plain Onet pass: export an operating point without the '
@@ -446,5 +447,7 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
                 preprocess=dict(color='BGR', layout='NCHW', mean=127.5, scale=0.0078125,
                                 formula='(x - 127.5) * 0.0078125'),
                 opset=int(opset) if opset else None)
+    if 'lnet' in stages:  # average the landmark net's points with those of the mirrored crop
+        card['lnet_flip'] = bool(settings.get('lnet_flip', False))
     save_json(os.path.join(out_dir, 'cascade.json'), card)
     return card
