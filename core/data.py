@@ -521,7 +521,10 @@ def make_loaders(s, info, shard=(0, 1)):
     if s.online:
         from .landmarks import read_list as read_landmarks
         samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
-        train, val = _held_out(samples, s.val_ratio, rng)
+        if s.val_list:
+            train, val = samples, read_landmarks(s.val_list, s.list_format, s.image_root, s.min_landmark_size)
+        else:
+            train, val = _held_out(samples, s.val_ratio, rng)
         tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
         vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
     else:

@@ -139,6 +139,16 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
     model = load_model(str(tmp_path / 'l'), 1)
     out = model(samples(np.arange(2), np.random.default_rng(0))['data'])[0]
     assert out.shape == (2, 10) and np.all(np.isfinite(out))
+    # a --val_list is the validation data of an online list too: every training line trains
+    from core.data import make_loaders
+    from core.train import Settings
+    from symbols import network_info
+    val = tmp_path / 'dev.txt'
+    val.write_text('\n'.join(rows[:3]) + '\n')
+    for val_list, sizes in ((None, (6, 2)), (str(val), (8, 3))):
+        s = Settings(recipe, run=RunOptions(workers=0, quiet=True, val_list=val_list))
+        tl, vl = make_loaders(s, network_info('Lnet_v2'))
+        assert (tl.num_samples, vl.num_samples) == sizes
 
 
 def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
