@@ -155,3 +155,17 @@ def test_detection_protocol_of_eval_landmarks(tmp_path):
     last = dict(kv.split('=') for kv in r.stdout.strip().splitlines()[-1].split())
     n, total = map(int, last['detected'].split('/'))
     assert total == 12 and n >= 10 and 0 < float(last['nme']) < 20
+    # the median signed error line: labels moved by (2, 3) pixels move it by (-2, -3)
+    from core.landmarks import shift_numbers
+    from core.fileio import split_path
+    moved = tmp_path / 'moved.txt'
+    moved.write_text(''.join(' '.join([os.path.join(os.path.dirname(str(small)), name)] +
+                                      shift_numbers(nums, 'cuhk', 2, 3)) + '\n'
+                             for name, nums in (split_path(line) for line in open(small) if line.strip())))
+    r2 = _run(['tools/eval_landmarks.py', '--detect', '--peer', 'caffe', '--list', str(moved), '--out', str(tmp_path / 'o2')])
+    assert r2.returncode == 0, r2.stderr[-2000:]
+
+    def offset(out):
+        line = [s for s in out.splitlines() if s.startswith('median signed error')][0].split()
+        return np.array([float(line[-4]), float(line[-2])])
+    np.testing.assert_allclose(offset(r2.stdout), offset(r.stdout) - [2, 3], atol=0.011)

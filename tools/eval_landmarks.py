@@ -70,6 +70,8 @@ def detect_protocol(args):
     gt = np.stack([p for _, p in samples])
     res, err = L.metrics(pred[found], gt[found], np.ones((int(found.sum()), 2)), 5)
     res['detected'], res['total'] = int(found.sum()), len(samples)
+    # where the points sit against the labels on the whole: a label convention or a block of offset labels
+    res['offset'] = np.median((pred[found] - gt[found]).reshape(-1, 2), 0) if found.any() else np.full(2, np.nan)
     return samples, pred, res, {label: err}, '%s on %s: detected %d of %d faces (x%g upscale)' % (
         label, args.list, res['detected'], len(samples), args.upscale)
 
@@ -98,6 +100,7 @@ def main(argv=None):
     print(head)
     print('samples (green: ground truth, red: prediction): %s; CED: %s' % (png, ced))
     if args.detect:
+        print('median signed error, prediction - label: dx %+.2f dy %+.2f pixels' % tuple(res['offset']))
         print('nme=%.2f failure=%.2f detected=%d/%d' % (res['nme'], res['failure'], res['detected'], res['total']))
     else:
         print('nme=%.3f failure_rate=%.2f l1=%.5f l2=%.6f' % (res['nme'], res['failure'], res['l1'], res['l2']))
