@@ -114,6 +114,17 @@ class ListError(FormatError):
     """A malformed landmark list (the message names file and line)."""
 
 
+def shift_numbers(numbers, fmt, dx, dy):
+    """The number fields of a ``cuhk`` or ``l106`` list line with every point moved by (dx, dy) pixels
+    (fields after the points are kept as they are): the repair of a line whose labels are all offset."""
+    if fmt not in ('cuhk', 'l106'):
+        raise ValueError('shifting points is defined for the cuhk and l106 formats, not %r' % fmt)
+    n = 10 if fmt == 'cuhk' else 212
+    pts = from_vector(np.array([float(x) for x in numbers[:n]]), n // 2) + [dx, dy]
+    moved = np.r_[pts[:, 0], pts[:, 1]] if fmt == 'cuhk' else pts.ravel()
+    return ['%g' % round(float(x), 4) for x in moved] + list(numbers[n:])
+
+
 def extent(points):
     """Larger side of the points' bounding box (the original's size filter)."""
     pts = np.asarray(points)

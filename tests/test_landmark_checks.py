@@ -98,3 +98,44 @@ def test_real_cuhk_list_shifted_block_is_found():
     shifted = np.array(['net_7876/_' in p for p, _, _ in items])
     assert shifted.sum() == 2350
     assert bad[shifted].mean() > 0.99 and bad[~shifted].sum() == 0
+    # moved down by the block's offset (the recipe's --shift), the block passes the checks
+    pts = np.stack([p for _, _, p in items]) + np.where(shifted[:, None, None], [0, 27.7], 0)
+    flags, _ = check_points(pts, np.full((len(items), 2), 80.0))
+    assert outlier_mask(flags).sum() <= 5
+
+
+def test_shift_repairs_a_block_of_offset_lines(tmp_path, capsys):
+    from core.landmarks import shift_numbers
+    from tools.inspect_landmarks import main
+    assert shift_numbers('1 2 3 4 5 6 7 8 9 10 extra'.split(), 'cuhk', 0.5, -1) == \
+        ['1.5', '2.5', '3.5', '4.5', '5.5', '5', '6', '7', '8', '9', 'extra']
+    assert shift_numbers(['1', '2'] * 106, 'l106', 1, 1)[:4] == ['2', '3', '2', '3']
+    rng = np.random.RandomState(0)
+    lines = []
+    for k in range(30):
+        folder, dy = ('good', 0) if k < 22 else ('bad', -27)  # a block labelled 27 px too high
+        (tmp_path / folder).mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / folder / ('%d.jpg' % k)), rng.randint(0, 255, (80, 80, 3)).astype(np.uint8))
+        s = TEMPLATE + rng.normal(0, 1.0, (5, 2)) + [0, dy]
+        lines.append(' '.join(['%s/%d.jpg' % (folder, k)] + ['%.2f' % v for v in np.r_[s[:, 0], s[:, 1]]]))
+    lst = tmp_path / 'list.txt'
+    lst.write_text('\n'.join(lines) + '\n')
+    clean = tmp_path / 'clean.txt'
+    assert main(['--list', str(lst), '--out', str(tmp_path / 'c0'), '--drop_outliers', str(clean)]) == 0
+    assert len(clean.read_text().splitlines()) == 22  # unrepaired: the block is dropped
+    assert main(['--list', str(lst), '--out', str(tmp_path / 'c1'), '--drop_outliers', str(clean),
+                 '--shift', 'bad/:0,27']) == 0
+    assert '--shift bad/: 8 lines moved by (0, 27) pixels' in capsys.readouterr().out
+    kept = read_list(str(clean), 'cuhk')
+    assert len(kept) == 30
+    want = np.stack([p for _, _, p in read_list(str(lst), 'cuhk')]) + np.array([[[0, 0]]] * 22 + [[[0, 27]]] * 8)
+    np.testing.assert_allclose(np.stack([p for _, _, p in kept]), want, atol=1e-6)
+    for bad in (['--shift', 'bad/'], ['--shift', ':0,1'], ['--shift', 'bad/:0,1', '--format', 'celeba']):
+        try:
+            code = main(['--list', str(lst), '--out', str(tmp_path / 'c2')] + bad)
+        except SystemExit as exc:
+            code = exc.code
+        except ValueError as exc:
+            assert '--shift takes' in str(exc)
+            code = 2
+        assert code == 2

@@ -11,6 +11,11 @@ Writes ``<out>/report.txt`` (the table), ``<out>/flagged.tsv`` (line, path, fail
 new list's folder (so the trainers' default image root still finds the images). The checks are
 described in ``core/landmark_checks.py``.
 
+``--shift PREFIX:DX,DY`` (repeatable) first moves every point of the lines whose path starts with
+PREFIX by (DX, DY) pixels, the repair of a block of lines whose labels are all offset; the checks then
+run on the moved points and the cleaned list carries them. The CUHK training list needs
+``--shift net_7876/_:0,27.7`` (its 2,350 ``net_7876/_*`` lines sit 27.7 pixels too high; README, Landmarks).
+
 ``--content_offset N`` also prints, per source folder (up to N lines each), where the dark features of
 the mean image patch sit around each labelled point (:func:`core.landmark_checks.content_offset`): a
 model-free check of two lists' pixel conventions against each other.
@@ -27,7 +32,7 @@ import cli  # noqa: E402
 
 from core.fileio import atomic_call, split_path, write_lines  # noqa: E402
 from core.landmark_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
-from core.landmarks import FORMATS, read_list  # noqa: E402
+from core.landmarks import FORMATS, read_list, shift_numbers  # noqa: E402
 
 
 def _crop_frames(items, fmt):
@@ -77,6 +82,28 @@ def _print_content_offsets(items, sources, most):
         print('  %s (%d lines): %s' % (src, len(idx), '  '.join('%+.2f,%+.2f' % tuple(o) for o in off)))
 
 
+def _shift_spec(text):
+    """``PREFIX:DX,DY`` -> (prefix, dx, dy)."""
+    prefix, _, move = text.rpartition(':')
+    try:
+        dx, dy = (float(v) for v in move.split(','))
+    except ValueError:
+        raise ValueError('--shift takes PREFIX:DX,DY (e.g. net_7876/_:0,27.7), got %r' % text)
+    if not prefix:
+        raise ValueError('--shift takes PREFIX:DX,DY with a path prefix, got %r' % text)
+    return prefix, dx, dy
+
+
+def _apply_shifts(raw, items, shifts, fmt):
+    """Move the points of the lines each (prefix, dx, dy) names, in ``raw`` (path, numbers) and ``items``."""
+    for prefix, dx, dy in shifts:
+        hits = [i for i, (name, _) in enumerate(raw) if name.replace('\\', '/').startswith(prefix)]
+        for i in hits:
+            raw[i] = (raw[i][0], shift_numbers(raw[i][1], fmt, dx, dy))
+            items[i] = (items[i][0], items[i][1], items[i][2] + [dx, dy])
+        print('--shift %s: %d lines moved by (%g, %g) pixels' % (prefix, len(hits), dx, dy))
+
+
 def _source(name):
     parts = name.replace('\\', '/').split('/')
     return parts[0] if len(parts) > 1 else '.'
@@ -92,6 +119,9 @@ def main(argv=None):
     ap.add_argument('--z_limit', type=float, default=4.0, help='robust z beyond which centre or size is an outlier')
     ap.add_argument('--min_shift', type=float, default=0.15, help='smallest centre shift (fraction of the crop) '
                     'that counts as off-centre')
+    ap.add_argument('--shift', action='append', default=[], metavar='PREFIX:DX,DY',
+                    help='move the points of the lines whose path starts with PREFIX by DX,DY pixels before the '
+                         'checks (repeatable; the CUHK training list: net_7876/_:0,27.7)')
     ap.add_argument('--worst', type=int, default=48, help='lines in the PNG grid')
     ap.add_argument('--content_offset', type=int, default=0, metavar='N',
                     help='per source folder, the offset of the dark centroid of the mean patch from each labelled '
@@ -99,10 +129,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.content_offset < 0:
         ap.error('--content_offset takes a number of lines, 0 or more (got %d)' % args.content_offset)
+    shifts = [_shift_spec(t) for t in args.shift]
+    if shifts and args.format == 'celeba':
+        ap.error('--shift moves the points of cuhk and l106 lists (a celeba line also has a face box)')
     items = read_list(args.list, args.format, args.image_root)
     root = args.image_root if args.image_root is not None else os.path.dirname(os.path.abspath(args.list))
     with open(args.list) as f:
         raw = [split_path(line) for line in f if line.strip()]  # the lines read_list kept, in order
+    _apply_shifts(raw, items, shifts, args.format)
     pts, sizes, readable = _crop_frames(items, args.format)
     flags, score = check_points(pts, sizes, args.z_limit, args.min_shift)
     flags = dict(flags, unreadable=~readable)
