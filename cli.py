@@ -184,14 +184,18 @@ def resolve_detector_args(args):
     return out
 
 
-def detector_from_args(args):
-    """An :class:`core.detector.MtcnnDetector` from :func:`add_detector_args` flags."""
+def detector_from_args(args, landmarks=True):
+    """An :class:`core.detector.MtcnnDetector` from :func:`add_detector_args` flags; ``landmarks=False``
+    leaves the landmark nets out (box evaluations, which would only pay for them)."""
     from core.cascade import load_cascade
     ctx = None
     if args.gpu >= 0:
         from core.devices import gpu_context
         ctx = gpu_context(args.gpu)
-    return load_cascade(ctx=ctx, **resolve_detector_args(args))
+    kw = resolve_detector_args(args)
+    if not landmarks:
+        kw.update(lnet=None, lnet106=None)
+    return load_cascade(ctx=ctx, **kw)
 
 
 # --- training --------------------------------------------------------------------------------------

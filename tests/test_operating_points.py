@@ -112,3 +112,15 @@ def test_card_lnet_flip_reaches_the_tools_and_the_exported_card(tmp_path, monkey
     card['lnet'].pop('flip')
     path.write_text(json.dumps(card))
     assert cascade.default_card()['lnet_flip'] is False and resolved() is False
+
+
+def test_box_evaluations_leave_the_landmark_nets_out():
+    import cli
+    ap = cli.parser('x')
+    cli.add_detector_args(ap, point='accurate')  # as tools/eval_wider.py and tools/test_fddb.py
+    args = ap.parse_args([])
+    with_points = cli.detector_from_args(args)
+    boxes_only = cli.detector_from_args(args, landmarks=False)
+    assert with_points.lnet is not None and with_points.lnet_flip  # the default models' Lnet, mirrored
+    assert boxes_only.lnet is None and boxes_only.lnet106 is None
+    assert boxes_only.thresh == with_points.thresh and boxes_only.onet_passes == with_points.onet_passes == 2

@@ -68,7 +68,7 @@ def main(argv=None):
     gt, events, images = _dev(args, min_face) if args.gt_anno else _official(args)
     pred_dir = args.pred_dir or os.path.join(args.out, 'pred')
     if not args.pred_dir:
-        det = cli.detector_from_args(args)
+        det = cli.detector_from_args(args, landmarks=False)
         unreadable = W.run_detector(det, images, pred_dir)
         if unreadable:
             print('warning: %d images missing or unreadable (no detections for them)' % unreadable)

@@ -37,7 +37,7 @@ def main(argv=None):
     names = fold_images(args.folds)
     if not names:
         raise FileNotFoundError('%s: no FDDB-fold-XX.txt lists here' % args.folds)
-    det = cli.detector_from_args(args)
+    det = cli.detector_from_args(args, landmarks=False)
     missing = 0
     with atomic_write(args.out) as f:
         for name in tqdm(names, desc='fddb', unit='img'):
