@@ -118,7 +118,7 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
                                                   "models' own when --prefix is not given; 'none' for none)")
     ap.add_argument('--lnet106', default=None, help='106-point Lnet checkpoint as prefix,epoch')
     ap.add_argument('--lnet_flip', choices=('on', 'off'), default=None,
-                    help='average the landmark nets\' points over each face crop and its mirror (default: as the '
+                    help='average the 5-point Lnet\'s points over each face crop and its mirror (default: as the '
                          "default models record it for their own Lnet, else off)")
     ap.add_argument('--backend', choices=list(BACKENDS), default='mxnet',
                     help='run the nets with MXNet, ONNX Runtime or OpenCV DNN (both exported on the fly)')

@@ -15,7 +15,7 @@ Test-time options of the last stage (off by default; the default models' ``accur
 them on): ``onet_flip`` scores every Onet crop and its mirror image and averages the two face
 probabilities; ``onet_passes=2`` runs the Onet again on the boxes its regression gave (squared and
 re-cropped), averages the passes' probabilities and keeps the last pass's box. The threshold gates the
-first pass; the NMS runs on the final boxes. ``lnet_flip`` runs the landmark nets on every face crop
+first pass; the NMS runs on the final boxes. ``lnet_flip`` runs the 5-point Lnet on every face crop
 and its mirror image and averages the two sets of points (the mirrored set mapped back, left and right
 swapped).
 """
@@ -144,16 +144,16 @@ class MtcnnDetector:
     def detect_onet(self, img, dets):
         return self._refine(img, dets, self.onet, self.thresh[2], self.onet.info['size'], True)
 
-    def landmarks(self, img, boxes, model):
-        """Run a landmark net on the squared final boxes; N×P×2 image coordinates (with ``lnet_flip``,
-        the mean of the crop's points and its mirror's, mapped back)."""
+    def landmarks(self, img, boxes, model, flip=False):
+        """Run a landmark net on the squared final boxes; N×P×2 image coordinates (``flip``: the mean of
+        the crop's points and its mirror's, mapped back)."""
         if len(boxes) == 0:
             return np.zeros((0, model.info['n_points'], 2))
         sq = bx.square(boxes)
         sq[:, :4] = np.round(sq[:, :4])
         crops, _ = bx.crop_batch(img, sq, model.info['size'], check_geometry=False, interp=self.interp)
         pts = from_vector(self._run_batched(model, crops, self.chunk['onet'])[0])
-        if self.lnet_flip:
+        if flip:
             # a crop-normalised x of the mirrored crop is 1 − x of the crop (pixel-centre convention)
             mirrored = from_vector(self._run_batched(model, np.ascontiguousarray(crops[..., ::-1]),
                                                      self.chunk['onet'])[0])
@@ -200,7 +200,7 @@ class MtcnnDetector:
         self.landmarks106 = None
         if self.lnet is not None:
             t0 = time.perf_counter()
-            points = self.landmarks(img, dets, self.lnet)
+            points = self.landmarks(img, dets, self.lnet, self.lnet_flip)
             self.times['lnet'] = time.perf_counter() - t0
         if self.lnet106 is not None:
             t0 = time.perf_counter()

@@ -388,7 +388,7 @@ class ZqcnnDetector(MtcnnDetector):
     def detect_onet(self, img, dets):
         return self._stage(img, dets, self.onet, self.thresh[2], True)
 
-    def landmarks(self, img, boxes, model):
+    def landmarks(self, img, boxes, model, flip=False):
         """A landmark net on the final boxes, squared and cropped as ZQCNN's Lnet stage does."""
         if len(boxes) == 0:
             return np.zeros((0, model.info['n_points'], 2))

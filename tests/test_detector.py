@@ -248,18 +248,24 @@ def test_lnet_flip_maps_the_mirrored_points_back():
     for x, y in dots:
         img[10 + y, 10 + x] = 255
     box = np.array([[10, 10, 57, 57, 1.0]])  # a 48-pixel square: the crop is the image, pixel for pixel
-    plain = MtcnnDetector(_random_model('Pnet20_v1'), lnet=_DotNet()).landmarks(img, box, _DotNet())
-    np.testing.assert_allclose(plain[0], dots + 10, atol=1e-4)
-    det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=_DotNet(), lnet_flip=True)
-    np.testing.assert_allclose(det.landmarks(img, box, _DotNet())[0], dots + 10, atol=1e-4)  # equivariant: unchanged
+    det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=_DotNet())
+    np.testing.assert_allclose(det.landmarks(img, box, _DotNet())[0], dots + 10, atol=1e-4)
+    np.testing.assert_allclose(det.landmarks(img, box, _DotNet(), flip=True)[0], dots + 10, atol=1e-4)  # equivariant
     # any net: the mean of its points and its mirrored crop's points mapped back, left and right swapped
     lnet = _random_model('Lnet_v1')
     boxes = np.array([[5.3, 8.1, 60.7, 70.2, 0.9], [30, 20, 90, 85, 0.8]])
-    det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=lnet, lnet_flip=True)
+    det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=lnet)
     from core import boxes as bx
     sq = bx.square(boxes)
     sq[:, :4] = np.round(sq[:, :4])
     crops = bx.crop_batch(img, sq, 48, check_geometry=False)[0]
     mean = (from_vector(lnet(crops)[0]) + flip_points(from_vector(lnet(np.ascontiguousarray(crops[..., ::-1]))[0]))) / 2
     side = (sq[:, 2:4] - sq[:, 0:2] + 1)[:, None, :]
-    np.testing.assert_allclose(det.landmarks(img, boxes, lnet), mean * side - 0.5 + sq[:, None, 0:2], atol=1e-4)
+    np.testing.assert_allclose(det.landmarks(img, boxes, lnet, flip=True), mean * side - 0.5 + sq[:, None, 0:2], atol=1e-4)
+    # detect() mirrors the 5-point Lnet when lnet_flip is on, and only then
+    found = np.array([[5.3, 8.1, 60.7, 70.2, 0.9]])
+    for on in (False, True):
+        det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=lnet, lnet_flip=on)
+        det.landmarks5, det.detect_face = None, lambda image, candidates=False: found
+        np.testing.assert_allclose(det.detect(img)[2], det.landmarks(img, found, lnet, flip=on))
+    assert not np.allclose(det.landmarks(img, found, lnet), det.landmarks(img, found, lnet, flip=True))
