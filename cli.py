@@ -159,12 +159,14 @@ def resolve_detector_args(args):
     thresh = csv_list(args.thresh, float, 'threshold') if args.thresh else (card['thresh'] if card else [0.5, 0.5, 0.7])
     min_face = args.min_face if args.min_face is not None else (card['min_face'] if card else 20)
     lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card['lnet'] if card else None)
-    # the card's own Lnet with its recorded mirroring; ZQCNN's flow has no mirrored pass
-    lnet_flip = bool(card and not args.lnet and card['lnet_flip'] and getattr(args, 'scheme', 'original') == 'original')
+    scheme = getattr(args, 'scheme', 'original')
+    # the card's Onet options and its own Lnet's mirroring; other models, or ZQCNN's flow (which has
+    # neither): plain unless asked
+    own = bool(card) and scheme == 'original'
+    lnet_flip = own and not args.lnet and card['lnet_flip']
     if getattr(args, 'lnet_flip', None):
         lnet_flip = args.lnet_flip == 'on'
-    tta = dict(card['tta']) if card and getattr(args, 'scheme', 'original') == 'original' \
-        else tta_options({})  # other models, or ZQCNN's flow (which has neither): plain unless asked
+    tta = dict(card['tta']) if own else tta_options({})
     if getattr(args, 'onet_flip', None):
         tta['onet_flip'] = args.onet_flip == 'on'
     if getattr(args, 'onet_passes', None) is not None:
@@ -173,7 +175,6 @@ def resolve_detector_args(args):
                thresh=thresh, min_face=min_face, factor=args.factor, backend=args.backend, threads=args.threads,
                lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), lnet_flip=lnet_flip,
                legacy_clip=args.legacy_clip, **tta)
-    scheme = getattr(args, 'scheme', 'original')
     if scheme != 'original':
         out['scheme'] = scheme
         out.pop('legacy_clip')

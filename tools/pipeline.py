@@ -4,7 +4,9 @@
     + mining with P → train R → O samples + mining with P+R → train O → [extra Onet faces from a 5-point
     landmark set → the Onet fine-tuned with them] → evaluation
 
-    python tools/pipeline.py --run runs/wider --wider_root data/WIDER --landmark_root data/landmarks5  # this project's recipe
+    python tools/pipeline.py --run runs/wider --wider_root data/WIDER        # this project's recipe
+    python tools/pipeline.py --run runs/wider --wider_root data/WIDER --landmark_root data/landmarks5 \
+        --set o_extra_list=new_training.txt                                   # + extra Onet faces
     python tools/pipeline.py --run runs/orig --wider_root data/WIDER --config scripts/recipes/original.json
     python tools/pipeline.py --run runs/demo --demo                           # embedded demo set
     python tools/pipeline.py --run runs/wider --wider_root data/WIDER --plan  # the commands, not run
