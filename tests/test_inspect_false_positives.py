@@ -71,6 +71,13 @@ def test_the_default_models_on_4jpg(tmp_path):
     assert abs(box[0] - ref[0, 0]) < 15 and abs(box[2] - ref[0, 2]) < 15
     assert cv2.imread(str(out / 'false_positives.png')).shape == (128, 1024, 3)
     assert cv2.imread(str(out / 'missed.png')).shape == (128, 1024, 3)
+    anno.write_text('%s 10 10 50 50\n%s %s\n' % (tmp_path / 'gone.jpg', img, ' '.join('%.0f' % v for v in ref.ravel())))
+    skip = subprocess.run([sys.executable, os.path.join(REPO, 'tools', 'inspect_false_positives.py'),
+                           '--gt_anno', str(anno), '--out', str(out)], capture_output=True, text=True, cwd=REPO)
+    assert skip.returncode == 0, skip.stderr
+    assert 'warning: 1 images skipped' in skip.stdout and 'gone.jpg' in skip.stdout
+    assert 'images 1, faces >= 20 px 4, final boxes at threshold 0.8,0.9,0.9: 0 false, 0 faces missed' in skip.stdout
+    assert not (out / 'false_positives.png').exists() and not (out / 'missed.png').exists()  # no stale sheets
     bad = subprocess.run([sys.executable, os.path.join(REPO, 'tools', 'inspect_false_positives.py'),
                           '--gt_anno', str(tmp_path / 'none.txt')], capture_output=True, text=True, cwd=REPO)
     assert bad.returncode != 0 and 'none.txt' in bad.stderr and 'Traceback' not in bad.stderr

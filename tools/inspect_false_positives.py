@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from core.boxes import iou_matrix  # noqa: E402
 from core.fileio import atomic_call, write_lines  # noqa: E402
-from core.image import read_image  # noqa: E402
+from core.image import ImageError, read_image  # noqa: E402
 
 STAGES = ('pnet', 'rnet', 'onet')
 BINS = (('<40', 0, 40), ('>=40', 40, float('inf')))
@@ -138,8 +138,8 @@ def main(argv=None):
     ap.add_argument('--limit', type=int, default=0, help='only the first N images (0: all)')
     cli.add_detector_args(ap, committed_defaults=True, point='default')
     args = ap.parse_args(argv)
-    if args.top < 1 or args.tile < 32:
-        raise ValueError('--top must be at least 1 and --tile at least 32')
+    if args.top < 1 or args.tile < 32 or args.limit < 0:
+        raise ValueError('--top must be at least 1, --tile at least 32 and --limit at least 0')
     from prepare_data.wider import read_anno
     from tqdm import tqdm
     anno = read_anno(args.gt_anno)
@@ -147,9 +147,13 @@ def main(argv=None):
         anno = anno[:args.limit]
     det = cli.detector_from_args(args, landmarks=False)
     min_face = det.min_face
-    tally, false, missed = Tally(), [], []
+    tally, false, missed, skipped = Tally(), [], [], []
     for k, (path, gt) in enumerate(tqdm(anno, desc='inspect', unit='img')):
-        img = read_image(path, args.max_pixels)
+        try:
+            img = read_image(path, args.max_pixels)
+        except ImageError as exc:  # counted and reported, the other images still inspected
+            skipped.append(str(exc))
+            continue
         side = np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) if len(gt) else np.zeros(0)
         counted = gt[side >= min_face]
         stages = stage_boxes(det, img)
@@ -191,8 +195,12 @@ def main(argv=None):
         elif os.path.exists(path):
             os.remove(path)  # nothing of that kind this time: no stale sheet from an earlier run
     n_faces = sum(tally.faces.values())
+    if skipped:
+        more = '; ...' if len(skipped) > 3 else ''
+        print('warning: %d images skipped (%s%s)' % (len(skipped), '; '.join(skipped[:3]), more))
     print('images %d, faces >= %g px %d, final boxes at threshold %s: %d false, %d faces missed'
-          % (len(anno), min_face, n_faces, ','.join('%g' % t for t in det.thresh), len(false), len(missed)))
+          % (len(anno) - len(skipped), min_face, n_faces, ','.join('%g' % t for t in det.thresh), len(false),
+             len(missed)))
     for line in tally.lines():
         print(line)
     print('sheets: %s (%d), %s (%d); list: %s' % (
