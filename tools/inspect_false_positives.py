@@ -173,20 +173,19 @@ def main(argv=None):
                 ['image\tx1\ty1\tx2\ty2\tscore\tbest_iou'] +
                 ['%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.4f\t%.3f' % ((anno[k][0],) + tuple(b) + (s, iou))
                  for s, k, b, iou in false])
-    cache = {}
+    cache = {}  # the sheets' images (at most 2 × --top)
 
     def image(k):
         if k not in cache:
-            cache.clear()
             cache[k] = read_image(anno[k][0], args.max_pixels)
         return cache[k]
 
-    green, red = (0, 255, 0), (0, 0, 255)
+    green, red = (0, 255, 0), (0, 0, 255)  # highest score first; largest face first
     fp_tiles = [tile(image(k), b, args.tile, [(g, green) for g in anno[k][1]] + [(b, red)], '%.3f' % s)
-                for s, k, b, _ in sorted(false[:args.top], key=lambda f: f[1])]
+                for s, k, b, _ in false[:args.top]]
     miss_tiles = [tile(image(k), face, args.tile, [(face, green)] + ([(near, red)] if near is not None else []),
                        'IoU %.3f' % iou, context=0.5)
-                  for _, k, face, near, iou in sorted(missed[:args.top], key=lambda m: m[1])]
+                  for _, k, face, near, iou in missed[:args.top]]
     for name, tiles in (('false_positives.png', fp_tiles), ('missed.png', miss_tiles)):
         grid = sheet(tiles)
         path = os.path.join(args.out, name)
