@@ -66,6 +66,7 @@ class MtcnnDetector:
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}
+        self.stage_boxes = {}  # the calibrated boxes after each stage of the last detect_face
         self._buffers = {}  # input tensors per pyramid-level shape, reused while the image size stays
 
     # --- stages --------------------------------------------------------------------------
@@ -167,7 +168,8 @@ class MtcnnDetector:
         By default the calibrated final boxes. ``candidates=True``: the last stage's
         pre-regression boxes, the candidates hard-example mining labels (as the original: Pnet and
         Rnet boxes after their NMS, Onet boxes before it).
-        Also sets ``self.landmarks5`` from an Onet-with-landmark (or None).
+        Also sets ``self.landmarks5`` from an Onet-with-landmark (or None) and ``self.stage_boxes``
+        (each stage run: its calibrated boxes).
         """
         _check_image(img)
         self.times = {}
@@ -175,7 +177,7 @@ class MtcnnDetector:
         t0 = time.perf_counter()
         raw, boxes = self.detect_pnet(img)
         self.times['pnet'] = time.perf_counter() - t0
-        self.counts = {'pnet': len(boxes)}
+        self.stage_boxes = {'pnet': boxes}
         for name in ('rnet', 'onet'):
             model = getattr(self, name)
             if model is None or len(boxes) == 0:
@@ -186,8 +188,13 @@ class MtcnnDetector:
             else:
                 raw, boxes, self.landmarks5 = self.detect_onet(img, boxes)
             self.times[name] = time.perf_counter() - t0
-            self.counts[name] = len(boxes)
+            self.stage_boxes[name] = boxes
         return raw if candidates else boxes
+
+    @property
+    def counts(self):
+        """Boxes after each stage run by the last :meth:`detect_face`."""
+        return {name: len(b) for name, b in self.stage_boxes.items()}
 
     def detect(self, img):
         """Detect faces in a BGR image: (boxes N×4, scores N, landmarks N×5×2 or None).

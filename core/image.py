@@ -78,3 +78,11 @@ def write_image(path, img):
     except OSError as exc:
         raise ImageError('%s: cannot write (%s)' % (path, exc.strerror or exc))
     return path
+
+
+def contact_sheet(tiles, cols=8, fill=255):
+    """Same-sized tiles in rows of ``cols``, the last row filled out with ``fill``; None without tiles."""
+    if not len(tiles):
+        return None
+    tiles = list(tiles) + [np.full_like(tiles[0], fill)] * (-len(tiles) % cols)
+    return np.vstack([np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)])

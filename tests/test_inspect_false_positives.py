@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from conftest import REPO, shared_path
+from core.image import contact_sheet
 
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 import inspect_false_positives as ifp  # noqa: E402
@@ -46,8 +47,8 @@ def test_tile_centres_the_box_with_its_context():
     assert t.shape == (96, 96, 3)
     assert (t[48, 48] == 255).all() and (t[5, 48] == 0).all()  # the box in the middle, context around it
     assert (t[16, 48] == [0, 0, 255]).all()  # its top edge: 25 px of context × 96 / 150
-    grid = ifp.sheet([t] * 9, cols=8)
-    assert grid.shape == (192, 768, 3) and (grid[100:, 100:] == 255).all() and ifp.sheet([]) is None
+    grid = contact_sheet([t] * 9, cols=8)
+    assert grid.shape == (192, 768, 3) and (grid[100:, 100:] == 255).all() and contact_sheet([]) is None
 
 
 def test_the_default_models_on_4jpg(tmp_path):

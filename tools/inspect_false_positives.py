@@ -27,21 +27,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from core.boxes import iou_matrix  # noqa: E402
-from core.fileio import atomic_call, write_lines  # noqa: E402
-from core.image import ImageError, read_image  # noqa: E402
+from core.fileio import write_lines  # noqa: E402
+from core.image import ImageError, contact_sheet, read_image, write_image  # noqa: E402
 
 STAGES = ('pnet', 'rnet', 'onet')
 BINS = (('<40', 0, 40), ('>=40', 40, float('inf')))
 MATCH, NEAR = 0.5, 0.3
+EMPTY = np.zeros((0, 5))
 
 
-def stage_boxes(det, img):
-    """The calibrated boxes after each stage, as :meth:`MtcnnDetector.detect_face` makes them."""
-    empty = np.zeros((0, 5))
-    p = det.detect_pnet(img)[1]
-    r = det.detect_rnet(img, p)[1] if len(p) else empty
-    o = det.detect_onet(img, r)[1] if len(r) else empty
-    return dict(pnet=p, rnet=r, onet=o)
+def larger_side(boxes):
+    """The larger side of each box (N×4+), the size a face is counted by."""
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) if len(boxes) else np.zeros(0)
 
 
 def best_iou(gt, boxes):
@@ -72,8 +69,8 @@ class Tally:
         self.placed_badly = {b[0]: 0 for b in BINS}
 
     def add(self, counted, stages):
-        side = np.maximum(counted[:, 2] - counted[:, 0], counted[:, 3] - counted[:, 1]) if len(counted) else []
-        best = {s: best_iou(counted, stages[s])[0] for s in STAGES}
+        side = larger_side(counted)
+        best = {s: best_iou(counted, stages.get(s, EMPTY))[0] for s in STAGES}
         for name, lo, hi in BINS:
             sel = (side >= lo) & (side < hi)
             self.faces[name] += int(np.sum(sel))
@@ -116,19 +113,6 @@ def tile(img, box, size, marks=(), text=None, context=0.25):
     return out
 
 
-def sheet(tiles, cols=8):
-    """Tiles in rows of ``cols`` (None when there are none)."""
-    if not tiles:
-        return None
-    size = tiles[0].shape[0]
-    rows = -(-len(tiles) // cols)
-    out = np.full((rows * size, cols * size, 3), 255, np.uint8)
-    for k, t in enumerate(tiles):
-        r, c = divmod(k, cols)
-        out[r * size:(r + 1) * size, c * size:(c + 1) * size] = t
-    return out
-
-
 def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')
@@ -146,6 +130,8 @@ def main(argv=None):
     if args.limit:
         anno = anno[:args.limit]
     det = cli.detector_from_args(args, landmarks=False)
+    if det.onet is None:
+        raise ValueError('--prefix: the inspection needs a whole cascade, Pnet, Rnet and Onet')
     min_face = det.min_face
     tally, false, missed, skipped = Tally(), [], [], []
     for k, (path, gt) in enumerate(tqdm(anno, desc='inspect', unit='img')):
@@ -154,18 +140,15 @@ def main(argv=None):
         except ImageError as exc:  # counted and reported, the other images still inspected
             skipped.append(str(exc))
             continue
-        side = np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) if len(gt) else np.zeros(0)
-        counted = gt[side >= min_face]
-        stages = stage_boxes(det, img)
-        tally.add(counted, stages)
-        final = stages['onet']
+        counted = gt[larger_side(gt) >= min_face]
+        final = det.detect_face(img)
+        tally.add(counted, det.stage_boxes)
         idx, ious = false_boxes(gt, final)
         false += [(final[i, 4], k, final[i, :4].copy(), iou) for i, iou in zip(idx, ious)]
         best, which = best_iou(counted, final)
         for j in np.where(best < MATCH)[0]:
             near = final[which[j], :4].copy() if which[j] >= 0 else None
-            missed.append((float(max(counted[j, 2] - counted[j, 0], counted[j, 3] - counted[j, 1])), k,
-                           counted[j].copy(), near, float(best[j])))
+            missed.append((float(larger_side(counted[j:j + 1])[0]), k, counted[j].copy(), near, float(best[j])))
     false.sort(key=lambda f: -f[0])
     missed.sort(key=lambda m: -m[0])
     os.makedirs(args.out, exist_ok=True)
@@ -187,10 +170,10 @@ def main(argv=None):
                        'IoU %.3f' % iou, context=0.5)
                   for _, k, face, near, iou in missed[:args.top]]
     for name, tiles in (('false_positives.png', fp_tiles), ('missed.png', miss_tiles)):
-        grid = sheet(tiles)
+        grid = contact_sheet(tiles)
         path = os.path.join(args.out, name)
         if grid is not None:
-            atomic_call(path, lambda tmp, g=grid: cv2.imwrite(tmp, g))
+            write_image(path, grid)
         elif os.path.exists(path):
             os.remove(path)  # nothing of that kind this time: no stale sheet from an earlier run
     n_faces = sum(tally.faces.values())

@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 
 from core.fileio import atomic_call, split_path, write_lines  # noqa: E402
+from core.image import contact_sheet  # noqa: E402
 from core.landmark_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
 from core.landmarks import FORMATS, read_list, shift_numbers  # noqa: E402
 
@@ -66,10 +67,7 @@ def _grid(items, order, reasons, cols=8, tile=128):
         cv2.putText(big, '%d %s' % (k + 1, reasons[k][:14]), (2, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
                     (255, 255, 255), 1)
         tiles.append(big)
-    if not tiles:
-        return None
-    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % cols)
-    return np.vstack([np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)])
+    return contact_sheet(tiles, cols, fill=0)
 
 
 def _print_content_offsets(items, sources, most):
