@@ -200,12 +200,12 @@ def test_extra_onet_faces_stages(tmp_path):
     assert names[names.index('o_train') + 1:] == ['x_clean', 'x_boxes', 'x_data', 'x_list', 'x_train', 'eval']
     assert str(lm / 'new_training.txt') in plan['x_clean']
     boxes = _flags(shlex.split(plan['x_boxes'])[2:])
-    assert boxes['--prefix'].endswith(os.path.join('model', 'onet')) and boxes['--epoch'] == '4,7,8'
+    assert boxes['--prefix'].endswith(os.path.join('model', 'onet')) and boxes['--epoch'] == '4,7,12'
     assert (boxes['--onet_flip'], boxes['--onet_passes'], boxes['--thresh']) == ('on', '2', '0.2,0.3,0.1')
     assert _flags(shlex.split(plan['x_list'])[2:])['--extra'] == str(run / 'extra' / 'samples')
     train = _flags(shlex.split(plan['x_train'])[2:])
     assert (train['--pretrained'], train['--epoch'], train['--end_epoch'], train['--lr']) == \
-        (str(run / 'model' / 'onet'), '8', '2', '0.002')
+        (str(run / 'model' / 'onet'), '12', '2', '0.002')
     assert '--no_ohem' not in train and '--no_flip' not in train
     assert _flags(shlex.split(plan['eval'])[2:])['--prefix'].endswith('onet_extra')
     r = _pipeline(base + ['--set', 'o_extra_list=', '--landmark_root', str(lm)])

@@ -259,8 +259,8 @@ def test_scheme_flags_on_the_command_line(tmp_path):
                           '--save_dets', str(out), '--out', str(tmp_path / 'v.jpg')], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     boxes = np.loadtxt(out, ndmin=2)
-    assert boxes[:, :4].astype(int).tolist() == [[98, 97, 169, 182], [220, 98, 285, 187], [379, 118, 454, 219],
-                                                 [509, 139, 581, 232]]
+    assert boxes[:, :4].astype(int).tolist() == [[103, 104, 162, 172], [222, 102, 288, 188], [379, 117, 454, 218],
+                                                 [510, 146, 580, 232]]
     bad = subprocess.run([sys.executable, os.path.join(REPO, 'demo.py'), '--imgfile', img, '--nms', '0.3,0.5,0.5'],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and 'zqcnn' in bad.stderr and 'Traceback' not in bad.stderr
