@@ -15,14 +15,7 @@ from core.export import mobile
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 import zqcnn_parity  # noqa: E402
 
-
-def _zqcnn_cpp_boxes_4jpg():
-    """The default models' boxes on 4.jpg at their default point from ZQCNN's own C++
-    (tests/data/zqcnn_reference.txt, rewritten by scripts/zqcnn_reference.sh when the models change)."""
-    _, points = zqcnn_parity.read_reference(os.path.join(REPO, 'tests', 'data', 'zqcnn_reference.txt'))
-    default = next(p for p in points if p['name'] == 'default')
-    boxes = next(b for rel, _, _, b in default['images'] if rel == 'images/4.jpg')
-    return boxes[:, :4].astype(int).tolist()
+REFERENCE = os.path.join(REPO, 'tests', 'data', 'zqcnn_reference.txt')  # ZQCNN's C++ on the default models
 
 
 def _needs(target):
@@ -93,4 +86,5 @@ def test_exported_cascade_gives_the_reference_boxes_in_its_runtime(target, tmp_p
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     r = _run('tools/detect_onnx.py', '--models', out2, '--imgfile', img, '--save_dets', dets, '--scheme', 'zqcnn')
     assert r.returncode == 0, r.stderr[-2000:]
-    assert np.loadtxt(dets, ndmin=2)[:, :4].astype(int).tolist() == _zqcnn_cpp_boxes_4jpg()
+    assert np.loadtxt(dets, ndmin=2)[:, :4].astype(int).tolist() == \
+        zqcnn_parity.reference_boxes(REFERENCE, 'default', 'images/4.jpg')[:, :4].astype(int).tolist()

@@ -17,6 +17,7 @@ score, its best IoU). Prints, for faces under 40 px and of 40 px and more, the s
 the Pnet, the Rnet and the Onet (the best IoU of any of the stage's calibrated boxes ≥ 0.5, and ≥ 0.3),
 and how many missed faces have a final box at IoU 0.3–0.5 (placed badly rather than rejected).
 """
+import itertools
 import os
 import sys
 
@@ -141,6 +142,7 @@ def main(argv=None):
             skipped.append(str(exc))
             continue
         counted = gt[larger_side(gt) >= min_face]
+        sides = larger_side(counted)
         final = det.detect_face(img)
         tally.add(counted, det.stage_boxes)
         idx, ious = false_boxes(gt, final)
@@ -148,7 +150,7 @@ def main(argv=None):
         best, which = best_iou(counted, final)
         for j in np.where(best < MATCH)[0]:
             near = final[which[j], :4].copy() if which[j] >= 0 else None
-            missed.append((float(larger_side(counted[j:j + 1])[0]), k, counted[j].copy(), near, float(best[j])))
+            missed.append((float(sides[j]), k, counted[j].copy(), near, float(best[j])))
     false.sort(key=lambda f: -f[0])
     missed.sort(key=lambda m: -m[0])
     os.makedirs(args.out, exist_ok=True)
@@ -156,19 +158,24 @@ def main(argv=None):
                 ['image\tx1\ty1\tx2\ty2\tscore\tbest_iou'] +
                 ['%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.4f\t%.3f' % ((anno[k][0],) + tuple(b) + (s, iou))
                  for s, k, b, iou in false])
-    cache = {}  # the sheets' images (at most 2 × --top)
 
-    def image(k):
-        if k not in cache:
-            cache[k] = read_image(anno[k][0], args.max_pixels)
-        return cache[k]
+    def tiles_of(items, draw):
+        """``draw(img, item)`` for each item (its image index at item[1]), in the items' order; each
+        image is decoded once and only one is held at a time."""
+        out = [None] * len(items)
+        by_image = sorted(range(len(items)), key=lambda i: items[i][1])
+        for k, group in itertools.groupby(by_image, key=lambda i: items[i][1]):
+            img = read_image(anno[k][0], args.max_pixels)
+            for i in group:
+                out[i] = draw(img, items[i])
+        return out
 
     green, red = (0, 255, 0), (0, 0, 255)  # highest score first; largest face first
-    fp_tiles = [tile(image(k), b, args.tile, [(g, green) for g in anno[k][1]] + [(b, red)], '%.3f' % s)
-                for s, k, b, _ in false[:args.top]]
-    miss_tiles = [tile(image(k), face, args.tile, [(face, green)] + ([(near, red)] if near is not None else []),
-                       'IoU %.3f' % iou, context=0.5)
-                  for _, k, face, near, iou in missed[:args.top]]
+    fp_tiles = tiles_of(false[:args.top], lambda img, f: tile(
+        img, f[2], args.tile, [(g, green) for g in anno[f[1]][1]] + [(f[2], red)], '%.3f' % f[0]))
+    miss_tiles = tiles_of(missed[:args.top], lambda img, m: tile(
+        img, m[2], args.tile, [(m[2], green)] + ([(m[3], red)] if m[3] is not None else []), 'IoU %.3f' % m[4],
+        context=0.5))
     for name, tiles in (('false_positives.png', fp_tiles), ('missed.png', miss_tiles)):
         grid = contact_sheet(tiles)
         path = os.path.join(args.out, name)

@@ -76,6 +76,16 @@ def read_reference(path):
     return models, points
 
 
+def reference_boxes(path, point, image):
+    """The C++ boxes (N×5) of one ``image`` (its path as written, e.g. ``images/4.jpg``) at ``point``."""
+    for p in read_reference(path)[1]:
+        if p['name'] == point:
+            for rel, _, _, boxes in p['images']:
+                if rel == image:
+                    return boxes
+    raise FormatError('%s: no boxes of %s at the %s point' % (path, image, point))
+
+
 def match(ours, theirs):
     """Largest coordinate difference after pairing each reference box with its nearest box of ours
     (``ours``, ``theirs``: N×≥4) -> (max_px, missing, extra)."""
