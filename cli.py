@@ -35,10 +35,10 @@ def csv_list(text, cast=str, what='value'):
 
 def expected_errors():
     """The exception types that mean bad input (reported in one line, not as a traceback)."""
-    from core.fileio import FormatError
+    from core.common.fileio import FormatError
     errors = (OSError, ValueError, FormatError, EOFError)
     try:
-        from core.model_io import ModelError
+        from core.runtime.model_io import ModelError
         errors += (ModelError,)
     except ImportError:  # pragma: no cover - mxnet missing
         pass
@@ -48,13 +48,13 @@ def expected_errors():
 def run(main, argv=None):
     """Run ``main(argv)`` under the error policy; returns the exit code. SIGTERM is handled like
     Ctrl-C, and a command started by the pipeline stops when the pipeline is gone."""
-    from core.lifecycle import terminate_as_interrupt, watch_env
+    from core.common.lifecycle import terminate_as_interrupt, watch_env
     terminate_as_interrupt()
     watch_env()
     try:
         return main(argv)
     except KeyboardInterrupt as exc:
-        from core.lifecycle import Interrupted
+        from core.common.lifecycle import Interrupted
         say('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'))
         return 130
     except BrokenPipeError:  # the reader went away (e.g. `| head`, or a killed pipeline): stop quietly
@@ -85,7 +85,7 @@ def add_checkpoint_args(ap, required=True):
 
 
 def load_checkpoint(args):
-    from core.model_io import load_model
+    from core.runtime.model_io import load_model
     return load_model(args.prefix, args.epoch, network=args.network)
 
 
@@ -93,7 +93,7 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     """Cascade flags (the original demo20.py's, plus network names, backend and landmark nets).
     Without ``--prefix`` the cascade is the committed default models (with their recorded epochs,
     thresholds and landmark net) or, with ``committed_defaults=False``, the original's shipped ones."""
-    from core.image import MAX_PIXELS
+    from core.common.image import MAX_PIXELS
     ap.set_defaults(committed_defaults=committed_defaults)
     ap.add_argument('--prefix', default=None, help='checkpoint prefixes P[,R[,O]] (default: %s)'
                     % ('model/default (models.json)' if committed_defaults else "the original's shipped models"))
@@ -103,7 +103,7 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--onet', default=None, help='Onet variant')
     ap.add_argument('--thresh', default=None, help="stage thresholds (default: the default models' at --point, "
                                                    "else 0.5,0.5,0.7)")
-    from core.cascade import BACKENDS, POINTS, SCHEMES
+    from core.detect.cascade import BACKENDS, POINTS, SCHEMES
     ap.add_argument('--point', choices=POINTS, default=point,
                     help="the default models' operating point (chosen on the dev split): default = high "
                          'precision and fast, accurate = the best dev AP')
@@ -145,8 +145,8 @@ def _landmark_flag(text, what):
 
 def resolve_detector_args(args):
     """Fill in what the flags left to the defaults; returns the keyword arguments of
-    :func:`core.cascade.load_cascade`."""
-    from core.cascade import default_card, tta_options
+    :func:`core.detect.cascade.load_cascade`."""
+    from core.detect.cascade import default_card, tta_options
     card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default')) \
         if not args.prefix else None
     prefixes = csv_list(args.prefix) if args.prefix else card['prefix']
@@ -186,12 +186,12 @@ def resolve_detector_args(args):
 
 
 def detector_from_args(args, landmarks=True):
-    """An :class:`core.detector.MtcnnDetector` from :func:`add_detector_args` flags; ``landmarks=False``
+    """An :class:`core.detect.detector.MtcnnDetector` from :func:`add_detector_args` flags; ``landmarks=False``
     leaves the landmark nets out (box evaluations, which would only pay for them)."""
-    from core.cascade import load_cascade
+    from core.detect.cascade import load_cascade
     ctx = None
     if args.gpu >= 0:
-        from core.devices import gpu_context
+        from core.common.devices import gpu_context
         ctx = gpu_context(args.gpu)
     kw = resolve_detector_args(args)
     if not landmarks:
@@ -228,7 +228,7 @@ def resolve_list(name):
 def _add_field(group, f, default):
     """One flag per field (two for a bool: --name / --no_name), its default the recipe's, shown in --help.
     Nothing is stored unless given, so the recipe chosen with --recipe supplies the rest."""
-    from core.recipe import _kind, flag_text
+    from core.recipes.training_recipe import _kind, flag_text
     doc = f.metadata['doc'].replace('%', '%%')
     shown = 'none' if default is None else flag_text(default)
     if _kind(f.type)[0] is bool:
@@ -247,11 +247,11 @@ def _add_field(group, f, default):
 
 
 def training_parser(doc, script):
-    """The trainer's flags, generated from the fields of :class:`core.recipe.StageRecipe`,
-    :class:`core.recipe.Phase` and :class:`core.recipe.RunOptions` (those that apply to the nets the
+    """The trainer's flags, generated from the fields of :class:`core.recipes.training_recipe.StageRecipe`,
+    :class:`core.recipes.training_recipe.Phase` and :class:`core.recipes.training_recipe.RunOptions` (those that apply to the nets the
     script trains). A flag that is given replaces the value of the recipe (``--recipe``) for this run;
     the defaults shown are the script's default recipe."""
-    from core import recipe as R
+    from core.recipes import training_recipe as R
     kind, _, name = SCRIPT_KINDS[script]
     base = R.load(name)
     ap = parser(doc, argument_default=argparse.SUPPRESS)
@@ -293,7 +293,7 @@ def training_run(args, script):
     project root, a flag's as given; lists also by name under data/imglists)."""
     import dataclasses
     from config import landmark_image_root
-    from core import recipe as R
+    from core.recipes import training_recipe as R
     given = dict(vars(args))
     recipe_name, phase = given.pop('recipe'), given.pop('phase')
     begin = given.pop('begin_epoch', None)
@@ -329,7 +329,7 @@ def train_main(doc, script, argv=None):
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
 
     def main(_):
-        from core.train import train
+        from core.train.trainer import train
         recipe, phase, run_options, begin = training_run(args, script)
         if train(recipe, phase, run_options, begin) == {}:
             print('nothing to do: %s has reached epoch %d' % (recipe.prefix, recipe.phase(phase).end_epoch))

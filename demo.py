@@ -19,9 +19,9 @@ def main(argv=None):
     ap.add_argument('--out', default='demoresult.jpg', help='annotated image to write')
     ap.add_argument('--save_dets', default=None, help='write "x1 y1 x2 y2 score" lines here')
     args = ap.parse_args(argv)
-    from core.detector import draw
-    from core.fileio import write_lines
-    from core.image import read_image, write_image
+    from core.detect.detector import draw
+    from core.common.fileio import write_lines
+    from core.common.image import read_image, write_image
     img = read_image(args.imgfile, args.max_pixels)
     det = cli.detector_from_args(args)
     boxes, scores, points = det.detect(img)

@@ -24,9 +24,9 @@ def main(argv=None):
     ap.add_argument('--save_points', default=None, help='write "x y" per point (normalised)')
     ap.add_argument('--scale', type=int, default=4, help='upscale factor of the drawing')
     args = ap.parse_args(argv)
-    from core.fileio import write_lines
-    from core.image import read_image, to_tensor, write_image
-    from core.model_io import ModelError, load_model
+    from core.common.fileio import write_lines
+    from core.common.image import read_image, to_tensor, write_image
+    from core.runtime.model_io import ModelError, load_model
     model = load_model(args.prefix, args.epoch, network=args.network)
     if model.info['kind'] != 'lnet' or model.info['n_points'] != 106:
         raise ModelError('%s: %s is not a 106-point landmark net' % (args.prefix, model.network))

@@ -1,5 +1,5 @@
 """train-mtcnn: train lightweight MTCNN face detectors with MXNet (a modern port of Zuo Qing's toolkit)."""
-from setuptools import setup
+from setuptools import find_packages, setup
 
 # Exact pins that install together on Python 3.11 (mxnet 1.9.1 needs numpy 1.23.5; its ONNX
 # exporter needs onnx <= 1.17).
@@ -24,7 +24,7 @@ setup(
     version='0.1.0',
     description=__doc__,
     python_requires='>=3.8,<3.12',
-    packages=['core', 'core.evaluation', 'core.export', 'symbols', 'prepare_data', 'tools'],
+    packages=find_packages(include=['core', 'core.*', 'symbols', 'prepare_data', 'tools']),
     py_modules=['config', 'cli'],
     install_requires=REQUIRES,
 )

@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
-from core.boxes import iou_matrix  # noqa: E402
-from core.fileio import NEGATIVE, PART, POSITIVE  # noqa: E402
+from core.common.boxes import iou_matrix  # noqa: E402
+from core.common.fileio import NEGATIVE, PART, POSITIVE  # noqa: E402
 
 MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': (2, 48),
          'hardrnet': (2, 24), 'hardonet': (3, 48)}
@@ -34,7 +34,7 @@ MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': 
 
 def label_candidates(cands, gt, w, h, keep_pos_part=False):
     """[(class, square box x1 y1 x2 y2, offsets)] for the candidates of one image."""
-    from core import boxes as bx
+    from core.common import boxes as bx
     if len(cands) == 0:
         return []
     sq = bx.square(cands)
@@ -73,10 +73,10 @@ class MiningJob:
 
     def detector(self):
         if self.det is None:
-            from core.cascade import load_cascade
+            from core.detect.cascade import load_cascade
             ctx = None
             if self.gpus and self.backend == 'mxnet':
-                from core.devices import contexts
+                from core.common.devices import contexts
                 ctx = contexts(self.gpus)[0]
             self.det = load_cascade(self.prefixes, self.epochs, self.networks, thresh=self.thresh,
                                     min_face=self.min_face, backend=self.backend, threads=1, ctx=ctx)
@@ -87,10 +87,10 @@ class MiningJob:
         return det.detect_face(img, candidates=True)
 
     def __call__(self, index, seed):
-        from core.boxes import crop_batch
-        from core.image import from_tensor
+        from core.common.boxes import crop_batch
+        from core.common.image import from_tensor
         from prepare_data.writers import encode
-        from core.image import ImageError, read_image
+        from core.common.image import ImageError, read_image
         path, gt = self.anno[index]
         try:  # a huge image would need gigabytes in the Pnet pyramid: counted and skipped like a broken one
             img = read_image(path)

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
-from core.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, atomic_write  # noqa: E402
+from core.common.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, atomic_write  # noqa: E402
 
 CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK,
          'pos_hard': POSITIVE, 'part_hard': PART}  # *_hard: mined with gen_hard_example --keep_pos_part

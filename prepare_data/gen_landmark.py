@@ -30,7 +30,7 @@ def main(argv=None):
     ap.add_argument('--base_num', type=int, default=None, help='samples per face/angle (default 1, or 10)')
     ap.add_argument('--min_bs', type=int, default=40, help='5 points: skip faces whose half side is smaller')
     ap.add_argument('--flip', action='store_true', help='random horizontal flips (the original: only when asked)')
-    from core.recipe import StageRecipe
+    from core.recipes.training_recipe import StageRecipe
     aug = StageRecipe()  # the recipe defaults of the 106-point crops' augmentation
     ap.add_argument('--min_rot_angle', type=int, default=aug.min_rot_angle, help='106 points: smallest rotation')
     ap.add_argument('--max_rot_angle', type=int, default=aug.max_rot_angle, help='106 points: largest rotation')

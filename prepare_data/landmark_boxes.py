@@ -31,7 +31,7 @@ def detector_boxes(det, samples, upscale=2.0, progress=True):
     """N×5 boxes (x1, y1, x2, y2, score) in the original images, NaN where the face was missed."""
     import cv2
     from tqdm import tqdm
-    from core.evaluation.landmarks import nearest_face, upscaled
+    from core.evaluation.landmark_eval import nearest_face, upscaled
     out = np.full((len(samples), 5), np.nan)
     for k, (path, gt) in enumerate(tqdm(samples, desc='boxes', unit='img', disable=not progress)):
         img = cv2.imread(path)
@@ -83,10 +83,10 @@ def main(argv=None):
     cli.add_detector_args(ap, committed_defaults=True, point='accurate')
     ap.set_defaults(backend='onnx', threads=1)  # a batch job over small images: ONNX Runtime, one thread
     args = ap.parse_args(argv)
-    from core.evaluation.landmarks import read_list
-    from core.fileio import save_json, write_lines
+    from core.evaluation.landmark_eval import read_list
+    from core.common.fileio import save_json, write_lines
     samples = read_list(args.list, 5, args.image_root)
-    from core.cascade import load_cascade
+    from core.detect.cascade import load_cascade
     kw = dict(cli.resolve_detector_args(args), lnet=None, lnet106=None)  # boxes only
     det = load_cascade(**kw)
     boxes = detector_boxes(det, samples, args.upscale)

@@ -11,9 +11,9 @@ import random
 import cv2
 import numpy as np
 
-from core.augment import half_side, offline_crops5, offline_crops106, side_border
-from core.fileio import LANDMARK
-from core.landmarks import FORMATS, ListError, read_list, to_vector  # noqa: F401
+from core.train.augment import half_side, offline_crops5, offline_crops106, side_border
+from core.common.fileio import LANDMARK
+from core.landmarks.points import FORMATS, ListError, read_list, to_vector  # noqa: F401
 
 
 def celeba_cut(img, box, points, max_side=200):
@@ -40,7 +40,7 @@ def celeba_cut(img, box, points, max_side=200):
 
 
 class Landmark5Job:
-    """Offline 5-point crops for Onet/Lnet (core.augment.offline_crops5), picklable for the runner."""
+    """Offline 5-point crops for Onet/Lnet (core.train.augment.offline_crops5), picklable for the runner."""
 
     def __init__(self, samples, size=48, base_num=1, min_bs=40, flip=False):
         self.samples, self.size, self.base_num, self.min_bs, self.flip = samples, size, base_num, min_bs, flip
@@ -59,7 +59,7 @@ class Landmark5Job:
 
 
 class Landmark106Job:
-    """Offline 106-point crops (core.augment.offline_crops106): one rotation per face, flips only when
+    """Offline 106-point crops (core.train.augment.offline_crops106): one rotation per face, flips only when
     asked, the grey side band with ``black_border`` (config.enable_black_border)."""
 
     def __init__(self, samples, size=80, base_num=10, flip=False, min_rot=-45, max_rot=45, black_border=False):

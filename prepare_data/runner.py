@@ -15,8 +15,8 @@ import time
 from tqdm import tqdm
 
 from cli import say
-from core.fileio import load_json, save_json
-from core.lifecycle import deferred_signals, die_with_starter, mp_temp_dir
+from core.common.fileio import load_json, save_json
+from core.common.lifecycle import deferred_signals, die_with_starter, mp_temp_dir
 
 from .writers import make_sink
 

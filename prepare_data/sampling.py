@@ -13,8 +13,8 @@ import random
 import cv2
 import numpy as np
 
-from core.boxes import iou_matrix
-from core.fileio import NEGATIVE, PART, POSITIVE
+from core.common.boxes import iou_matrix
+from core.common.fileio import NEGATIVE, PART, POSITIVE
 
 MAX_NEG_TRIES = 5000
 CLASS_NAMES = {POSITIVE: 'pos', PART: 'part', NEGATIVE: 'neg'}
@@ -24,7 +24,7 @@ NEG_LABEL = np.zeros(5, np.float32)
 class _Boxes:
     """Max-IoU queries (+1 pixel convention) against an image's boxes. Sampling asks this a hundred
     thousand times per image set with one box at a time, so the usual few boxes are checked in plain
-    Python (5x faster than numpy at that size); many boxes go through core.boxes.iou_matrix."""
+    Python (5x faster than numpy at that size); many boxes go through core.common.boxes.iou_matrix."""
 
     def __init__(self, boxes):
         self.arr = boxes

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from core.fileio import FormatError, parse_floats, split_path, write_lines
+from core.common.fileio import FormatError, parse_floats, split_path, write_lines
 
 
 class AnnotationError(FormatError):

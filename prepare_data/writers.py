@@ -8,7 +8,7 @@ import os
 
 import cv2
 
-from core.packed import RecordWriter, encode_raw, frame_many, pack
+from core.common.packed import RecordWriter, encode_raw, frame_many, pack
 
 FOLDERS = {'pos': 'positive', 'part': 'part', 'neg': 'negative', 'neg_hard': 'neg_hard',
            'landmark': 'landmark', 'landmark106': 'landmark106'}
@@ -86,7 +86,7 @@ class JpgSink:
 
     def add(self, cls, data, label, image_index, k):
         if data[:4] == b'RAW\x00':  # the jpg layout always stores JPEG files
-            from core.packed import decode_image
+            from core.common.packed import decode_image
             data = encode(decode_image(data))
         stem = os.path.join(self.folder, FOLDERS.get(cls, cls), '%d_%d' % (image_index, k))
         with open(stem + '.jpg', 'wb') as f:

@@ -36,7 +36,7 @@ def random_model(name, with_landmark=False, seed=0):
     import numpy as np
     import mxnet as mx
     import symbols
-    from core.model_io import InferenceModel
+    from core.runtime.model_io import InferenceModel
     sym = symbols.get_symbol(name, with_landmark=with_landmark)
     size = symbols.network_info(name)['size']
     arg_shapes, _, aux_shapes = sym.infer_shape(data=(1, 3, size, size))

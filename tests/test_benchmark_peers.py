@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from core import peers as bp
+from core.detect import peers as bp
 from conftest import shared_path
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core import boxes as bx
-from core.image import to_tensor
+from core.common import boxes as bx
+from core.common.image import to_tensor
 
 
 def test_pyramid_scales_640x480():
@@ -98,7 +98,7 @@ def test_to_tensor_normalisation():
 def test_matrix_nms_equals_the_greedy_loop():
     """The pairwise-matrix NMS keeps exactly what the one-box-at-a-time loop keeps (ties in score,
     degenerate boxes and both modes included), and more boxes than the matrix limit use the loop."""
-    from core import boxes as bx
+    from core.common import boxes as bx
     rng = np.random.RandomState(0)
     for trial in range(400):
         n = rng.randint(1, 80)

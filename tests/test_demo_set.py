@@ -8,7 +8,7 @@ pytest.importorskip('skimage', reason='scikit-image provides the demo images')
 
 from prepare_data.demo_set import compose, make_demo_set, sources  # noqa: E402
 from prepare_data.wider import build_annotations, read_mat, read_txt  # noqa: E402
-from core.evaluation import wider as ew  # noqa: E402
+from core.evaluation import wider_eval as ew  # noqa: E402
 
 
 def test_compose_boxes_are_exact_and_disjoint():

@@ -8,8 +8,8 @@ import pytest
 
 import symbols
 import mxnet as mx
-from core.detector import MtcnnDetector
-from core.model_io import InferenceModel, load_model
+from core.detect.detector import MtcnnDetector
+from core.runtime.model_io import InferenceModel, load_model
 from conftest import REPO, shared_path
 
 
@@ -44,7 +44,7 @@ def test_parity_with_original_on_4jpg(legacy_clip):
 
 def test_parity_with_onnx_backend():
     import cv2
-    from core.onnx_backend import to_onnx_model
+    from core.export.onnx_export import to_onnx_model
     img = cv2.imread(shared_path('images', '4.jpg'))
     det = MtcnnDetector(*[to_onnx_model(m, threads=1) for m in _shipped()],
                         min_face=20, thresh=(0.5, 0.5, 0.7))
@@ -116,7 +116,7 @@ def test_demo_cli_writes_dets(tmp_path):
 
 
 def test_default_models_at_their_default_point_draw_the_four_faces_and_nothing_else(tmp_path):
-    from core.boxes import iou_matrix
+    from core.common.boxes import iou_matrix
     dets = tmp_path / 'dets.txt'
     subprocess.run([sys.executable, 'demo.py', '--imgfile', shared_path('images', '4.jpg'), '--out',
                     str(tmp_path / 'o.jpg'), '--save_dets', str(dets)], cwd=REPO, check=True, capture_output=True)
@@ -136,7 +136,7 @@ def test_demo106_cli(tmp_path):
 
 def test_onnx_backend_leaves_no_temporary_files():
     import tempfile
-    from core.cascade import load_cascade
+    from core.detect.cascade import load_cascade
     base = os.path.join(shared_path('models', 'train-mtcnn'), 'pnet20_v1')
     before = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith('mtcnn-onnx-')}
     det = load_cascade([base], [16], backend='onnx', threads=1)
@@ -150,7 +150,7 @@ def test_level_buffers_do_not_grow_across_image_sizes():
     rng = np.random.RandomState(0)
     for h, w in ((120, 160), (97, 131), (200, 150), (120, 160)):
         det.detect_face(rng.randint(0, 255, (h, w, 3)).astype(np.uint8))
-    levels = len(__import__('core.boxes', fromlist=['x']).pyramid_scales(160, 120, 20, 20, 0.709))
+    levels = len(__import__('core.common.boxes', fromlist=['x']).pyramid_scales(160, 120, 20, 20, 0.709))
     assert len(det._buffers) <= levels + 1  # the last image's levels only (plus its shape key)
 
 
@@ -179,7 +179,7 @@ def test_onet_flip_averages_each_crop_with_its_mirror():
 
 def test_a_second_onet_pass_scores_its_own_boxes():
     import cv2
-    from core import boxes as bx
+    from core.common import boxes as bx
     img = cv2.imread(shared_path('images', '4.jpg'))
     p, r, o = _shipped()
     det = MtcnnDetector(p, r, o, thresh=(0.5, 0.5, 0.5), onet_passes=2)
@@ -209,8 +209,8 @@ def test_a_second_onet_pass_scores_its_own_boxes():
 
 
 def test_zqcnn_scheme_and_exports_refuse_onet_test_time_options(tmp_path):
-    from core.export.onnx import export_cascade
-    from core.zqcnn_scheme import ZqcnnDetector
+    from core.export.onnx_export import export_cascade
+    from core.detect.zqcnn_scheme import ZqcnnDetector
     p, r, o = _random_model('Pnet20_v1'), _random_model('Rnet_v1'), _random_model('Onet_v1')
     with pytest.raises(ValueError, match='no mirrored or repeated Onet'):
         ZqcnnDetector(p, r, o, onet_flip=True)
@@ -242,7 +242,7 @@ class _DotNet:
 
 
 def test_lnet_flip_maps_the_mirrored_points_back():
-    from core.landmarks import flip_points, from_vector
+    from core.landmarks.points import flip_points, from_vector
     img = np.zeros((100, 100, 3), np.uint8)
     dots = np.array([[20, 18], [36, 17], [29, 30], [22, 41], [37, 43]])  # eyes, nose, mouth corners (x, y)
     for x, y in dots:
@@ -255,7 +255,7 @@ def test_lnet_flip_maps_the_mirrored_points_back():
     lnet = _random_model('Lnet_v1')
     boxes = np.array([[5.3, 8.1, 60.7, 70.2, 0.9], [30, 20, 90, 85, 0.8]])
     det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=lnet)
-    from core import boxes as bx
+    from core.common import boxes as bx
     sq = bx.square(boxes)
     sq[:, :4] = np.round(sq[:, :4])
     crops = bx.crop_batch(img, sq, 48, check_geometry=False)[0]

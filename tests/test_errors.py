@@ -30,7 +30,7 @@ def _one_line_error(r, *fragments):
 @pytest.fixture()
 def checkpoint(tmp_path):
     import symbols
-    from core.model_io import save_checkpoint
+    from core.runtime.model_io import save_checkpoint
     m = random_model('Rnet_v1')
     prefix = str(tmp_path / 'rnet')
     save_checkpoint(prefix, 1, symbols.get_symbol('Rnet_v1'), m.arg, m.aux, network='Rnet_v1')
@@ -117,7 +117,7 @@ def test_a_full_disk_is_an_error_and_leaves_no_half_written_output(tmp_path):
 def test_atomic_outputs_get_the_mode_a_plain_open_gives(tmp_path):
     """Files written through a temporary beside them end with the permissions open() would give
     (mkstemp's 0600 would leave a list or a model unreadable to the user's group)."""
-    from core.fileio import atomic_call, write_lines
+    from core.common.fileio import atomic_call, write_lines
     write_lines(str(tmp_path / 'a.txt'), ['x'])
     atomic_call(str(tmp_path / 'b.bin'), lambda p: open(p, 'wb').write(b'1'))
     with open(tmp_path / 'c.txt', 'w') as f:

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from core.evaluation import fddb as ef
+from core.evaluation import fddb_eval as ef
 from conftest import REPO, shared_path
 
 

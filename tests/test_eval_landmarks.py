@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from core.evaluation import landmarks as el
+from core.evaluation import landmark_eval as el
 from conftest import REPO, shared_path
 
 

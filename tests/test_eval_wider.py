@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from core.evaluation import wider as ew
+from core.evaluation import wider_eval as ew
 from conftest import REPO, shared_path
 
 

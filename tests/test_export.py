@@ -6,12 +6,12 @@ import pytest
 
 import symbols
 import mxnet as mx
-from core.model_io import InferenceModel, load_model
-from core.export.onnx import export_onnx
-from core.onnx_backend import OnnxModel
-from core.export.onnx import parity
-from core.export.merge_bn import count_layers, merge_bn
-from symbols.flops import count_ops
+from core.runtime.model_io import InferenceModel, load_model
+from core.export.onnx_export import export_onnx
+from core.runtime.onnx_runtime import OnnxModel
+from core.export.onnx_export import parity
+from core.export.bn_fold import count_layers, merge_bn
+from symbols.op_count import count_ops
 from conftest import random_model, shared_path
 
 
@@ -44,7 +44,7 @@ PNETS = [n for n in symbols.list_networks() if symbols.network_info(n)['kind'] =
 def test_onnx_runtime_rewrites_same_outputs(name):
     """What ONNX Runtime runs (paired PReLUs and a Sigmoid for the Pnets, folded ones for the crop
     nets) computes the plain graph's outputs."""
-    from core.export.onnx import onnx_proto, runtime_rewrites
+    from core.export.onnx_export import onnx_proto, runtime_rewrites
     model = random_model(name, name == 'Onet_v1', seed=5)
     proto = onnx_proto(model, **runtime_rewrites(model.info['kind']))
     ops = [n.op_type for n in proto.graph.node]
@@ -59,7 +59,7 @@ def test_pair_prelu_keeps_outputs_and_leaves_only_convolutions(name):
     """The signed-pair rewrite alone, on nets with every case: a PReLU after a full and after a
     depthwise convolution, a depthwise convolution not followed by a PReLU (Onet_v3: halves summed by
     their own 1x1), a PReLU before a fully connected layer (left as it is)."""
-    from core.export.onnx import onnx_proto, pair_prelu
+    from core.export.onnx_export import onnx_proto, pair_prelu
     model = random_model(name, False, seed=6)
     plain = onnx_proto(model)
     proto = pair_prelu(onnx_proto(model))
@@ -73,7 +73,7 @@ def test_pair_prelu_keeps_outputs_and_leaves_only_convolutions(name):
 
 
 def test_sigmoid_softmax_is_the_two_class_softmax():
-    from core.export.onnx import onnx_proto, sigmoid_softmax
+    from core.export.onnx_export import onnx_proto, sigmoid_softmax
     model = random_model('Pnet20_v2', False, seed=7)
     proto = sigmoid_softmax(onnx_proto(model))
     assert [n.op_type for n in proto.graph.node].count('Sigmoid') == 1
@@ -101,7 +101,7 @@ def test_merge_bn_identical_outputs_fewer_layers(name, lm):
 
 
 def test_merge_bn_shipped_lnet106_and_reload(tmp_path):
-    from core.model_io import save_checkpoint
+    from core.runtime.model_io import save_checkpoint
     base = os.path.join(shared_path('models', 'train-mtcnn'), 'lnet106_112')
     model = load_model(base, 4070)
     sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
@@ -115,7 +115,7 @@ def test_merge_bn_shipped_lnet106_and_reload(tmp_path):
 def test_flops_tool_counts_a_merged_checkpoint(tmp_path):
     import subprocess
     import sys
-    from core.model_io import save_checkpoint
+    from core.runtime.model_io import save_checkpoint
     from conftest import REPO
     model = random_model('Onet_v3', seed=3)
     sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
@@ -166,7 +166,7 @@ def test_cascade_folder_runs_without_mxnet_and_gives_demo_boxes(tmp_path):
     assert open(a).read() == open(b).read() and len(open(a).read().splitlines()) >= 4
     # the landmark net runs as the default models record it (mirrored crops averaged in when they say so)
     import cv2
-    from core.cascade import default_card, default_cascade
+    from core.detect.cascade import default_card, default_cascade
     assert card['lnet_flip'] == default_card()['lnet_flip']
     points = default_cascade(backend='onnx').detect(cv2.imread(img))[2]
     got = json.load(open(tmp_path / 'one.json'))

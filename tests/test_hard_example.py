@@ -4,7 +4,7 @@ import os
 import numpy as np
 
 from prepare_data.gen_hard_example import label_candidates, main
-from core.packed import RecordReader, decode_image
+from core.common.packed import RecordReader, decode_image
 from conftest import shared_path
 
 

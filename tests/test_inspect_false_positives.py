@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from conftest import REPO, shared_path
-from core.image import contact_sheet
+from core.common.image import contact_sheet
 
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 import inspect_false_positives as ifp  # noqa: E402

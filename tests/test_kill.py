@@ -128,7 +128,7 @@ def _pipeline(run, base):
 
 
 def test_killed_trainer_leaves_no_worker_and_resumes_exactly(tmp_path):
-    from core.model_io import load_params
+    from core.runtime.model_io import load_params
     from test_train import _tiny_data
     lst = _tiny_data(tmp_path, 24)
 
@@ -180,7 +180,7 @@ def test_killed_mining_leaves_no_worker_and_resumes_to_the_same_bytes(demo, tmp_
 def test_killed_pipeline_stops_its_stage_and_resumes_to_the_same_result(demo, tmp_path):
     """Every signal in each of its stages kinds: sample generation, training, mining. SIGKILL of the
     pipeline alone: its stage learns of it only from the parent-death signal."""
-    from core.model_io import load_params
+    from core.runtime.model_io import load_params
     cut = str(tmp_path / 'cut')
     cmd = Command(_pipeline(cut, demo['base']), str(tmp_path))
     samples, model = os.path.join(cut, 'samples', '20'), os.path.join(cut, 'model', 'pnet20')
@@ -204,7 +204,7 @@ def test_killed_pipeline_stops_its_stage_and_resumes_to_the_same_result(demo, tm
 
 def test_a_signal_inside_a_deferred_block_is_raised_as_it_ends():
     import threading
-    from core.lifecycle import deferred_signals, terminate_as_interrupt
+    from core.common.lifecycle import deferred_signals, terminate_as_interrupt
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         terminate_as_interrupt()
@@ -228,7 +228,7 @@ def test_a_worker_cleans_up_for_a_starter_still_dying_when_its_pipe_closes(tmp_p
     """The kernel closes a killed process's pipes a moment before /proc shows it gone; the worker
     that sees the pipe close must wait for that moment and still remove the starter's folders (CI once
     found a ``pymp-*`` folder left after a SIGKILL)."""
-    from core import lifecycle
+    from core.common import lifecycle
     folder = tmp_path / 'pymp-test'
     folder.mkdir()
     r, w = os.pipe()

@@ -6,8 +6,8 @@ import os
 import cv2
 import numpy as np
 
-from core.landmark_checks import check_points, content_offset, outlier_mask
-from core.landmarks import read_list
+from core.landmarks.label_checks import check_points, content_offset, outlier_mask
+from core.landmarks.points import read_list
 from conftest import shared_path
 
 # left eye, right eye, nose, left mouth, right mouth in an 80 px crop (CUHK-like)
@@ -105,7 +105,7 @@ def test_real_cuhk_list_shifted_block_is_found():
 
 
 def test_shift_repairs_a_block_of_offset_lines(tmp_path, capsys):
-    from core.landmarks import shift_numbers
+    from core.landmarks.points import shift_numbers
     from tools.inspect_landmarks import main
     assert shift_numbers('1 2 3 4 5 6 7 8 9 10 extra'.split(), 'cuhk', 0.5, -1) == \
         ['1.5', '2.5', '3.5', '4.5', '5.5', '5', '6', '7', '8', '9', 'extra']

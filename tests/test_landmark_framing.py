@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, landmark_sublist
-from core import augment as A
-from core import boxes as bx
-from core import data as D
+from core.train import augment as A
+from core.common import boxes as bx
+from core.train import batches as D
 
 
 def _dots(size=120, seed=0):
@@ -37,7 +37,7 @@ def test_unjittered_box_crop_is_the_detectors_crop():
         side = sq[0, 2:4] - sq[0, 0:2] + 1
         assert np.allclose(norm, (pts - sq[0, :2] + 0.5) / side)
         # the detector maps a net output back with the same convention
-        from core.detector import _denormalise_points
+        from core.detect.detector import _denormalise_points
         back = _denormalise_points(norm[None], sq)[0]
         assert np.allclose(back, pts)
 
@@ -90,8 +90,8 @@ def test_box_framing_maker_and_target_stats():
 
 
 def test_l1_landmark_loss_and_nme_metric():
-    from core.losses import reg_loss
-    from core.metrics import StageMetrics
+    from core.train.losses import reg_loss
+    from core.train.metrics import StageMetrics
     pred = mx.nd.array([[0.1, 0.2, 0.3], [0.0, 0.0, 0.0]])
     target = mx.nd.zeros((2, 3))
     valid = mx.nd.ones(2)
@@ -109,9 +109,9 @@ def test_l1_landmark_loss_and_nme_metric():
 def test_target_norm_freezes_the_output_batchnorm(tmp_path):
     """A short run with --target_norm: the head BN's scale/shift stay at the targets' std/mean, the
     rest trains, and the saved inference graph is the plain Lnet's."""
-    from core.model_io import load_model, load_params
-    from core.recipe import Phase, RunOptions, StageRecipe
-    from core.train import train
+    from core.runtime.model_io import load_model, load_params
+    from core.recipes.training_recipe import Phase, RunOptions, StageRecipe
+    from core.train.trainer import train
     img, pts = _dots()
     rows = []
     for k in range(8):
@@ -140,8 +140,8 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
     out = model(samples(np.arange(2), np.random.default_rng(0))['data'])[0]
     assert out.shape == (2, 10) and np.all(np.isfinite(out))
     # a --val_list is the validation data of an online list too: every training line trains
-    from core.data import make_loaders
-    from core.train import Settings
+    from core.train.batches import make_loaders
+    from core.train.trainer import Settings
     from symbols import network_info
     val = tmp_path / 'dev.txt'
     val.write_text('\n'.join(rows[:3]) + '\n')
@@ -158,7 +158,7 @@ def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
     r = subprocess.run([sys.executable, 'prepare_data/landmark_boxes.py', '--list', str(small), '--out', str(out),
                         '--anno_out', str(anno)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    from core.landmarks import read_list
+    from core.landmarks.points import read_list
     items = read_list(str(out), 'celeba')
     assert len(items) >= 18
     for path, box, p in items:

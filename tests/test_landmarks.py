@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, landmark_sublist, shared_path
-from core import augment as A
-from core import data as D
-from core.landmarks import JD_TO_MIGU, MIGU_TO_JD, read_list, reorder_106
+from core.train import augment as A
+from core.train import batches as D
+from core.landmarks.points import JD_TO_MIGU, MIGU_TO_JD, read_list, reorder_106
 
 
 def _run(args, env=None, timeout=900):
@@ -156,8 +156,8 @@ def test_detection_protocol_of_eval_landmarks(tmp_path):
     n, total = map(int, last['detected'].split('/'))
     assert total == 12 and n >= 10 and 0 < float(last['nme']) < 20
     # the median signed error line: labels moved by (2, 3) pixels move it by (-2, -3)
-    from core.landmarks import shift_numbers
-    from core.fileio import split_path
+    from core.landmarks.points import shift_numbers
+    from core.common.fileio import split_path
     moved = tmp_path / 'moved.txt'
     moved.write_text(''.join(' '.join([os.path.join(os.path.dirname(str(small)), name)] +
                                       shift_numbers(nums, 'cuhk', 2, 3)) + '\n'

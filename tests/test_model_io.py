@@ -6,8 +6,8 @@ import pytest
 
 import symbols
 import mxnet as mx
-from core.image import read_image, to_tensor
-from core.model_io import (InferenceModel, ModelError, identify_network, load_model, load_params,
+from core.common.image import read_image, to_tensor
+from core.runtime.model_io import (InferenceModel, ModelError, identify_network, load_model, load_params,
                            original_inference_symbol, params_path, save_checkpoint)
 from conftest import shared_path
 
@@ -91,7 +91,7 @@ def test_bad_checkpoint_paths_give_clear_errors(tmp_path):
     bad.write_bytes(b'not a params file')
     with pytest.raises(ModelError, match='cannot read'):
         load_model(str(tmp_path / 'bad'), 1)
-    from core.image import ImageError, check_size
+    from core.common.image import ImageError, check_size
     with pytest.raises(ImageError, match='missing.jpg: image not found'):
         read_image(str(tmp_path / 'missing.jpg'))
     (tmp_path / 'text.jpg').write_text('not an image')

@@ -28,7 +28,7 @@ def test_accurate_is_the_best_ap_and_default_the_best_recall_at_the_precision():
 
 def test_card_points_choose_the_thresholds(tmp_path, monkeypatch):
     import cli
-    from core import cascade
+    from core.detect import cascade
     card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20,
                 points=dict(accurate=dict(thresh=[0.2, 0.3, 0.5]), default=dict(thresh=[0.6, 0.7, 0.97])))
     path = tmp_path / 'models.json'
@@ -67,7 +67,7 @@ def test_tta_spec():
 
 def test_card_points_carry_the_onet_options_to_the_tools(tmp_path, monkeypatch):
     import cli
-    from core import cascade
+    from core.detect import cascade
     points = dict(accurate=dict(thresh=[0.2, 0.3, 0.3], onet_flip=True, onet_passes=2),
                   default=dict(thresh=[0.6, 0.7, 0.97]))
     card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20, points=points)
@@ -92,7 +92,7 @@ def test_card_points_carry_the_onet_options_to_the_tools(tmp_path, monkeypatch):
 
 def test_card_lnet_flip_reaches_the_tools_and_the_exported_card(tmp_path, monkeypatch):
     import cli
-    from core import cascade
+    from core.detect import cascade
     card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20,
                 lnet=dict(prefix='lnet', epoch=32, flip=True))
     path = tmp_path / 'models.json'
@@ -117,7 +117,7 @@ def test_card_lnet_flip_reaches_the_tools_and_the_exported_card(tmp_path, monkey
 def test_box_evaluations_leave_the_landmark_nets_out():
     import cli
     ap = cli.parser('x')
-    cli.add_detector_args(ap, point='accurate')  # as tools/eval_wider.py and tools/test_fddb.py
+    cli.add_detector_args(ap, point='accurate')  # as tools/eval_wider.py and tools/detect_fddb.py
     args = ap.parse_args([])
     with_points = cli.detector_from_args(args)
     boxes_only = cli.detector_from_args(args, landmarks=False)

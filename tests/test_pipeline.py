@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from core.pipeline import Stage, StageFailed, run_stages
+from core.common.stage_runner import Stage, StageFailed, run_stages
 from conftest import REPO
 
 QUIET = lambda *a: None  # noqa: E731
@@ -126,7 +126,7 @@ def test_original_recipe_plan_is_the_bat_sequence(tmp_path):
             assert have['--network'] == NETWORKS[script]
             assert ('--pretrained' in have) == stage.endswith('_2')  # phase 1 from scratch, phase 2 resumes
     # the built-in values are the original's: its recipe file states nothing, and --show prints them all
-    from core.recipes import RECIPE_KEYS
+    from core.recipes.pipeline_recipe import RECIPE_KEYS
     recipe = json.load(open(os.path.join(REPO, 'scripts', 'recipes', 'original.json')))
     assert [k for k in recipe if not k.startswith('_')] == []
     r = _pipeline(['--config', 'scripts/recipes/original.json', '--show'])
@@ -134,7 +134,7 @@ def test_original_recipe_plan_is_the_bat_sequence(tmp_path):
 
 
 def test_recipes_inherit_with_base(tmp_path):
-    from core.recipes import RECIPE_KEYS, load_recipe
+    from core.recipes.pipeline_recipe import RECIPE_KEYS, load_recipe
     (tmp_path / 'a.json').write_text('{"_base_": "../recipes_b/b.json", "p_epochs": 3}')
     (tmp_path.parent / 'recipes_b').mkdir(exist_ok=True)
     (tmp_path.parent / 'recipes_b' / 'b.json').write_text(json.dumps({'_base_': os.path.join(
@@ -169,8 +169,8 @@ def test_to_stops_after_a_stage(tmp_path):
 
 
 def test_changed_settings_change_the_stage_keys(tmp_path):
-    from core.pipeline import stage_key
-    from core.recipes import load_recipe, stages
+    from core.common.stage_runner import stage_key
+    from core.recipes.pipeline_recipe import load_recipe, stages
     keys = []
     for sets in ((), ('p_epochs=3',)):
         prev, k = '', {}

@@ -6,14 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from core.landmarks import FLIP106, FLIP5, flip_points, from_vector
-from core.packed import RecordReader, RecordWriter, pack, unpack
+from core.landmarks.points import FLIP106, FLIP5, flip_points, from_vector
+from core.common.packed import RecordReader, RecordWriter, pack, unpack
 from prepare_data import wider
 from prepare_data.gen_data import generate
 from prepare_data.gen_imglist import assemble, class_counts
 from prepare_data.landmark_data import Landmark5Job, Landmark106Job, ListError, celeba_cut, read_list
-from core.boxes import iou_matrix
-from core.fileio import NEGATIVE as NEG, PART, POSITIVE as POS
+from core.common.boxes import iou_matrix
+from core.common.fileio import NEGATIVE as NEG, PART, POSITIVE as POS
 from prepare_data.sampling import sample_boxes, sample_image
 from conftest import shared_path
 
@@ -300,7 +300,7 @@ def test_celeba_lists_and_cut_cli(tmp_path):
 
 
 def test_raw_and_jpeg_crops_decode():
-    from core.packed import decode_image, encode_raw
+    from core.common.packed import decode_image, encode_raw
     from prepare_data.writers import encode
     img = np.full((20, 20, 3), 7, np.uint8)
     img[0, 0] = (255, 216, 255)  # raw pixels that look like a JPEG start must still decode as raw
@@ -319,7 +319,7 @@ def test_end_to_end_on_real_wider_images(tmp_path):
         m = generate(anno, size, str(tmp_path / 's'), workers=2, seed=1)
         assert m['counts']['neg'] >= 150 and m['counts']['pos'] > 0
     rep = assemble(str(tmp_path / 's' / '20'), str(tmp_path / 'l.txt'))
-    from core import data as D
+    from core.train import batches as D
     entries = D.read_list(str(tmp_path / 'l.txt'))
     src = D.SampleSource(entries, 20)
     img, code, bbox, _ = src.get(0)

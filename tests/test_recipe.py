@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from core import recipe as R
+from core.recipes import training_recipe as R
 
 # The original's training steps, from its .bat files and scripts (the seed's stage table): recipe ->
 # (script, network, list, prefix, [(lr, lr_epoch, end_epoch, batch, frequent)], other settings).
@@ -97,7 +97,7 @@ def test_recipe_files_inherit_and_name_their_mistakes(tmp_path):
 
 
 # Parameters that share a setting's name but describe a loaded checkpoint, not a run: exempt.
-_EXEMPT = {('core/model_io.py', 'with_landmark')}
+_EXEMPT = {('core/runtime/model_io.py', 'with_landmark')}
 
 
 def _literal_defaults():
@@ -105,7 +105,7 @@ def _literal_defaults():
     StageRecipe field's name is bound to its own default value: a keyword default, an assignment,
     a quoted key with the value (``get('seed', 0)``, ``{'seed': 0}``)."""
     files = sorted(set(glob.glob(os.path.join(REPO, 'core', '**', '*.py'), recursive=True)) -
-                   {os.path.join(REPO, 'core', 'recipe.py')}) + [os.path.join(REPO, n) for n in ('cli.py', 'config.py')]
+                   {os.path.join(REPO, 'core', 'recipes', 'training_recipe.py')}) + [os.path.join(REPO, n) for n in ('cli.py', 'config.py')]
     out = []
     for cls in (R.Phase, R.StageRecipe):
         for f in dataclasses.fields(cls):
@@ -217,8 +217,8 @@ def test_a_later_phase_says_where_it_starts(tmp_path):
 
 
 def test_the_pipeline_follows_the_training_recipe_files(tmp_path, monkeypatch):
-    from core.pipeline import stage_key
-    from core.recipes import load_recipe, stages
+    from core.common.stage_runner import stage_key
+    from core.recipes.pipeline_recipe import load_recipe, stages
 
     def keys():
         prev, out = '', {}

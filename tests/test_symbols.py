@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import symbols
-from symbols.flops import model_stats
+from symbols.op_count import model_stats
 from conftest import shared_path
 
 # The README FLOP table recounted under its own rule (fma counted once, after merging BN; 2^20 units), and

@@ -26,7 +26,7 @@ def test_load_merge_onnx_zqcnn_clis(tmp_path):
 
 
 def test_inspect_samples_cli(tmp_path):
-    from core.packed import RecordWriter, encode_raw, pack
+    from core.common.packed import RecordWriter, encode_raw, pack
     import numpy as np
     w = RecordWriter(str(tmp_path / 'pos'))
     for i in range(3):
@@ -42,8 +42,8 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     import json
     import symbols
     from conftest import random_model
-    from core import cascade
-    from core.model_io import save_checkpoint
+    from core.detect import cascade
+    from core.runtime.model_io import save_checkpoint
     from prepare_data.demo_set import make_demo_set
     run = tmp_path / 'run'
     prefixes = []

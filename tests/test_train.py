@@ -9,13 +9,13 @@ import pytest
 
 import symbols
 import mxnet as mx
-from core import data as D
-from core.augment import flip_batch, transform_batch
-from core.losses import cls_loss, reg_loss, stage_losses
-from core.metrics import StageMetrics
-from core.model_io import load_model, load_params
-from core.optim import lr_schedule
-from core.train import init_params, loss_config, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
+from core.train import batches as D
+from core.train.augment import flip_batch, transform_batch
+from core.train.losses import cls_loss, reg_loss, stage_losses
+from core.train.metrics import StageMetrics
+from core.runtime.model_io import load_model, load_params
+from core.train.optim import lr_schedule
+from core.train.trainer import init_params, loss_config, make_block, micro_batch_size, train_step, use_micro_batches, LossGraph
 from conftest import REPO
 
 nd = mx.nd
@@ -141,7 +141,7 @@ def test_train_and_test_graphs_compute_the_same():
         for k in arg:
             if k.endswith('_gamma') and ('prelu' in k or 'relu' in k):
                 arg[k] = nd.array(np.random.RandomState(0).uniform(0.1, 0.5, arg[k].shape))
-        from core.model_io import InferenceModel
+        from core.runtime.model_io import InferenceModel
         x = np.random.RandomState(1).uniform(-1, 1, (2, 3, size, size)).astype(np.float32)
         a = InferenceModel(train, arg, aux)(x)[0]
         b = InferenceModel(test, arg, aux)(x)[0]
@@ -369,7 +369,7 @@ def test_optimizer_state_is_never_unpickled(tmp_path):
 
 
 def test_state_files_hold_arrays_and_json(tmp_path):
-    from core.optim import read_state
+    from core.train.optim import read_state
     lst = _tiny_data(tmp_path)
     prefix = str(tmp_path / 'm' / 'p')
     assert _run(['--network', 'Pnet20_v0', '--image_set', lst, '--prefix', prefix, '--end_epoch', '1',
@@ -378,12 +378,12 @@ def test_state_files_hold_arrays_and_json(tmp_path):
     assert meta['epoch'] == 1 and meta['settings']['lr'] == 0.02 and meta['num_update'] > 0
     assert len(states['conv1_weight']) == 1 and 'conv1_bias' in states  # SGD: the momentum
     # weight decay only on weights and gammas, as the original's Module SGD
-    from core.optim import decays
+    from core.train.optim import decays
     assert decays('conv1_weight') and decays('prelu1_gamma') and not decays('conv1_bias') and not decays('bn1_beta')
 
 
 def test_adam_saves_and_resumes_exactly(tmp_path):
-    from core.optim import read_state
+    from core.train.optim import read_state
     lst = _tiny_data(tmp_path)
     common = ['--network', 'Pnet20_v0', '--image_set', lst, '--lr', '0.001', '--lr_epoch', '2', '--batch_size', '64',
               '--optimizer', 'adam', '--seed', '2']

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import symbols
-from core.model_io import load_model
+from core.runtime.model_io import load_model
 from core.export import zqcnn_format as zq
-from core.export.zqcnn import export_zqcnn, verify
+from core.export.zqcnn_export import export_zqcnn, verify
 from conftest import random_model, shared_path
 
 VARIANTS = [(n, False) for n in symbols.list_networks() if n != 'L106_Net112_big'] + [('Onet_v2', True)]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SHARED, random_model, shared_path
-from core import zqcnn_scheme as zs
-from core.fileio import FormatError
+from core.detect import zqcnn_scheme as zs
+from core.common.fileio import FormatError
 
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 import zqcnn_parity  # noqa: E402
@@ -191,7 +191,7 @@ def test_block_nms_blocks_overlap_and_skip_the_remainder_as_zqcnn():
 
 
 def test_random_cascade_runs_and_nothing_gives_nothing():
-    from core.zqcnn_scheme import ZqcnnDetector
+    from core.detect.zqcnn_scheme import ZqcnnDetector
     det = ZqcnnDetector(random_model('Pnet20_v1'), random_model('Rnet_v1'), random_model('Onet_v1', True),
                         thresh=[0.1, 0.1, 0.1], min_face=40)
     img = np.random.RandomState(4).randint(0, 255, (120, 160, 3)).astype(np.uint8)
@@ -204,7 +204,7 @@ def test_random_cascade_runs_and_nothing_gives_nothing():
 
 
 def test_opencv_backend_matches_mxnet_for_any_batch():
-    from core.cascade import to_backend
+    from core.detect.cascade import to_backend
     for name, lm in (('Rnet_v1', False), ('Onet_v1', True)):
         model = random_model(name, lm)
         size = model.info['size']

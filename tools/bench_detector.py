@@ -65,7 +65,7 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     cli.add_detector_args(ap, committed_defaults=False)
     ap.set_defaults(backend=None)
-    from core.cascade import BACKENDS
+    from core.detect.cascade import BACKENDS
     ap._option_string_actions['--backend'].choices = list(BACKENDS) + ['all', 'both']
     ap.add_argument('--image', default=os.path.join(config.shared, 'images', '4.jpg'))
     ap.add_argument('--runs', type=int, default=20)

@@ -84,7 +84,7 @@ def scaled_wider(wider_root, dst, k):
         for name, body in blocks:
             out.append('c%d_%s' % (j, name))
             out.extend(body)
-    from core.fileio import write_lines
+    from core.common.fileio import write_lines
     write_lines(os.path.join(root, 'wider_face_split', 'wider_face_train_bbx_gt.txt'), out)
     return root, len(blocks) * k
 
@@ -99,7 +99,7 @@ def scaled_landmarks(list_path, dst, k):
     for j in range(k):
         _link(os.path.dirname(os.path.abspath(list_path)), os.path.join(root, 'c%d' % j))
         out.extend('c%d/%s' % (j, ln) for ln in lines)
-    from core.fileio import write_lines
+    from core.common.fileio import write_lines
     path = os.path.join(root, 'list.txt')
     write_lines(path, out)
     return path, root
@@ -169,7 +169,7 @@ def run_measured(argv, log_path, interval=0.2, max_seconds=0):
     main_rss_mb (the command's own process, without its workers), anon_mb (the sum without file pages:
     what the stage needs), returncode, stopped). ``max_seconds`` > 0: interrupt the command (SIGINT, as
     Ctrl-C) after that long and count it as done (``stopped``: True), for a memory-only measurement. Its output goes to ``log_path``; Ctrl-C stops its whole process group."""
-    from core.lifecycle import preexec_die_with_parent
+    from core.common.lifecycle import preexec_die_with_parent
     linux = os.path.isdir('/proc/self')
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak = {'total': 0, 'largest': 0, 'main': 0, 'anon': 0}
@@ -216,7 +216,7 @@ def run_measured(argv, log_path, interval=0.2, max_seconds=0):
 
 def stage_commands(d, wider, landmark_list, landmark_root, workers):
     """{stage: argv} for one scale's folder ``d``, with the default models' settings of the pipeline."""
-    from core.cascade import default_card
+    from core.detect.cascade import default_card
     card = default_card()
     py = sys.executable
     anno, samples, lists = os.path.join(d, 'anno.txt'), os.path.join(d, 'samples'), os.path.join(d, 'lists')
@@ -295,8 +295,8 @@ def main(argv=None):
     ap.add_argument('--keep', action='store_true', help='keep each scale\'s data (default: removed once measured)')
     ap.add_argument('--fresh', action='store_true', help='forget earlier results in --out')
     args = ap.parse_args(argv)
-    from core.fileio import save_json, write_lines
-    from core.plot import scale_plot
+    from core.common.fileio import save_json, write_lines
+    from core.common.plot import scale_plot
     scales = cli.csv_list(args.scales, int, 'scale')
     stages = cli.csv_list(args.stages, str, 'stage')
     bad = [s for s in stages if s not in STAGES]

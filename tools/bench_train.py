@@ -21,8 +21,8 @@ import cli  # noqa: E402
 import symbols  # noqa: E402
 import mxnet as mx  # noqa: E402
 from config import config  # noqa: E402
-from core import data as D  # noqa: E402
-from core import optim, train as T  # noqa: E402
+from core.train import batches as D  # noqa: E402
+from core.train import optim, trainer as T  # noqa: E402
 
 
 def original_transform(img, rng):
@@ -74,7 +74,7 @@ class ThreadLoader:
 
 
 def timed(graph, trainer, batches, kind, micro, warmup=2):
-    """Samples/s of the training loop's own step (core.train.train_step) fed by ``batches``."""
+    """Samples/s of the training loop's own step (core.train.trainer.train_step) fed by ``batches``."""
     n, t0 = 0, None
     for i, batch in enumerate(batches):
         if i == warmup:
@@ -85,8 +85,8 @@ def timed(graph, trainer, batches, kind, micro, warmup=2):
 
 
 def model(network, batch_size, micro):
-    """The training loop's own model, graph and optimizer for ``network`` (as core.train.train builds them)."""
-    from core.recipe import Phase, StageRecipe
+    """The training loop's own model, graph and optimizer for ``network`` (as core.train.trainer.train builds them)."""
+    from core.recipes.training_recipe import Phase, StageRecipe
     s = T.Settings(StageRecipe(network=network, phases=(Phase(batch_size=batch_size),)))
     m = T.build_model(s)
     net = T.make_block(m.train_sym, m.arg, m.aux, [mx.cpu()])

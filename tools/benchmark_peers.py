@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from cli import config  # noqa: E402
-from core.evaluation import wider as W  # noqa: E402
+from core.evaluation import wider_eval as W  # noqa: E402
 
 
 class CascadeDetector:
@@ -31,8 +31,8 @@ class CascadeDetector:
 
 
 def build_detectors(args):
-    from core import peers
-    from core.cascade import default_card, load_cascade
+    from core.detect import peers
+    from core.detect.cascade import default_card, load_cascade
     dets = []
     cards = [('original shipped models', default_card(prefer_committed=False))]
     cards += [('this project, model/default at the %s point' % p, default_card(point=p)) for p in ('accurate', 'default')]
@@ -56,7 +56,7 @@ def build_detectors(args):
 
 def run_one(det, jobs, image_root):
     from tqdm import tqdm
-    from core.image import ImageError, read_image
+    from core.common.image import ImageError, read_image
     preds, total = {}, 0.0
     for e, name in tqdm(jobs, desc=det.name[:30], unit='img'):
         try:
@@ -84,8 +84,8 @@ def main(argv=None):
                     help="candidate flows of this project's cascades, e.g. original,zqcnn (see --scheme of demo.py)")
     ap.add_argument('--only', default=None, help='comma-separated substrings of detector names')
     args = ap.parse_args(argv)
-    from core.fileio import write_lines
-    from core.plot import pr_plot
+    from core.common.fileio import write_lines
+    from core.common.plot import pr_plot
     gt = W.load_ground_truth(args.gt_dir)
     events = W.present_events(args.image_root, gt)
     jobs = [(e, n) for e in events for n in sorted(gt[e])][:args.images or None]

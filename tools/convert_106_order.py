@@ -13,8 +13,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
-from core.fileio import FormatError, parse_floats, split_path, write_lines  # noqa: E402
-from core.landmarks import JD_TO_MIGU, MIGU_TO_JD, reorder_106  # noqa: E402
+from core.common.fileio import FormatError, parse_floats, split_path, write_lines  # noqa: E402
+from core.landmarks.points import JD_TO_MIGU, MIGU_TO_JD, reorder_106  # noqa: E402
 
 
 def convert(lines, table, path='list'):

@@ -44,7 +44,7 @@ def degrade_split(anno_path, out_dir, seed=0, quality=30, progress=True):
     """Write the degraded images and ``<out_dir>/anno.txt``; returns {kind: images, 'unreadable': n}."""
     import cv2
     from tqdm import tqdm
-    from core.fileio import atomic_write
+    from core.common.fileio import atomic_write
     from prepare_data.wider import read_anno, write_annotations
     anno = read_anno(anno_path)
     counts = dict.fromkeys(KINDS, 0)

@@ -21,18 +21,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.detector import draw  # noqa: E402  (numpy + OpenCV only)
-from core.fileio import atomic_write, write_lines  # noqa: E402
-from core.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
-from core.mobile_runtimes import open_stage  # noqa: E402
-from core.zqcnn_scheme import SCHEMES  # noqa: E402
+from core.detect.detector import draw  # noqa: E402  (numpy + OpenCV only)
+from core.common.fileio import atomic_write, write_lines  # noqa: E402
+from core.common.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
+from core.runtime.mobile_runtime import open_stage  # noqa: E402
+from core.detect.zqcnn_scheme import SCHEMES  # noqa: E402
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
     """An :class:`MtcnnDetector` from an exported cascade folder (see tools/export_onnx.py --cascade);
-    ``scheme='zqcnn'``: ZQCNN's candidate flow (:class:`core.zqcnn_scheme.ZqcnnDetector`, which also
+    ``scheme='zqcnn'``: ZQCNN's candidate flow (:class:`core.detect.zqcnn_scheme.ZqcnnDetector`, which also
     takes ``nms``)."""
     if scheme not in SCHEMES:
         raise ValueError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))

@@ -23,8 +23,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
-from core.evaluation.fddb import FP_POINTS, evaluate, read_detections, read_ellipses, tpr_at  # noqa: E402
-from core.fileio import FormatError, atomic_write  # noqa: E402
+from core.evaluation.fddb_eval import FP_POINTS, evaluate, read_detections, read_ellipses, tpr_at  # noqa: E402
+from core.common.fileio import FormatError, atomic_write  # noqa: E402
 
 def read_sizes(args, names):
     """{name: (width, height)} from --image_sizes or --image_dir, else None."""
@@ -80,7 +80,7 @@ def main(argv=None):
             f.write('%g %d\n' % (cont[i], fp[i]))
         if empty:
             f.write('0 0\n')
-    from core.plot import roc_plot
+    from core.common.plot import roc_plot
     label = os.path.basename(args.dets)
     roc_plot([('%s, discrete' % label, fp, disc), ('%s, continuous' % label, fp, cont)],
              os.path.join(args.out, 'ROC.png'), title='FDDB ROC (%d faces, %d images)' % (n, len(ellipses)),

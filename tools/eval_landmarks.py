@@ -27,11 +27,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from cli import config  # noqa: E402
-from core.evaluation import landmarks as L  # noqa: E402
+from core.evaluation import landmark_eval as L  # noqa: E402
 
 
 def crop_protocol(args):
-    from core.model_io import ModelError, load_model
+    from core.runtime.model_io import ModelError, load_model
     if not args.prefix or args.epoch is None:
         raise ValueError('the crop protocol needs --prefix and --epoch of a landmark net (or use --detect)')
     model = load_model(args.prefix, args.epoch, network=args.network)
@@ -54,7 +54,7 @@ def crop_protocol(args):
 def detect_protocol(args):
     samples = L.read_list(args.list, 5, args.image_root)
     if args.peer == 'caffe':
-        from core.peers import caffe_mtcnn
+        from core.detect.peers import caffe_mtcnn
         det = caffe_mtcnn(args.min_face or 24, tuple(cli.csv_list(args.thresh or '0.6,0.7,0.7', float)))
         if det is None:
             raise FileNotFoundError('the Caffe MTCNN models are not in %s' % os.path.join(config.shared, 'models'))
@@ -94,7 +94,7 @@ def main(argv=None):
     else:
         args.epoch = int(args.epoch) if args.epoch else None
         samples, pred, res, errors, head = crop_protocol(args)
-    from core.plot import ced_plot
+    from core.common.plot import ced_plot
     png = L.draw_samples(samples, pred, os.path.join(args.out, 'samples.png'))
     ced = ced_plot(errors, os.path.join(args.out, 'ced.png'), title=os.path.basename(args.list))
     print(head)

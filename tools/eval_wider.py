@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from cli import config  # noqa: E402
-from core.evaluation import wider as W  # noqa: E402
+from core.evaluation import wider_eval as W  # noqa: E402
 
 
 def add_args(ap):
@@ -76,7 +76,7 @@ def main(argv=None):
         raise FileNotFoundError('%s: no events to evaluate' % pred_dir)
     preds = W.load_predictions(pred_dir, events)
     aps, curves, counts = W.evaluate(preds, gt, events)
-    from core.plot import pr_plot
+    from core.common.plot import pr_plot
     what = '%s split (%s)' % (args.label, os.path.basename(args.gt_anno)) if args.gt_anno else \
         'WIDER val (%d events)' % len(events)
     png = os.path.join(args.out, 'pr_curve.png')

@@ -27,19 +27,19 @@ def main(argv=None):
     ap.add_argument('--out', required=True, help='output folder')
     cli.add_detector_args(ap, committed_defaults=True)
     args = ap.parse_args(argv)
-    from core.cascade import load_stage_models
-    from core.export.onnx import parity
-    from core.mobile_runtimes import open_stage
-    from core.model_io import load_model
+    from core.detect.cascade import load_stage_models
+    from core.export.onnx_export import parity
+    from core.runtime.mobile_runtime import open_stage
+    from core.runtime.model_io import load_model
     kw = cli.resolve_detector_args(args)
     models = dict(zip(('pnet', 'rnet', 'onet'), load_stage_models(kw['prefixes'], kw['epochs'], kw['networks'])))
     if kw['lnet']:
         models['lnet'] = load_model(*kw['lnet'])
     if args.to == 'onnx':
-        from core.export.onnx import export_cascade
+        from core.export.onnx_export import export_cascade
         card = export_cascade(models, args.out, kw)
     else:
-        from core.export.mobile import export_mobile_cascade
+        from core.export.mobile_export import export_mobile_cascade
         card = export_mobile_cascade(models, args.out, kw, args.to)
     worst = 0.0
     for stage in card['stages']:

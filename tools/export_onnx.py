@@ -21,17 +21,17 @@ TOLERANCE = 1e-4
 
 
 def _check(model, path):
-    from core.export.onnx import parity
-    from core.onnx_backend import OnnxModel
+    from core.export.onnx_export import parity
+    from core.runtime.onnx_runtime import OnnxModel
     diff = parity(model, OnnxModel(path, model.network))
     print('%s -> %s; onnxruntime max abs diff %.2e' % (model.network, path, diff))
     return diff
 
 
 def export_cascade(args):
-    from core.cascade import load_stage_models
-    from core.export.onnx import export_cascade as write
-    from core.model_io import load_model
+    from core.detect.cascade import load_stage_models
+    from core.export.onnx_export import export_cascade as write
+    from core.runtime.model_io import load_model
     kw = cli.resolve_detector_args(args)
     models = dict(zip(('pnet', 'rnet', 'onet'), load_stage_models(kw['prefixes'], kw['epochs'], kw['networks'])))
     if kw['lnet']:
@@ -58,8 +58,8 @@ def main(argv=None):
         return export_cascade(args)
     if not args.prefix or not args.epoch or ',' in args.prefix:
         ap.error('one net: give --prefix and --epoch of one checkpoint (or --cascade)')
-    from core.export.onnx import export_onnx, runtime_rewrites
-    from core.model_io import load_model
+    from core.export.onnx_export import export_onnx, runtime_rewrites
+    from core.runtime.model_io import load_model
     model = load_model(args.prefix, int(args.epoch), network=args.pnet or args.rnet or args.onet)
     export_onnx(model, args.out, opset=args.opset, **(runtime_rewrites(model.info['kind']) if args.fast_prelu else {}))
     return 0 if _check(model, args.out) < TOLERANCE else 1

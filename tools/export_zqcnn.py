@@ -20,8 +20,8 @@ def main(argv=None):
     ap.add_argument('--no_rescale', action='store_true', help='write the raw weights (may break ZQCNN)')
     ap.add_argument('--calib', default=None, help='comma-separated calibration images')
     args = ap.parse_args(argv)
-    from core.export.zqcnn import export_zqcnn, verify
-    from core.model_io import load_model
+    from core.export.zqcnn_export import export_zqcnn, verify
+    from core.runtime.model_io import load_model
     model = load_model(args.prefix, args.epoch, network=args.network, with_landmark=args.with_landmark or None)
     report = export_zqcnn(model, args.out, rescale=not args.no_rescale,
                           calib_images=args.calib.split(',') if args.calib else None)

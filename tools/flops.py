@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 
 from symbols import list_networks, network_info  # noqa: E402
-from symbols.flops import model_stats  # noqa: E402
+from symbols.op_count import model_stats  # noqa: E402
 
 # (README row name, network, basenum, README figure in M)
 README_ROWS = [
@@ -77,8 +77,8 @@ def main(argv=None):
             ap.error('--input must look like 320x240, got %r' % args.input)
         size = (w, h)
     if args.prefix:
-        from core.model_io import load_model
-        from symbols.flops import MEGA, count_ops, count_params
+        from core.runtime.model_io import load_model
+        from symbols.op_count import MEGA, count_ops, count_params
         model = load_model(args.prefix, args.epoch or 0)
         info = model.info
         if size:

@@ -27,9 +27,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
-from core.boxes import iou_matrix  # noqa: E402
-from core.fileio import write_lines  # noqa: E402
-from core.image import ImageError, contact_sheet, read_image, write_image  # noqa: E402
+from core.common.boxes import iou_matrix  # noqa: E402
+from core.common.fileio import write_lines  # noqa: E402
+from core.common.image import ImageError, contact_sheet, read_image, write_image  # noqa: E402
 
 STAGES = ('pnet', 'rnet', 'onet')
 BINS = (('<40', 0, 40), ('>=40', 40, float('inf')))

@@ -17,7 +17,7 @@ run on the moved points and the cleaned list carries them. The CUHK training lis
 ``--shift net_7876/_:0,27.7`` (its 2,350 ``net_7876/_*`` lines sit 27.7 pixels too high; README, Landmarks).
 
 ``--content_offset N`` also prints, per source folder (up to N lines each), where the dark features of
-the mean image patch sit around each labelled point (:func:`core.landmark_checks.content_offset`): a
+the mean image patch sit around each labelled point (:func:`core.landmarks.label_checks.content_offset`): a
 model-free check of two lists' pixel conventions against each other.
 """
 import os
@@ -30,10 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 
-from core.fileio import atomic_call, split_path, write_lines  # noqa: E402
-from core.image import contact_sheet  # noqa: E402
-from core.landmark_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
-from core.landmarks import FORMATS, read_list, shift_numbers  # noqa: E402
+from core.common.fileio import atomic_call, split_path, write_lines  # noqa: E402
+from core.common.image import contact_sheet  # noqa: E402
+from core.landmarks.label_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
+from core.landmarks.points import FORMATS, read_list, shift_numbers  # noqa: E402
 
 
 def _crop_frames(items, fmt):

@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 
-from core.landmarks import from_vector  # noqa: E402
-from core.packed import RecordReader, decode_image  # noqa: E402
+from core.landmarks.points import from_vector  # noqa: E402
+from core.common.packed import RecordReader, decode_image  # noqa: E402
 
 COLORS = {'pos': (0, 255, 0), 'part': (0, 200, 255), 'neg': (0, 0, 255), 'neg_hard': (255, 0, 255),
           'landmark': (255, 255, 0), 'landmark106': (255, 255, 0)}

@@ -32,7 +32,7 @@ def launch(command, workers=2, servers=1, root_uri='127.0.0.1', port=None, env=N
     """Run ``command`` as ``workers`` workers; returns their exit codes. A worker that fails stops the
     job at once (the others would wait for it forever), and every process dies with this one."""
     import time
-    from core.lifecycle import preexec_die_with_parent
+    from core.common.lifecycle import preexec_die_with_parent
     port = port or free_port()
     base = dict(os.environ if env is None else env)
     base.update(DMLC_PS_ROOT_URI=root_uri, DMLC_PS_ROOT_PORT=str(port), DMLC_NUM_SERVER=str(servers),

@@ -18,9 +18,9 @@ from cli import config  # noqa: E402
 
 
 def evaluate_run(run, gt, events, image_root, threads=2):
-    from core.cascade import load_cascade
-    from core.evaluation import wider as W
-    from core.fileio import load_json
+    from core.detect.cascade import load_cascade
+    from core.evaluation import wider_eval as W
+    from core.common.fileio import load_json
     from prepare_data.wider import read_anno
     man = load_json(os.path.join(run, 'manifest.json'), 'pipeline manifest')
     c = man['cascade']
@@ -48,9 +48,9 @@ def main(argv=None):
     ap.add_argument('--out', default=os.path.join('runs', 'learning_curve'))
     ap.add_argument('--threads', type=int, default=2)
     args = ap.parse_args(argv)
-    from core.evaluation import wider as W
-    from core.fileio import write_lines
-    from core.plot import learning_curve_plot
+    from core.evaluation import wider_eval as W
+    from core.common.fileio import write_lines
+    from core.common.plot import learning_curve_plot
     gt = W.load_ground_truth(args.gt_dir)
     events = W.present_events(args.image_root, gt)
     rows = sorted((evaluate_run(r, gt, events, args.image_root, args.threads) for r in args.runs),

@@ -18,9 +18,9 @@ def main(argv=None):
     cli.add_checkpoint_args(ap)
     ap.add_argument('--out', required=True, help='output prefix (writes -symbol.json and -NNNN.params)')
     args = ap.parse_args(argv)
-    from core.export.merge_bn import count_layers, merge_bn
-    from core.model_io import InferenceModel, save_checkpoint
-    from symbols.flops import MEGA, count_ops
+    from core.export.bn_fold import count_layers, merge_bn
+    from core.runtime.model_io import InferenceModel, save_checkpoint
+    from symbols.op_count import MEGA, count_ops
     model = cli.load_checkpoint(args)
     sym, arg, aux = merge_bn(model.sym, model.arg, model.aux)
     info = model.info

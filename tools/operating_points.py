@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 
-from core.fileio import load_json, save_json  # noqa: E402
+from core.common.fileio import load_json, save_json  # noqa: E402
 
 GRID = '0.2,0.3;0.4,0.5;0.6,0.6;0.6,0.7;0.7,0.8;0.8,0.8;0.8,0.9;0.9,0.9'
 ONET = '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.98,0.99,0.995'
@@ -50,8 +50,8 @@ def parse_tta(text):
 def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
     """Rows (p, r, o, dev AP at o, precision, recall, s/img [, Onet options]) for every setting and Onet
     threshold."""
-    from core.cascade import load_cascade
-    from core.evaluation import wider as W
+    from core.detect.cascade import load_cascade
+    from core.evaluation import wider_eval as W
     rows, tta = [], dict(tta or {})
     tag = ('_flip' if tta.get('onet_flip') else '') + ('_x%d' % tta['onet_passes'] if tta.get('onet_passes', 1) > 1 else '')
     for p, r in grid:
@@ -77,14 +77,14 @@ def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
 
 def plain(row):
     """Whether a row runs one plain Onet pass (what every export and runtime can run)."""
-    from core.detector import single_onet_pass
+    from core.detect.detector import single_onet_pass
     return single_onet_pass(row)
 
 
 def reference_time(images, out, threads):
     """Seconds per dev image of the original's shipped cascade at its thresholds (None without it)."""
-    from core.cascade import SHIPPED, default_card, load_cascade
-    from core.evaluation import wider as W
+    from core.detect.cascade import SHIPPED, default_card, load_cascade
+    from core.evaluation import wider_eval as W
     ref = default_card(prefer_committed=False)
     if not all(os.path.isfile(p + '-symbol.json') for p in ref['prefix']):
         return None
@@ -118,15 +118,15 @@ def choose(rows, min_precision, max_seconds=None):
 
 def exact(card, row, gt, images, out, threads):
     """``row`` detected again at exactly its thresholds and Onet options (its figures replaced)."""
-    from core.cascade import tta_options
+    from core.detect.cascade import tta_options
     p, r, o = row['thresh']
     again = measure(card, [(p, r)], [o], gt, images, out, threads, tta=tta_options(row))[0]
     return dict(again, exact=True)
 
 
 def main(argv=None):
-    from core.cascade import DEFAULT_CARD, default_card
-    from core.evaluation import wider as W
+    from core.detect.cascade import DEFAULT_CARD, default_card
+    from core.evaluation import wider_eval as W
     from prepare_data.wider import read_anno
     ap = cli.parser(__doc__)
     ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')

@@ -13,7 +13,7 @@
     python tools/pipeline.py --run runs/wider --from r_train                  # redo from a stage
     python tools/pipeline.py --run runs/wider --to p_train                    # stop after a stage
 
-Recipes are flat JSON files of settings (see ``core.recipes.RECIPE_KEYS``; a file may inherit another
+Recipes are flat JSON files of settings (see ``core.recipes.pipeline_recipe.RECIPE_KEYS``; a file may inherit another
 with ``"_base_"``; any key can be overridden with ``--set key=value``; ``--show`` prints the result).
 A key no file sets keeps the original's value (its .bat files; the training phases come from
 ``scripts/recipes/train/``), so ``scripts/recipes/original.json`` states nothing: networks, learning
@@ -31,8 +31,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import cli  # noqa: E402
-from core.pipeline import StageFailed, plan_lines, run_stages  # noqa: E402
-from core.recipes import DEFAULT_RECIPE, cascade, load_recipe, stages  # noqa: E402
+from core.common.stage_runner import StageFailed, plan_lines, run_stages  # noqa: E402
+from core.recipes.pipeline_recipe import DEFAULT_RECIPE, cascade, load_recipe, stages  # noqa: E402
 
 
 def summary(run, manifest, log=print):

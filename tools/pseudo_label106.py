@@ -26,7 +26,7 @@ def label(model, paths, batch=64):
     """N×106×2 pixel points of the teacher on every image (resized to its input)."""
     import cv2
     from tqdm import tqdm
-    from core.image import read_image, to_tensor
+    from core.common.image import read_image, to_tensor
     size = model.info['size']
     out = []
     for start in tqdm(range(0, len(paths), batch), desc='teacher', unit='batch'):
@@ -46,9 +46,9 @@ def main(argv=None):
     ap.add_argument('--epoch', type=int, default=4070, help='teacher epoch')
     ap.add_argument('--limit', type=int, default=0, help='only the first N images')
     args = ap.parse_args(argv)
-    from core.fileio import write_lines
-    from core.landmarks import read_list
-    from core.model_io import ModelError, load_model
+    from core.common.fileio import write_lines
+    from core.landmarks.points import read_list
+    from core.runtime.model_io import ModelError, load_model
     teacher = load_model(args.teacher, args.epoch)
     if teacher.info['kind'] != 'lnet' or teacher.info['n_points'] != 106:
         raise ModelError('%s: %s is not a 106-point net' % (args.teacher, teacher.network))

@@ -22,11 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from cli import config  # noqa: E402
 from config import REPO_ROOT  # noqa: E402
-from core.fileio import atomic_call, load_json, save_json  # noqa: E402
+from core.common.fileio import atomic_call, load_json, save_json  # noqa: E402
 
 
 def _copy(src_prefix, epoch, dst_prefix, network=None):
-    from core.model_io import ModelError, load_model
+    from core.runtime.model_io import ModelError, load_model
     model = load_model(src_prefix, epoch)  # checks the checkpoint loads before publishing it
     if network and model.network != network:
         raise ModelError('%s: network %s, the recipe says %s' % (src_prefix, model.network, network))
@@ -39,15 +39,15 @@ def val_ap(out, gt_dir, image_root, threads=2):
     """AP of the published cascade on the WIDER val subset (None when the data is absent)."""
     if not (os.path.isdir(gt_dir) and os.path.isdir(image_root)):
         return None
-    from core.cascade import default_cascade
-    from core.evaluation import wider as W
-    import core.cascade
-    saved = core.cascade.DEFAULT_CARD
-    core.cascade.DEFAULT_CARD = os.path.join(out, 'models.json')
+    from core.detect.cascade import default_cascade
+    from core.evaluation import wider_eval as W
+    import core.detect.cascade
+    saved = core.detect.cascade.DEFAULT_CARD
+    core.detect.cascade.DEFAULT_CARD = os.path.join(out, 'models.json')
     try:
         det = default_cascade(backend='onnx', threads=threads, lnet=None, point='accurate')
     finally:
-        core.cascade.DEFAULT_CARD = saved
+        core.detect.cascade.DEFAULT_CARD = saved
     gt = W.load_ground_truth(gt_dir)
     events = W.present_events(image_root, gt)
     pred_dir = os.path.join(out, '.val_pred')
@@ -105,7 +105,7 @@ def attach_lnet(out, lnet, note='', flip=True):
     card_path = os.path.join(out, 'models.json')
     card = load_json(card_path, 'model card')
     prefix, epoch = lnet
-    from core.model_io import load_model
+    from core.runtime.model_io import load_model
     if load_model(prefix, int(epoch)).info['kind'] != 'lnet':
         raise ValueError('%s: not a landmark net' % prefix)
     network = _copy(prefix, int(epoch), os.path.join(out, 'lnet'))

@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import REPO_ROOT, config  # noqa: E402
-from core.cascade import BACKENDS  # noqa: E402
-from core.fileio import FormatError  # noqa: E402
+from core.detect.cascade import BACKENDS  # noqa: E402
+from core.common.fileio import FormatError  # noqa: E402
 
 DEFAULT_REFERENCE = os.path.join(REPO_ROOT, 'tests', 'data', 'zqcnn_reference.txt')
 
@@ -104,8 +104,8 @@ def match(ours, theirs):
 
 def compare(reference, root, backend='onnx', threads=1, report=print):
     """Run ``--scheme zqcnn`` on every image and point of a reference file -> (max_px, missing, extra)."""
-    from core.cascade import load_cascade
-    from core.image import read_image
+    from core.detect.cascade import load_cascade
+    from core.common.image import read_image
     models, points = read_reference(reference)
     prefixes = [p if os.path.isabs(p) else os.path.join(REPO_ROOT, p) for p in models['prefixes']]
     sha = fingerprint(prefixes, models['epochs'])

@@ -74,7 +74,7 @@ class Haar:
 
 
 def caffe_mtcnn(min_face=20, thresh=(0.6, 0.7, 0.7), folder=None):
-    """The original MTCNN (det1–3) through :class:`core.detector.MtcnnDetector` with area resampling,
+    """The original MTCNN (det1–3) through :class:`core.detect.detector.MtcnnDetector` with area resampling,
     as the canonical ports (MATLAB ``imresample`` / ``cv2.INTER_AREA``); None when the models are absent."""
     import cv2
     from .detector import MtcnnDetector

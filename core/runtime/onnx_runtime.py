@@ -1,8 +1,9 @@
-"""ONNX Runtime and OpenCV DNN models with the call interface of :class:`core.model_io.InferenceModel`.
+"""ONNX Runtime and OpenCV DNN models with the call interface of :class:`core.runtime.model_io.InferenceModel`.
 
 Nothing here imports MXNet: a cascade exported with ``tools/export_onnx.py --cascade`` runs with
-numpy, OpenCV and ONNX Runtime alone (``tools/detect_onnx.py``). ONNX Runtime gets graphs without
-PRelu (:func:`core.export.onnx.runtime_rewrites`), which it runs up to 2.7x faster. OpenCV's DNN
+numpy, OpenCV and ONNX Runtime alone (``tools/detect_onnx.py``); :func:`core.export.onnx_export.to_onnx_model`
+opens an MXNet model this way. ONNX Runtime gets graphs without PRelu
+(:func:`core.export.onnx_export.runtime_rewrites`), which it runs up to 2.7x faster. OpenCV's DNN
 module runs the plain graph, which it fuses itself; it is now the slower of the two (4.jpg with the
 shipped models, 2 threads: Pnet pyramid 16 ms against ONNX Runtime's 12 ms, ``tools/bench_detector.py``).
 """
@@ -38,16 +39,6 @@ class OnnxModel:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
 
 
-def to_onnx_model(model, threads=None, fast_prelu=True):
-    """Export an ``InferenceModel`` to ONNX in memory and open it with ONNX Runtime, its PReLUs
-    rewritten as ONNX Runtime runs them fastest (``fast_prelu``; False keeps the plain graph)."""
-    from .export.onnx import onnx_proto, runtime_rewrites
-    proto = onnx_proto(model, **(runtime_rewrites(model.info['kind']) if fast_prelu else {}))
-    out = OnnxModel(proto.SerializeToString(), model.network, threads, info=model.info)
-    out.with_landmark = model.with_landmark
-    return out
-
-
 class OpenCVModel:
     """An OpenCV DNN net of an ONNX model (its bytes). OpenCV fixes the reshape shapes of a graph at
     its first input, so Rnet/Onet/Lnet batches run one crop at a time (correct for any batch; a crop
@@ -75,12 +66,3 @@ class OpenCVModel:
             return [np.array(o) for o in self._run(batch)]
         parts = [self._run(batch[i:i + 1]) for i in range(len(batch))]
         return [np.concatenate(p) for p in zip(*parts)] if parts else [np.zeros((0,))] * len(self.outputs)
-
-
-def to_opencv_model(model, threads=None):
-    """Export an ``InferenceModel`` to ONNX in memory and open it with OpenCV's DNN module (plain PReLU,
-    nothing folded: what OpenCV fuses best)."""
-    from .export.onnx import onnx_proto
-    out = OpenCVModel(onnx_proto(model), model.network, threads, info=model.info)
-    out.with_landmark = model.with_landmark
-    return out

@@ -14,7 +14,7 @@ EYES = {5: (0, 1), 106: (52, 61)}
 
 def read_list(path, n_points, image_root=None):
     """[(image path, P×2 pixel points)] of a 5-point (CUHK layout) or 106-point list."""
-    from ..landmarks import read_list as read_landmarks
+    from core.landmarks.points import read_list as read_landmarks
     return [(p, pts) for p, _, pts in read_landmarks(path, 'cuhk' if n_points == 5 else 'l106', image_root)]
 
 
@@ -35,9 +35,9 @@ def predict(model, samples, batch=256):
     """Run the net on every crop; returns N×P×2 pixel predictions and N×2 crop sizes."""
     import cv2
     from tqdm import tqdm
-    from ..image import to_tensor
+    from core.common.image import to_tensor
     size = model.info['size']
-    from ..landmarks import from_vector
+    from core.landmarks.points import from_vector
     preds, sides = [], []
     for start in tqdm(range(0, len(samples), batch), desc='landmarks', unit='batch'):
         imgs, whs = [], []
@@ -58,7 +58,7 @@ def predict(model, samples, batch=256):
 def draw_samples(samples, pred, path, count=16, scale=2):
     """A 4-column grid of the first ``count`` images with ground truth (green) and predictions (red)."""
     import cv2
-    from ..image import write_image
+    from core.common.image import write_image
     tiles = []
     for (img_path, gt), p in list(zip(samples, pred))[:count]:
         img = cv2.imread(img_path)

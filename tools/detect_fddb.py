@@ -1,6 +1,6 @@
 """Write FDDB detections (rectangle format) for the FDDB images, for users who have them.
 
-    python tools/test_fddb.py --image_dir FDDB/originalPics --folds FDDB-folds --out dets.txt \
+    python tools/detect_fddb.py --image_dir FDDB/originalPics --folds FDDB-folds --out dets.txt \
         --prefix P,R,O --epoch 16,16,16 --thresh 0.6,0.15,0.05 --min_face 24
     python tools/eval_fddb.py --folds FDDB-folds --dets dets.txt --image_dir FDDB/originalPics
 
@@ -14,8 +14,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
-from core.fileio import atomic_write  # noqa: E402
-from core.image import ImageError, read_image  # noqa: E402
+from core.common.fileio import atomic_write  # noqa: E402
+from core.common.image import ImageError, read_image  # noqa: E402
 
 
 def fold_images(folds_dir):

@@ -1,7 +1,7 @@
 """ZQCNN's MTCNN candidate flow in Python (``--scheme zqcnn``): what ``ZQ_CNN_MTCNN::Find`` does.
 
 The original toolkit's users deploy with ZQCNN's C++ runtime, whose cascade is not the training
-toolkit's (:class:`core.detector.MtcnnDetector`). This detector reproduces ZQCNN's, so that a model
+toolkit's (:class:`core.detect.detector.MtcnnDetector`). This detector reproduces ZQCNN's, so that a model
 previewed in Python finds in C++ the boxes it found here:
 
 - pyramid: scales ``cell/min_face · factor^k`` while the short side stays above the cell, plus a last
@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from .detector import EMPTY, MtcnnDetector, single_onet_pass
-from .image import MEAN, SCALE
-from .landmarks import from_vector
+from core.common.image import MEAN, SCALE
+from core.landmarks.points import from_vector
 
 F32 = np.float32
 BLOCK = 32  # Pnet map cells per NMS block side
@@ -255,7 +255,7 @@ def _blocks(rows, cols, border):
 
 
 class ZqcnnDetector(MtcnnDetector):
-    """:class:`core.detector.MtcnnDetector` with ZQCNN's candidate flow (see the module docstring).
+    """:class:`core.detect.detector.MtcnnDetector` with ZQCNN's candidate flow (see the module docstring).
     ``nms``: the three stages' NMS thresholds; ``overlap_count``: ZQCNN's ``pnet_overlap_thresh_count``."""
 
     scheme = 'zqcnn'

@@ -1,12 +1,12 @@
 """The one training loop for every stage (P, R, O, 5-point and 106-point landmark nets).
 
-    recipe = core.recipe.load('R')            # scripts/recipes/train/R.json: the original's two phases
+    recipe = core.recipes.training_recipe.load('R')            # scripts/recipes/train/R.json: the original's two phases
     train(recipe, phase=1, run=RunOptions(workers=2))
     train(recipe, phase=2)                    # continues from phase 1's last checkpoint, a fresh SGD
 
 :func:`train` builds the objects and runs the epochs; each piece is a function of built objects:
 :func:`build_model` (the original's initialisation), :func:`restore` (weights from a checkpoint and,
-when the settings are unchanged, its optimizer state), :func:`core.optim.make_trainer`, then per
+when the settings are unchanged, its optimizer state), :func:`core.train.optim.make_trainer`, then per
 epoch :func:`train_epoch`, :func:`validate` and :func:`save_checkpoint`.
 
 Every epoch (every ``save_every``-th for the landmark-only recipes, and always the last) writes
@@ -32,21 +32,21 @@ from symbols.layers import BN_EPS
 import mxnet as mx
 from config import config as CFG
 
-from . import data as D
+from . import batches as D
 from . import optim
-from .devices import contexts
+from core.common.devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
-from .lifecycle import Interrupted
-from .recipe import RunOptions
-from .model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
+from core.common.lifecycle import Interrupted
+from core.recipes.training_recipe import RunOptions
+from core.runtime.model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
 
 log = logging.getLogger('train')
 
 
 class Settings:
-    """What one run reads: phase ``phase`` of a :class:`core.recipe.StageRecipe` with the invocation's
-    :class:`core.recipe.RunOptions`, its starting point resolved. Attributes are looked up in the
+    """What one run reads: phase ``phase`` of a :class:`core.recipes.training_recipe.StageRecipe` with the invocation's
+    :class:`core.recipes.training_recipe.RunOptions`, its starting point resolved. Attributes are looked up in the
     phase, then the recipe, then the run options; ``begin_epoch``, ``resume`` and ``pretrained`` are
     decided here (and the optimizer's fresh start in :func:`setup`):
 
@@ -344,7 +344,7 @@ class CsvLog:
                 self.rows = [r for r in csv.DictReader(f) if float(r.get('epoch') or 0) <= keep_until_epoch]
 
     def add(self, row):
-        from .fileio import atomic_write
+        from core.common.fileio import atomic_write
         self.rows.append({k: str(v) for k, v in row.items()})
         keys = []
         for r in self.rows:
@@ -355,7 +355,7 @@ class CsvLog:
             w.writerows(self.rows)
 
     def plot(self, png, title=''):
-        from .plot import training_curves
+        from core.common.plot import training_curves
         return training_curves(self.rows, png, title)
 
 
@@ -399,7 +399,7 @@ def validate(graph, loader, ctx, micro=0, mean_shape=None):
 
 
 def save_checkpoint(prefix, epoch, model, net, trainer, settings, ctx, weighted_106=False):
-    """Optimizer state (``settings``: its :func:`core.optim.signature` source) and weights (inference
+    """Optimizer state (``settings``: its :func:`core.train.optim.signature` source) and weights (inference
     graph + params) of ``epoch``, each file atomic, the params last: a ``.params`` file that exists is a
     complete checkpoint, whenever the run was killed. ``weighted_106``: the net was trained with the
     106-point eyebrow/lip weighting (recorded, so its predictions are halved when it runs)."""
@@ -535,7 +535,7 @@ def end_of_epoch(r, epoch, metrics, seconds):
 
 
 def train(recipe, phase=1, run=None, begin_epoch=None):
-    """Train phase ``phase`` of ``recipe`` (a :class:`core.recipe.StageRecipe`) with ``run``'s options
+    """Train phase ``phase`` of ``recipe`` (a :class:`core.recipes.training_recipe.StageRecipe`) with ``run``'s options
     (see :class:`Settings` for ``begin_epoch``); returns the last epoch's metrics {'train': …, 'val': …},
     or {} when a resumed run has nothing left to do."""
     s = Settings(recipe, phase, run, begin_epoch)

@@ -23,7 +23,7 @@ import numpy as np
 
 from config import config
 
-from ..fileio import atomic_call, atomic_write
+from core.common.fileio import atomic_call, atomic_write
 from . import zqcnn_format as zq
 
 HEAD_NAMES = {'pnet': ['prob1', 'conv4-2'], 'rnet': ['prob1', 'conv5-2'],
@@ -36,7 +36,7 @@ CALIBRATION_SEED = 0  # the random images that calibrate and check an export
 def calibration_batch(model, images=None, n=32, seed=CALIBRATION_SEED):
     """Calibration inputs: crops/resizes of real images when available, else uniform noise."""
     import cv2
-    from ..image import to_tensor
+    from core.common.image import to_tensor
     size = model.info['size']
     rng = np.random.RandomState(seed)
     if images is None:
@@ -61,7 +61,7 @@ def calibration_batch(model, images=None, n=32, seed=CALIBRATION_SEED):
 def activation_maxima(model, batches):
     """max |output| of every Convolution / FullyConnected node over the calibration batches."""
     import mxnet as mx
-    from ..model_io import InferenceModel
+    from core.runtime.model_io import InferenceModel
     graph = json.loads(model.sym.tojson())
     names = [n['name'] for n in graph['nodes'] if n['op'] in ('Convolution', 'FullyConnected')]
     internals = model.sym.get_internals()

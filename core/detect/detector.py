@@ -1,9 +1,9 @@
 """The MTCNN cascade: Pnet pyramid → Rnet → Onet [→ Lnet / Lnet106].
 
-    det = core.cascade.load_cascade(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])
+    det = core.detect.cascade.load_cascade(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])
     boxes, scores, landmarks = det.detect(cv2.imread('4.jpg'))
 
-The stages are any objects with the call interface of :class:`core.model_io.InferenceModel`
+The stages are any objects with the call interface of :class:`core.runtime.model_io.InferenceModel`
 (MXNet, ONNX Runtime, OpenCV DNN) and an ``info`` dict (kind, size, Pnet cell and stride); this
 module itself needs only numpy and OpenCV.
 
@@ -24,9 +24,9 @@ import time
 import cv2
 import numpy as np
 
-from . import boxes as bx
-from .image import to_tensor
-from .landmarks import flip_points, from_vector
+from core.common import boxes as bx
+from core.common.image import to_tensor
+from core.landmarks.points import flip_points, from_vector
 
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 
@@ -38,7 +38,7 @@ def single_onet_pass(options):
 
 
 class MtcnnDetector:
-    """Cascade over :class:`core.model_io.InferenceModel` stages (rnet/onet optional)."""
+    """Cascade over :class:`core.runtime.model_io.InferenceModel` stages (rnet/onet optional)."""
 
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
                  thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, chunk=(16, 8),
@@ -217,7 +217,7 @@ class MtcnnDetector:
 
 
 def _denormalise_points(pts, crops):
-    """Crop-normalised N×P×2 points (:func:`core.landmarks.from_vector` of the net outputs) -> image
+    """Crop-normalised N×P×2 points (:func:`core.landmarks.points.from_vector` of the net outputs) -> image
     pixels: x = v·side − 0.5 + crop_x1, the original's half-pixel convention."""
     side = np.stack([crops[:, 2] - crops[:, 0] + 1, crops[:, 3] - crops[:, 1] + 1], 1)[:, None, :]
     return pts * side - 0.5 + crops[:, None, 0:2]

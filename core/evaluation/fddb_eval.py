@@ -17,7 +17,7 @@ import os
 import cv2
 import numpy as np
 
-from ..fileio import FormatError, parse_floats, where
+from core.common.fileio import FormatError, parse_floats, where
 
 FP_POINTS = (100, 500, 1000, 2000)
 

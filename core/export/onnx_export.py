@@ -19,7 +19,7 @@ import numpy as np
 import symbols  # noqa: F401  (sets the MXNet environment first)
 import mxnet as mx
 
-from ..fileio import atomic_call, save_json, scratch_file
+from core.common.fileio import atomic_call, save_json, scratch_file
 
 OUTPUT_NAMES = {'pnet': ['prob', 'bbox'], 'rnet': ['prob', 'bbox'], 'onet': ['prob', 'bbox', 'landmarks'],
                 'lnet': ['landmarks']}
@@ -38,7 +38,7 @@ def runtime_rewrites(kind):
 
 
 def onnx_proto(model, fast_prelu=False, opset=None, output_names=None, fold=False, pair=False, sigmoid=False):
-    """``model`` (a :class:`core.model_io.InferenceModel`) as a checked ONNX ``ModelProto``. ``opset``
+    """``model`` (a :class:`core.runtime.model_io.InferenceModel`) as a checked ONNX ``ModelProto``. ``opset``
     converts to that opset (default: the installed onnx's newest); ``output_names`` renames the graph
     outputs (e.g. ``prob``, ``bbox``, ``landmarks``); ``pair``, ``fold``, ``fast_prelu``: the PReLU
     rewrites, applied in that order (see the module docstring); ``sigmoid``: :func:`sigmoid_softmax`."""
@@ -125,9 +125,9 @@ def retarget_opset(graph_model, target, channel_softmax=False):
 
 def unweight_106(graph_model):
     """Halve the eyebrow and lip coordinates of a 106-point net trained with doubled targets (as
-    :class:`core.model_io.InferenceModel` does), so the exported model outputs plain points."""
+    :class:`core.runtime.model_io.InferenceModel` does), so the exported model outputs plain points."""
     from onnx import helper, numpy_helper
-    from ..augment import WEIGHTED_106
+    from core.landmarks.points import WEIGHTED_106
     g = graph_model.graph
     scale = np.ones(212, np.float32)
     scale[np.stack([2 * WEIGHTED_106, 2 * WEIGHTED_106 + 1], 1).ravel()] = 0.5
@@ -422,7 +422,7 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
     factor) and preprocessing (BGR, (x − 127.5) / 128, NCHW) a runtime needs.
     ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor (and ``lnet_flip``, recorded
     with a landmark net)."""
-    from ..detector import single_onet_pass
+    from core.detect.detector import single_onet_pass
     if not single_onet_pass(settings):
         raise ValueError('a deployed cascade runs one plain Onet pass: export an operating point without the '
                          'Onet test-time options (--onet_flip off --onet_passes 1, or --point default)')
@@ -451,3 +451,22 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
         card['lnet_flip'] = bool(settings.get('lnet_flip', False))
     save_json(os.path.join(out_dir, 'cascade.json'), card)
     return card
+
+
+def to_onnx_model(model, threads=None, fast_prelu=True):
+    """Export an ``InferenceModel`` to ONNX in memory and open it with ONNX Runtime, its PReLUs
+    rewritten as ONNX Runtime runs them fastest (``fast_prelu``; False keeps the plain graph)."""
+    from core.runtime.onnx_runtime import OnnxModel
+    proto = onnx_proto(model, **(runtime_rewrites(model.info['kind']) if fast_prelu else {}))
+    out = OnnxModel(proto.SerializeToString(), model.network, threads, info=model.info)
+    out.with_landmark = model.with_landmark
+    return out
+
+
+def to_opencv_model(model, threads=None):
+    """Export an ``InferenceModel`` to ONNX in memory and open it with OpenCV's DNN module (plain PReLU,
+    nothing folded: what OpenCV fuses best)."""
+    from core.runtime.onnx_runtime import OpenCVModel
+    out = OpenCVModel(onnx_proto(model), model.network, threads, info=model.info)
+    out.with_landmark = model.with_landmark
+    return out

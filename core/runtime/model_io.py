@@ -15,7 +15,7 @@ import numpy as np
 import symbols  # sets MXNET_SUBGRAPH_BACKEND before mxnet is imported
 import mxnet as mx
 
-from .fileio import atomic_call, atomic_write
+from core.common.fileio import atomic_call, atomic_write
 
 NETWORK_ATTR = 'mtcnn_network'
 
@@ -236,7 +236,7 @@ class InferenceModel:
             outs = [outs]
         outs = [o.asnumpy() for o in outs]
         if self.weighted_106:  # undo the training-time doubling of eyebrow and lip targets
-            from .augment import WEIGHTED_106
+            from core.landmarks.points import WEIGHTED_106
             cols = np.stack([2 * WEIGHTED_106, 2 * WEIGHTED_106 + 1], 1).ravel()
             outs[0][:, cols] *= 0.5
         return outs

@@ -8,9 +8,9 @@ crops and re-indexes box offsets and landmarks. Every random draw comes from the
 import cv2
 import numpy as np
 
-from .boxes import padded_patch, square
-from .image import MEAN, SCALE
-from .landmarks import flip_points, from_vector, normalise, rotate, to_vector
+from core.common.boxes import padded_patch, square
+from core.common.image import MEAN, SCALE
+from core.landmarks.points import WEIGHTED_106, flip_points, from_vector, normalise, rotate, to_vector
 
 BRIGHTNESS = np.array([0.6, 0.8, 1.0, 1.2], np.float32)
 
@@ -252,11 +252,6 @@ def offline_crops106(img, pts, size, rng, base_num=10, flip=False, min_rot=-45, 
         return int(rc[0] - cur / 2.0 + rng.randint(-shift, shift)), int(rc[1] - cur / 2.0 + rng.randint(-shift, shift)), cur
     return _crops(img, m, rpts, size, draw, lambda x1, y1, cur: inside(
         rpts, x1, y1, cur, 0.05, 0.05, 0.05, 0.05) and spread >= cur * cur, rotated, base_num, flip, rng)
-
-
-# Eyebrows (33–42, 64–71) and lips (84–103) of the 106-point layout: with the original's
-# ``landmark106_migu_weighting`` their targets are doubled (4× loss weight) and predictions halved.
-WEIGHTED_106 = np.r_[33:43, 64:72, 84:104]
 
 
 def weight_points(norm, factor=2.0):

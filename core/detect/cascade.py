@@ -12,7 +12,7 @@ import os
 from config import REPO_ROOT, config
 
 from .zqcnn_scheme import SCHEMES
-from .fileio import FormatError, load_json
+from core.common.fileio import FormatError, load_json
 
 DEFAULT_CARD = os.path.join(REPO_ROOT, 'model', 'default', 'models.json')  # committed with the code
 SHIPPED = dict(prefix=['pnet20_v1', 'rnet_v1', 'onet_v1'], epoch=[16, 16, 16], thresh=[0.5, 0.5, 0.7], min_face=20)
@@ -63,7 +63,7 @@ def tta_options(entry):
 
 def load_stage_models(prefixes, epochs, networks=None, backend='mxnet', threads=2, ctx=None):
     """Models of 1–3 checkpoints (``backend``: one of BACKENDS)."""
-    from .model_io import load_model
+    from core.runtime.model_io import load_model
     if not 1 <= len(prefixes) <= 3:
         raise ValueError('a cascade takes 1 to 3 checkpoint prefixes (P[,R[,O]]), got %d' % len(prefixes))
     if len(epochs) != len(prefixes):
@@ -75,10 +75,10 @@ def load_stage_models(prefixes, epochs, networks=None, backend='mxnet', threads=
 
 def to_backend(model, backend='mxnet', threads=2):
     if backend == 'onnx':
-        from .onnx_backend import to_onnx_model
+        from core.export.onnx_export import to_onnx_model
         return to_onnx_model(model, threads=threads)
     if backend == 'opencv':
-        from .onnx_backend import to_opencv_model
+        from core.export.onnx_export import to_opencv_model
         return to_opencv_model(model, threads=threads)
     if backend != 'mxnet':
         raise ValueError('unknown backend %r (%s)' % (backend, ', '.join(BACKENDS)))
@@ -89,10 +89,10 @@ def load_cascade(prefixes, epochs, networks=None, thresh=(0.6, 0.7, 0.7), min_fa
                  backend='mxnet', threads=2, ctx=None, lnet=None, lnet106=None, scheme='original', **kw):
     """An :class:`MtcnnDetector` from checkpoints. ``lnet`` / ``lnet106``: ``(prefix, epoch)`` of a
     5-point / 106-point landmark net run on the final boxes; ``scheme``: ``original`` or ``zqcnn``
-    (:class:`core.zqcnn_scheme.ZqcnnDetector`, which also takes ``nms`` and ``overlap_count``)."""
+    (:class:`core.detect.zqcnn_scheme.ZqcnnDetector`, which also takes ``nms`` and ``overlap_count``)."""
     if scheme not in SCHEMES:
         raise ValueError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))
-    from .model_io import load_model
+    from core.runtime.model_io import load_model
     models = load_stage_models(prefixes, epochs, networks, backend, threads, ctx) + [None] * (3 - len(prefixes))
     extra = {k: to_backend(load_model(v[0], int(v[1]), ctx=ctx), backend, threads)
              for k, v in (('lnet', lnet), ('lnet106', lnet106)) if v}

@@ -24,7 +24,7 @@ import numpy as np
 import symbols  # noqa: F401  (sets the MXNet environment first)
 import mxnet as mx
 
-from .fileio import FormatError, atomic_call
+from core.common.fileio import FormatError, atomic_call
 
 MOMENTUM = 0.9
 NAMES = {'sgd': 'SGD', 'adam': 'Adam'}
@@ -119,7 +119,7 @@ def read_state(path):
         arrays = mx.nd.load(path)
         meta = json.loads(bytes(arrays.pop('meta').asnumpy().astype(np.uint8)).decode())
     except (mx.base.MXNetError, KeyError, AttributeError, ValueError, UnicodeDecodeError) as exc:
-        from .model_io import mx_message
+        from core.runtime.model_io import mx_message
         raise FormatError('%s: not an optimizer state written by this toolkit (%s)' % (path, mx_message(exc)))
     if not isinstance(meta, dict) or meta.get('version') != STATE_VERSION:
         raise FormatError('%s: unknown optimizer state version' % path)

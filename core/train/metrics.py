@@ -32,7 +32,7 @@ class StageMetrics:
         self.counts[name] = self.counts.get(name, 0.0) + float(count)
 
     def update(self, outputs, batch, parts):
-        """``outputs``/``batch``/``parts`` as numpy (see core.losses.stage_losses)."""
+        """``outputs``/``batch``/``parts`` as numpy (see core.train.losses.stage_losses)."""
         if 'cls' in parts:
             _, keep, prob = parts['cls']
             label = batch['label']

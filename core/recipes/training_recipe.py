@@ -20,7 +20,7 @@ import typing
 
 from config import REPO_ROOT
 
-from .fileio import FormatError, load_json
+from core.common.fileio import FormatError, load_json
 
 RECIPE_DIR = os.path.join(REPO_ROOT, 'scripts', 'recipes', 'train')
 

@@ -1,4 +1,4 @@
-"""NCNN and MNN models with the call interface of :class:`core.model_io.InferenceModel`.
+"""NCNN and MNN models with the call interface of :class:`core.runtime.model_io.InferenceModel`.
 
 What ``tools/export.py --to ncnn|mnn`` writes, run in its own runtime through the ``ncnn`` and ``MNN``
 Python packages (optional: ``pip install ncnn MNN``), so that a converted cascade is checked where it
@@ -103,7 +103,7 @@ class MnnModel(_Model):
 def open_stage(folder, entry, runtime='onnxruntime', threads=1):
     """The model of one stage entry of a cascade.json (tools/export.py, tools/export_onnx.py --cascade)."""
     if runtime == 'onnxruntime':
-        from .onnx_backend import OnnxModel
+        from .onnx_runtime import OnnxModel
         return OnnxModel(os.path.join(folder, entry['file']), entry['network'], threads, info=stage_info(entry))
     if runtime == 'ncnn':
         return NcnnModel(os.path.join(folder, entry['param']), os.path.join(folder, entry['bin']), entry, threads)

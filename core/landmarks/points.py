@@ -9,10 +9,15 @@ import os
 
 import numpy as np
 
-from .fileio import FormatError, parse_floats, split_path
+from core.common.fileio import FormatError, parse_floats, split_path
 
 # Horizontal flip: output point i takes the mirrored source point FLIP5[i] / FLIP106[i].
 FLIP5 = np.array([1, 0, 2, 4, 3])
+
+
+# Eyebrows (33–42, 64–71) and lips (84–103) of the 106-point layout: with the original's
+# ``landmark106_migu_weighting`` their targets are doubled (4× loss weight) and predictions halved.
+WEIGHTED_106 = np.r_[33:43, 64:72, 84:104]
 
 
 def _flip106():

@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 
 from .augment import black_border, flip_batch, normalise_batch, transform_batch
-from .fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
-from .lifecycle import die_with_starter, mp_temp_dir
-from .packed import RecordReader, decode_image
-from .recipe import StageRecipe
+from core.common.fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
+from core.common.lifecycle import die_with_starter, mp_temp_dir
+from core.common.packed import RecordReader, decode_image
+from core.recipes.training_recipe import StageRecipe
 
 
 class DataError(FormatError):
@@ -383,7 +383,7 @@ class LandmarkOnlineMaker:
 
     ``framing='box'`` (5 points; each sample's box is the detector's final box for that face, as
     ``prepare_data/landmark_boxes.py`` writes it): crops framed as the detector frames them
-    (:func:`core.augment.box_crop5`: the detector's exact crop without ``augment``, a slightly shifted,
+    (:func:`core.train.augment.box_crop5`: the detector's exact crop without ``augment``, a slightly shifted,
     scaled and rotated one with it) instead of the original's random 0.5–2.5× crops."""
 
     flip_double = False
@@ -410,7 +410,7 @@ class LandmarkOnlineMaker:
 
     def _sample(self, img, box, pts, rng):
         from .augment import blur, box_crop5, online_crop5, online_crop106, side_border, weight_points
-        from .landmarks import flip_points
+        from core.landmarks.points import flip_points
         c = self.cfg
         lo, hi = c['min_rot_angle'], c['max_rot_angle']
         if self.framing == 'box':
@@ -439,7 +439,7 @@ class LandmarkOnlineMaker:
         return crop, norm
 
     def __call__(self, indices, rng):
-        from .landmarks import to_vector
+        from core.landmarks.points import to_vector
         imgs, targets = [], []
         for i in indices:
             path, box, pts = self.source.samples[int(i)]
@@ -463,7 +463,7 @@ def _face_square(img, pts, size, box=None):
     """The deterministic crop for validation: a face crop (5 points with no box: the whole image, as the
     CUHK crops are) or the unrotated square around the points."""
     from .augment import _fallback
-    from .landmarks import normalise
+    from core.landmarks.points import normalise
     h, w = img.shape[:2]
     if len(pts) == 5 and box is None:
         return cv2.resize(img, (size, size)), normalise(pts, 0, 0, 1) / [w, h]
@@ -484,7 +484,7 @@ class _Sized:
 
 def _with_defaults(cfg):
     """A batch maker's switches: those given, the recipe defaults for the rest
-    (:meth:`core.recipe.StageRecipe.augment`)."""
+    (:meth:`core.recipes.training_recipe.StageRecipe.augment`)."""
     return {**StageRecipe().augment(), **(cfg or {})}
 
 
@@ -510,7 +510,7 @@ def target_stats(maker, seed, count=2000):
 
 
 def make_loaders(s, info, shard=(0, 1)):
-    """(training loader, validation loader or None) of a run's :class:`core.train.Settings`.
+    """(training loader, validation loader or None) of a run's :class:`core.train.trainer.Settings`.
 
     Sample lists give :class:`BatchMaker` batches (flip-doubled epochs unless ``s.flip`` is off);
     ``s.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
@@ -519,7 +519,7 @@ def make_loaders(s, info, shard=(0, 1)):
     n_points = info['n_points'] if info['kind'] == 'lnet' else 5
     rng = np.random.RandomState(s.seed)
     if s.online:
-        from .landmarks import read_list as read_landmarks
+        from core.landmarks.points import read_list as read_landmarks
         samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
         if s.val_list:
             train, val = samples, read_landmarks(s.val_list, s.list_format, s.image_root, s.min_landmark_size)

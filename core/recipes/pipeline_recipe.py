@@ -2,7 +2,7 @@
 
 A recipe is a JSON object of settings (``RECIPE_KEYS``; a key it leaves out keeps the original's value,
 ``--set key=value`` overrides). :func:`stages` turns one into the command lines of the original's .bat
-sequence (:class:`core.pipeline.Stage`), each a command of this toolkit run from the repository root;
+sequence (:class:`core.common.stage_runner.Stage`), each a command of this toolkit run from the repository root;
 :func:`cascade` names the models the recipe ends with.
 """
 import dataclasses
@@ -12,8 +12,8 @@ import sys
 
 from config import REPO_ROOT
 
-from .pipeline import Stage
-from .recipe import (Phase, RunOptions, StageRecipe, coerce, flag_text, inherited, load as training_recipe, to_argv,
+from core.common.stage_runner import Stage
+from .training_recipe import (Phase, RunOptions, StageRecipe, coerce, flag_text, inherited, load as training_recipe, to_argv,
                      to_dict)
 
 RECIPES = os.path.join(REPO_ROOT, 'scripts', 'recipes')
@@ -23,7 +23,7 @@ DEFAULT_RECIPE = os.path.join(RECIPES, 'default.json')
 TRAIN = {'p': ('P20', 'pnet'), 'ph': ('P20_hard', 'pnet'), 'r': ('R', 'rnet'), 'o': ('O', 'onet'),
          'ox': ('O', 'onet')}  # ox: the Onet fine-tuned with the extra faces of ``o_extra_list``
 # A pipeline recipe's phase keys (``p_lr``, ``r2_batch``: phase 1 / 2 of a training stage) and the
-# :class:`core.recipe.Phase` field each one sets; ``<k>_epochs`` 0 for phase 2 drops that phase.
+# :class:`core.recipes.training_recipe.Phase` field each one sets; ``<k>_epochs`` 0 for phase 2 drops that phase.
 PHASE_KEYS = {'epochs': 'end_epoch', 'lr': 'lr', 'lr_epoch': 'lr_epoch', 'batch': 'batch_size', 'frequent': 'frequent'}
 # Recipe-level keys of a pipeline recipe that set a field of every training stage; ``<k>_<key>``, where
 # the recipe has one (``r_flip``, ``ox_ohem``), sets it for stage ``k`` alone.
@@ -106,7 +106,7 @@ def _merge(cfg, new, source, text=False):
 
 
 def stage_recipe(cfg, k, image_set, prefix):
-    """The :class:`core.recipe.StageRecipe` of training stage ``k`` (``p``, ``ph``, ``r``, ``o``): its
+    """The :class:`core.recipes.training_recipe.StageRecipe` of training stage ``k`` (``p``, ``ph``, ``r``, ``o``): its
     training recipe with the pipeline recipe's network, phases and switches."""
     name, net = TRAIN[k]
     base = training_recipe(name)
@@ -157,7 +157,7 @@ def cascade(cfg, run):
 
 
 def stages(run, cfg, wider_root, demo=False, photo=None):
-    """The pipeline of ``cfg`` as a list of :class:`core.pipeline.Stage` (paths inside ``run``). ``demo``:
+    """The pipeline of ``cfg`` as a list of :class:`core.common.stage_runner.Stage` (paths inside ``run``). ``demo``:
     the embedded demo set, evaluated on its val split (``demo_ap``); ``photo``: an image the trained
     cascade draws its boxes on at the end."""
     py, w, seed = sys.executable, str(cfg['workers']), str(cfg['seed'])

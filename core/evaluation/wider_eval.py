@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-from ..boxes import iou_matrix
-from ..fileio import FormatError, atomic_write, parse_floats, split_path, where
+from core.common.boxes import iou_matrix
+from core.common.fileio import FormatError, atomic_write, parse_floats, split_path, where
 
 SETTINGS = ('easy', 'medium', 'hard')
 DEV_SETTINGS = ('dev', 'dev40')
@@ -254,7 +254,7 @@ def run_detector(det, images, pred_dir, desc='detect'):
     """Detect on ``images`` (``{(event, name): path}``) and write the official prediction layout;
     returns the number of images that could not be read (they get no prediction file)."""
     from tqdm import tqdm
-    from ..image import ImageError, read_image
+    from core.common.image import ImageError, read_image
     unreadable = 0
     for (event, name), path in tqdm(sorted(images.items()), desc=desc, unit='img'):
         try:

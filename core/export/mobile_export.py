@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 
-from ..fileio import atomic_call, save_json
-from .onnx import STAGE_FILES, export_cascade
+from core.common.fileio import atomic_call, save_json
+from .onnx_export import STAGE_FILES, export_cascade
 
 TARGETS = ('ncnn', 'mnn')
 
