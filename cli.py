@@ -10,6 +10,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from config import config  # noqa: E402
+from core.common.errors import SettingError  # noqa: E402
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -21,7 +22,7 @@ def parser(doc, **kw):
 
 
 def csv_list(text, cast=str, what='value'):
-    """``'a,b,c'`` -> [cast(a), ...] with a clear error for a bad item."""
+    """``'a,b,c'`` -> [cast(a), ...]; a bad item is a :class:`SettingError` naming ``what`` (a flag)."""
     out = []
     for v in str(text).split(','):
         if v.strip() == '':
@@ -29,8 +30,23 @@ def csv_list(text, cast=str, what='value'):
         try:
             out.append(cast(v.strip()))
         except ValueError:
-            raise argparse.ArgumentTypeError('%s %r is not a %s' % (what, v, cast.__name__))
+            raise SettingError('%s: %r is not %s' % (what, v.strip(), {int: 'a whole number', float: 'a number'}
+                                                     .get(cast, 'a ' + cast.__name__)))
     return out
+
+
+def positive_int(flag, zero=False):
+    """An argparse type: a whole number of at least 1 (or 0 with ``zero``), the flag named in its error."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError('%r is not a whole number' % text)
+        if v < (0 if zero else 1):
+            raise argparse.ArgumentTypeError('%s must be at least %d' % (text, 0 if zero else 1))
+        return v
+    parse.__name__ = flag
+    return parse
 
 
 def expected_errors():
@@ -90,10 +106,13 @@ def load_checkpoint(args):
 
 
 def add_detector_args(ap, committed_defaults=True, point='default'):
-    """Cascade flags (the original demo20.py's, plus network names, backend and landmark nets).
-    Without ``--prefix`` the cascade is the committed default models (with their recorded epochs,
-    thresholds and landmark net) or, with ``committed_defaults=False``, the original's shipped ones."""
+    """Cascade flags (the original demo20.py's, plus network names, backend and landmark nets). Without
+    ``--prefix`` the cascade is the committed default models at ``--point`` (their card's settings) or,
+    with ``committed_defaults=False``, the original's shipped ones; a settings flag replaces one setting.
+    Every default is :class:`core.recipes.cascade_settings.CascadeSettings`'."""
     from core.common.image import MAX_PIXELS
+    from core.detect.cascade import BACKENDS, POINTS, SCHEMES
+    from core.recipes.cascade_settings import DEFAULTS
     ap.set_defaults(committed_defaults=committed_defaults)
     ap.add_argument('--prefix', default=None, help='checkpoint prefixes P[,R[,O]] (default: %s)'
                     % ('model/default (models.json)' if committed_defaults else "the original's shipped models"))
@@ -101,19 +120,19 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--pnet', default=None, help='Pnet variant (default: read/matched from the checkpoint)')
     ap.add_argument('--rnet', default=None, help='Rnet variant')
     ap.add_argument('--onet', default=None, help='Onet variant')
-    ap.add_argument('--thresh', default=None, help="stage thresholds (default: the default models' at --point, "
-                                                   "else 0.5,0.5,0.7)")
-    from core.detect.cascade import BACKENDS, POINTS, SCHEMES
     ap.add_argument('--point', choices=POINTS, default=point,
                     help="the default models' operating point (chosen on the dev split): default = high "
                          'precision and fast, accurate = the best dev AP')
+    ap.add_argument('--thresh', default=None, help="stage thresholds, one per prefix, each in [0, 1] (default: the "
+                    "default models' at --point; with --prefix %s)" % ','.join('%g' % t for t in DEFAULTS.thresh))
     ap.add_argument('--onet_flip', choices=('on', 'off'), default=None,
                     help="average the Onet's face probability over each crop and its mirror (default: as "
                          "the default models' --point records it, else off)")
-    ap.add_argument('--onet_passes', type=int, default=None,
+    ap.add_argument('--onet_passes', default=None,
                     help='run the Onet again on its own boxes, N passes in all (default: as --point records, else 1)')
-    ap.add_argument('--min_face', type=float, default=None, help='smallest face in pixels (default: the models\' own, 20)')
-    ap.add_argument('--factor', type=float, default=0.709, help='pyramid scale factor')
+    ap.add_argument('--min_face', default=None, help="smallest face in pixels (default: the models' own, else %g)"
+                    % DEFAULTS.min_face)
+    ap.add_argument('--factor', default=None, help='pyramid scale factor (default %g)' % DEFAULTS.factor)
     ap.add_argument('--lnet', default=None, help='5-point Lnet checkpoint as prefix,epoch (default: the default '
                                                   "models' own when --prefix is not given; 'none' for none)")
     ap.add_argument('--lnet106', default=None, help='106-point Lnet checkpoint as prefix,epoch')
@@ -122,7 +141,7 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
                          "default models record it for their own Lnet, else off)")
     ap.add_argument('--backend', choices=list(BACKENDS), default='mxnet',
                     help='run the nets with MXNet, ONNX Runtime or OpenCV DNN (both exported on the fly)')
-    ap.add_argument('--threads', type=int, default=2, help='ONNX Runtime / OpenCV threads')
+    ap.add_argument('--threads', type=positive_int('--threads'), default=2, help='ONNX Runtime / OpenCV threads')
     ap.add_argument('--scheme', choices=list(SCHEMES), default='original',
                     help="candidate flow: the training toolkit's (original; mining and faithful results) or the "
                          "one ZQCNN's C++ MTCNN runs (zqcnn; preview what a ZQCNN deployment finds)")
@@ -130,7 +149,8 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--legacy_clip', action='store_true',
                     help="reproduce the original's in-place clipping of boxes by the crop step")
     ap.add_argument('--gpu', type=int, default=-1, help='GPU id, -1 = CPU')
-    ap.add_argument('--max_pixels', type=int, default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
+    ap.add_argument('--max_pixels', type=positive_int('--max_pixels', zero=True), default=MAX_PIXELS,
+                    help='refuse larger images (0 = no limit)')
     return ap
 
 
@@ -139,49 +159,64 @@ def _landmark_flag(text, what):
         return None
     prefix, _, epoch = text.rpartition(',')
     if not prefix or not epoch.isdigit():
-        raise ValueError('%s takes prefix,epoch (e.g. model/lnet,16), got %r' % (what, text))
+        raise SettingError('%s takes prefix,epoch (e.g. model/lnet,16), got %r' % (what, text))
     return [prefix, int(epoch)]
 
 
+def _settings_flags(args, settings, n_stages):
+    """``settings`` with the settings flags that were given applied, each checked and named."""
+    from core.recipes.cascade_settings import stage_thresholds
+    given = dict(min_face=getattr(args, 'min_face', None), factor=getattr(args, 'factor', None),
+                 onet_passes=getattr(args, 'onet_passes', None))
+    for flag in ('onet_flip', 'lnet_flip'):
+        if getattr(args, flag, None):
+            given[flag] = getattr(args, flag) == 'on'
+    for k, v in given.items():
+        if v is not None:
+            settings = settings.replace('--' + k, **{k: v})
+    if getattr(args, 'thresh', None) is not None:
+        settings = settings.replace(thresh=stage_thresholds(args.thresh, n_stages, '--thresh'))
+    return settings
+
+
+def peer_settings(args, settings):
+    """A three-net peer's settings with the settings flags given."""
+    return _settings_flags(args, settings, 3)
+
+
 def resolve_detector_args(args):
-    """Fill in what the flags left to the defaults; returns the keyword arguments of
-    :func:`core.detect.cascade.load_cascade`."""
-    from core.detect.cascade import default_card, tta_options
-    card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default')) \
-        if not args.prefix else None
-    prefixes = csv_list(args.prefix) if args.prefix else card['prefix']
-    if args.epoch:
-        epochs = csv_list(args.epoch, int, 'epoch')
-    elif card:
-        epochs = card['epoch']
+    """The keyword arguments of :func:`core.detect.cascade.load_cascade` the flags ask for: the default
+    models' card at ``--point`` (or the checkpoints of ``--prefix`` with the default settings), then each
+    settings flag given."""
+    from core.detect.cascade import default_card
+    from core.recipes.cascade_settings import DEFAULTS, stage_thresholds
+    if args.prefix:
+        prefixes, card = csv_list(args.prefix), None
+        if not args.epoch:
+            raise SettingError('--epoch is required with --prefix (one epoch per prefix, e.g. --epoch 16,16,16)')
+        settings = DEFAULTS.replace(thresh=stage_thresholds(None, len(prefixes)))
     else:
-        raise ValueError('--epoch is required with --prefix (one epoch per prefix, e.g. --epoch 16,16,16)')
-    thresh = csv_list(args.thresh, float, 'threshold') if args.thresh else (card['thresh'] if card else [0.5, 0.5, 0.7])
-    min_face = args.min_face if args.min_face is not None else (card['min_face'] if card else 20)
-    lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card['lnet'] if card else None)
+        card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default'))
+        prefixes, settings = list(card.prefix), card.settings(getattr(args, 'point', 'default'))
+    epochs = csv_list(args.epoch, int, '--epoch') if args.epoch else list(card.epoch)
     scheme = getattr(args, 'scheme', 'original')
-    # the card's Onet options and its own Lnet's mirroring; other models, or ZQCNN's flow (which has
-    # neither): plain unless asked
-    own = bool(card) and scheme == 'original'
-    lnet_flip = own and not args.lnet and card['lnet_flip']
-    if getattr(args, 'lnet_flip', None):
-        lnet_flip = args.lnet_flip == 'on'
-    tta = dict(card['tta']) if own else tta_options({})
-    if getattr(args, 'onet_flip', None):
-        tta['onet_flip'] = args.onet_flip == 'on'
-    if getattr(args, 'onet_passes', None) is not None:
-        tta['onet_passes'] = args.onet_passes
-    out = dict(prefixes=prefixes, epochs=epochs, networks=[args.pnet, args.rnet, args.onet][:len(prefixes)],
-               thresh=thresh, min_face=min_face, factor=args.factor, backend=args.backend, threads=args.threads,
-               lnet=lnet, lnet106=_landmark_flag(args.lnet106, '--lnet106'), lnet_flip=lnet_flip,
-               legacy_clip=args.legacy_clip, **tta)
+    lnet = _landmark_flag(args.lnet, '--lnet') if args.lnet else (card.lnet if card else None)
+    if card and (args.lnet or scheme != 'original'):  # the card's lnet_flip is its own Lnet's, in its own flow
+        settings = settings.reset('lnet_flip')
+    if card and scheme != 'original':  # ZQCNN's flow has no Onet test-time options
+        settings = settings.reset('onet_flip', 'onet_passes')
+    settings = _settings_flags(args, settings, len(prefixes))
+    networks = [args.pnet, args.rnet, args.onet][:len(prefixes)]
+    out = dict(prefixes=prefixes, epochs=epochs, networks=networks if any(networks) or not card else card.networks,
+               settings=settings, backend=args.backend, threads=args.threads, lnet=lnet,
+               lnet106=_landmark_flag(args.lnet106, '--lnet106'), legacy_clip=args.legacy_clip)
     if scheme != 'original':
         out['scheme'] = scheme
         out.pop('legacy_clip')
         if getattr(args, 'nms', None):
-            out['nms'] = csv_list(args.nms, float, 'NMS threshold')
+            out['nms'] = csv_list(args.nms, float, '--nms')
     elif getattr(args, 'nms', None):
-        raise ValueError('--nms applies to --scheme zqcnn only')
+        raise SettingError('--nms applies to --scheme zqcnn only')
     return out
 
 
@@ -228,7 +263,7 @@ def resolve_list(name):
 def _add_field(group, f, default):
     """One flag per field (two for a bool: --name / --no_name), its default the recipe's, shown in --help.
     Nothing is stored unless given, so the recipe chosen with --recipe supplies the rest."""
-    from core.recipes.training_recipe import _kind, flag_text
+    from core.recipes.fields import flag_text, kind as _kind
     doc = f.metadata['doc'].replace('%', '%%')
     shown = 'none' if default is None else flag_text(default)
     if _kind(f.type)[0] is bool:

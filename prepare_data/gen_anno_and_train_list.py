@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
+from core.recipes.pipeline_recipe import DataSettings  # noqa: E402
 from prepare_data.wider import AnnotationError, build_annotations, read_mat, read_txt, split_images, write_annotations  # noqa: E402
 
 
@@ -25,11 +26,11 @@ def main(argv=None):
     ap.add_argument('--drop_invalid', action='store_true', help="drop faces WIDER marks 'invalid'")
     ap.add_argument('--anno', default=None, help='output anno.txt (default <root>/data/wider/anno.txt)')
     ap.add_argument('--list', default=None, help='output image list (default <root>/data/imglists/train.txt)')
-    ap.add_argument('--dev_fraction', type=float, default=0.0,
+    ap.add_argument('--dev_fraction', type=float, default=DataSettings.dev_fraction,
                     help='hold out this fraction of every event\'s images as a dev split (0 = none)')
-    ap.add_argument('--dev_seed', type=int, default=0, help='seed of the dev split')
+    ap.add_argument('--dev_seed', type=int, default=DataSettings.dev_seed, help='seed of the dev split')
     ap.add_argument('--dev_anno', default=None, help='anno.txt of the dev split (default: <anno>_dev.txt)')
-    ap.add_argument('--train_fraction', type=float, default=1.0,
+    ap.add_argument('--train_fraction', type=float, default=DataSettings.train_fraction,
                     help='keep this seeded fraction of the remaining images for training (learning curves)')
     add_config_args(ap)
     args = ap.parse_args(argv)

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
+from core.recipes.pipeline_recipe import DataSettings, StagePlan  # noqa: E402
 from prepare_data.sampling import CLASS_NAMES, sample_image  # noqa: E402
 from prepare_data.wider import AnnotationError, read_anno, read_prob  # noqa: E402
 from prepare_data.writers import encode  # noqa: E402
@@ -31,7 +32,7 @@ def image_rng(seed, index):
 class SampleJob:
     """Picklable per-image work: read, sample, encode."""
 
-    def __init__(self, anno, probs, size, base_num, prob_thresh, min_face=40, encoding='jpeg'):
+    def __init__(self, anno, probs, size, base_num, prob_thresh, min_face=DataSettings.min_face, encoding='jpeg'):
         self.anno, self.probs, self.encoding = anno, probs, encoding
         self.size, self.base_num, self.prob_thresh, self.min_face = size, base_num, prob_thresh, min_face
 
@@ -49,8 +50,8 @@ class SampleJob:
         return records, stats
 
 
-def generate(anno_path, size, out_dir, base_num=1, prob_thresh=0.0, prob_file=None, fmt='packed',
-             workers=1, seed=0, limit=0, min_face=40, encoding='auto'):
+def generate(anno_path, size, out_dir, base_num=StagePlan.base_num, prob_thresh=0.0, prob_file=None, fmt='packed',
+             workers=1, seed=0, limit=0, min_face=DataSettings.min_face, encoding='auto'):
     from prepare_data.runner import run
     anno = read_anno(anno_path)
     if limit:
@@ -72,11 +73,11 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--anno', default=None, help='anno.txt (default: <root>/data/wider/anno.txt)')
     ap.add_argument('--size', type=int, required=True, choices=[12, 16, 20, 24, 48])
-    ap.add_argument('--base_num', type=int, default=1)
-    ap.add_argument('--prob_thresh', type=float, default=0.15,
+    ap.add_argument('--base_num', type=int, default=StagePlan.base_num)
+    ap.add_argument('--prob_thresh', type=float, default=DataSettings.prob_thresh,
                     help="with --prob_file: faces scoring below give no samples (every .bat of the original: 0.15)")
     ap.add_argument('--prob_file', default=None, help='per-box scores, one line per anno.txt line')
-    ap.add_argument('--min_face', type=int, default=40, help='faces smaller than this give no samples')
+    ap.add_argument('--min_face', type=int, default=DataSettings.min_face, help='faces smaller than this give no samples')
     ap.add_argument('--out', default=None, help='output root (default: <root>/data/samples)')
     ap.add_argument('--format', choices=['packed', 'jpg'], default='packed')
     ap.add_argument('--workers', '--thread_num', type=int, default=max(1, os.cpu_count() or 1))

@@ -27,6 +27,7 @@ import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.common.boxes import iou_matrix  # noqa: E402
 from core.common.fileio import NEGATIVE, PART, POSITIVE  # noqa: E402
+from core.recipes.cascade_settings import DEFAULTS, stage_thresholds  # noqa: E402
 
 MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': (2, 48),
          'hardrnet': (2, 24), 'hardonet': (3, 48)}
@@ -60,6 +61,9 @@ def label_candidates(cands, gt, w, h, keep_pos_part=False):
     return out
 
 
+# the original gen_hard_example.py's threshold for every net when --thresh is not given
+MINE_THRESH = 0.3
+
 class MiningJob:
     """Per image: run the cascade, label its last stage's candidates, crop and encode."""
 
@@ -78,8 +82,10 @@ class MiningJob:
             if self.gpus and self.backend == 'mxnet':
                 from core.common.devices import contexts
                 ctx = contexts(self.gpus)[0]
-            self.det = load_cascade(self.prefixes, self.epochs, self.networks, thresh=self.thresh,
-                                    min_face=self.min_face, backend=self.backend, threads=1, ctx=ctx)
+            from core.recipes.cascade_settings import DEFAULTS
+            settings = DEFAULTS.replace('mining', thresh=tuple(self.thresh), min_face=self.min_face)
+            self.det = load_cascade(self.prefixes, self.epochs, self.networks, settings, backend=self.backend,
+                                    threads=1, ctx=ctx)
         return self.det
 
     def candidates(self, img):
@@ -159,9 +165,10 @@ def _parse(argv):
     ap.add_argument('--prefix', required=True, help='checkpoint prefixes P[,R[,O]]')
     ap.add_argument('--epoch', required=True, help='epochs, one per prefix')
     ap.add_argument('--networks', default=None, help='registered variants (default: from the checkpoints)')
-    ap.add_argument('--thresh', default='0.3,0.3,0.3', help="stage thresholds (the original's default; its .bat "
-                    'files pass 0.5 for P and R mining, 0.6,0.5 for O)')
-    ap.add_argument('--min_face', type=float, default=20)
+    ap.add_argument('--thresh', default=None, help="one threshold per net of --test_mode, each in [0, 1] (default: "
+                    "the original script's %g for each; its .bat files pass 0.5 for P and R mining, 0.6,0.5 for O)"
+                    % MINE_THRESH)
+    ap.add_argument('--min_face', default=None, help='smallest face in pixels (default %g)' % DEFAULTS.min_face)
     ap.add_argument('--anno', default=None, help='anno.txt (default <root>/data/wider/anno.txt)')
     ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--target_size', type=int, default=None, help='crop size (default from the mode)')
@@ -194,7 +201,8 @@ def main(argv=None):
     epochs = cli.csv_list(args.epoch, int, 'epoch')[:n_stages]
     if len(prefixes) < n_stages or len(epochs) < n_stages:
         ap.error('--test_mode %s needs %d prefixes and epochs' % (args.test_mode, n_stages))
-    thresh = (cli.csv_list(args.thresh, float, 'threshold') + [0.3] * 3)[:n_stages]
+    thresh = list(stage_thresholds(args.thresh, n_stages, '--thresh') if args.thresh else [MINE_THRESH] * n_stages)
+    args.min_face = DEFAULTS.replace('--min_face', min_face=args.min_face).min_face
     anno = read_anno(args.anno or data_dir('wider', 'anno.txt'))[:args.limit or None]
     job = MiningJob(anno, prefixes, epochs, thresh, args.min_face, size, args.keep_pos_part, args.backend,
                     cli.csv_list(args.networks) if args.networks else None, args.gpus)

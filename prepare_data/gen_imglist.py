@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.common.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, atomic_write  # noqa: E402
+from core.recipes.pipeline_recipe import StagePlan  # noqa: E402
 
 CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK,
          'pos_hard': POSITIVE, 'part_hard': PART}  # *_hard: mined with gen_hard_example --keep_pos_part
@@ -151,7 +152,7 @@ def _require_finished(folder, classes):
                               'or failed); rerun it to finish them' % (folder, cls, manifest_name(cls)))
 
 
-def assemble(folder, out_path, base_num=1, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
+def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
              plus=False, size=None, classes=None, extra=()):
     """Write the list; returns {class: (pool size, taken)}. ``extra``: sample folders whose positives and
     parts join those pools (after the main folder's) before the counts are drawn."""
@@ -202,7 +203,7 @@ def list_name(size, base_num, with_hard, with_landmark, classes=None):
 def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--size', type=int, required=True)
-    ap.add_argument('--base_num', type=int, default=1)
+    ap.add_argument('--base_num', type=int, default=StagePlan.base_num)
     ap.add_argument('--with_hard', action='store_true', help='add the mined hard negatives (neg_hard)')
     ap.add_argument('--with_landmark', action='store_true', help='add landmark samples (label -2)')
     ap.add_argument('--plus', action='store_true', help="the original's gen_imglist_plus counts (hard-negative folds)")

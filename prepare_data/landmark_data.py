@@ -42,7 +42,7 @@ def celeba_cut(img, box, points, max_side=200):
 class Landmark5Job:
     """Offline 5-point crops for Onet/Lnet (core.train.augment.offline_crops5), picklable for the runner."""
 
-    def __init__(self, samples, size=48, base_num=1, min_bs=40, flip=False):
+    def __init__(self, samples, size, base_num, min_bs=40, flip=False):
         self.samples, self.size, self.base_num, self.min_bs, self.flip = samples, size, base_num, min_bs, flip
 
     def __call__(self, index, seed):

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.common.boxes import iou_matrix
 from core.common.fileio import NEGATIVE, PART, POSITIVE
+from core.recipes.pipeline_recipe import DataSettings, StagePlan
 
 MAX_NEG_TRIES = 5000
 CLASS_NAMES = {POSITIVE: 'pos', PART: 'part', NEGATIVE: 'neg'}
@@ -110,8 +111,8 @@ def _positives_and_parts(shape, box, size, base_num, rand):
         yield cls, (nx, ny, s), label
 
 
-def sample_boxes(shape, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=None, stats=None,
-                 min_face=40):
+def sample_boxes(shape, boxes, size, base_num=StagePlan.base_num, prob_thresh=0.0, probs=None, rng=None, stats=None,
+                 min_face=DataSettings.min_face):
     """Yield (class, crop square (x, y, side), label vector [cls, dx1, dy1, dx2, dy2]) for an image of
     ``shape`` (h, w); the crop box is [x, y, x + side, y + side]. ``rng`` is a ``random.Random``
     (its ``randrange(a, b)`` draws from [a, b))."""
@@ -137,7 +138,8 @@ def sample_boxes(shape, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rn
         yield from _positives_and_parts(shape, (int(x1), int(y1), x2, y2), size, base_num, rand)
 
 
-def sample_image(img, boxes, size, base_num=1, prob_thresh=0.0, probs=None, rng=None, stats=None, min_face=40):
+def sample_image(img, boxes, size, base_num=StagePlan.base_num, prob_thresh=0.0, probs=None, rng=None, stats=None,
+                 min_face=DataSettings.min_face):
     """Yield (class, S×S crop, label vector) for one image (see :func:`sample_boxes`); crops are
     resized with bilinear interpolation, as the original."""
     for cls, (x, y, s), label in sample_boxes(img.shape[:2], boxes, size, base_num, prob_thresh, probs, rng,

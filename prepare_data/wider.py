@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from core.common.fileio import FormatError, parse_floats, split_path, write_lines
+from core.recipes.pipeline_recipe import DataSettings
 
 
 class AnnotationError(FormatError):
@@ -134,7 +135,8 @@ def build_annotations(records, image_root, drop_invalid=False):
     return kept, stats
 
 
-def split_images(kept, dev_fraction=0.0, seed=0, train_fraction=1.0):
+def split_images(kept, dev_fraction=DataSettings.dev_fraction, seed=DataSettings.dev_seed,
+                 train_fraction=DataSettings.train_fraction):
     """(train, dev) of an annotation list: a seeded ``dev_fraction`` of every event's images is held
     out as a dev split (for choosing recipes and thresholds); of the rest, a seeded
     ``train_fraction`` is kept for training (learning curves). Stratified by event folder; images

@@ -13,7 +13,7 @@ def _img():
 
 
 def test_caffe_mtcnn_through_the_cascade_finds_the_four_faces():
-    det = bp.caffe_mtcnn(min_face=20, thresh=(0.6, 0.7, 0.7), folder=shared_path('models', 'caffe-mtcnn'))
+    det = bp.caffe_mtcnn(bp.CAFFE_MTCNN.replace(min_face=20), folder=shared_path('models', 'caffe-mtcnn'))
     boxes, scores, points = det.detect(_img())
     ref = np.loadtxt(shared_path('reference', 'train-mtcnn-4jpg-dets.txt'), comments='#')
     for r in ref:  # the four faces are found (other detections may be added)

@@ -11,10 +11,10 @@ def test_pyramid_scales_640x480():
     assert len(s) == 10
     assert s[0] == 1.0 and abs(s[-1] - 0.0453) < 1e-3
     assert min(int(640 * s[-1]), int(480 * s[-1])) > 20
-    assert bx.pyramid_scales(640, 480, 40)[0] == 0.5
-    assert bx.pyramid_scales(15, 15, 20) == []
+    assert bx.pyramid_scales(640, 480, 40, 20, 0.709)[0] == 0.5
+    assert bx.pyramid_scales(15, 15, 20, 20, 0.709) == []
     with pytest.raises(ValueError):
-        bx.pyramid_scales(640, 480, 0)
+        bx.pyramid_scales(640, 480, 0, 20, 0.709)
 
 
 @pytest.mark.parametrize('cell,stride', [(20, 4), (20, 2), (16, 4)])

@@ -210,6 +210,7 @@ def test_a_second_onet_pass_scores_its_own_boxes():
 
 def test_zqcnn_scheme_and_exports_refuse_onet_test_time_options(tmp_path):
     from core.export.onnx_export import export_cascade
+    from core.recipes.cascade_settings import CascadeSettings
     from core.detect.zqcnn_scheme import ZqcnnDetector
     p, r, o = _random_model('Pnet20_v1'), _random_model('Rnet_v1'), _random_model('Onet_v1')
     with pytest.raises(ValueError, match='no mirrored or repeated Onet'):
@@ -218,7 +219,7 @@ def test_zqcnn_scheme_and_exports_refuse_onet_test_time_options(tmp_path):
         ZqcnnDetector(p, r, o, lnet_flip=True)
     with pytest.raises(ValueError, match='one plain Onet pass'):
         export_cascade(dict(pnet=p, rnet=r, onet=o), str(tmp_path / 'x'),
-                       dict(thresh=[0.5, 0.5, 0.7], min_face=20, onet_passes=2))
+                       CascadeSettings(onet_passes=2))
     assert not (tmp_path / 'x').exists()
 
 

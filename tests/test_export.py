@@ -167,7 +167,7 @@ def test_cascade_folder_runs_without_mxnet_and_gives_demo_boxes(tmp_path):
     # the landmark net runs as the default models record it (mirrored crops averaged in when they say so)
     import cv2
     from core.detect.cascade import default_card, default_cascade
-    assert card['lnet_flip'] == default_card()['lnet_flip']
+    assert card['lnet_flip'] == default_card().settings().lnet_flip
     points = default_cascade(backend='onnx').detect(cv2.imread(img))[2]
     got = json.load(open(tmp_path / 'one.json'))
     got = got[0] if isinstance(got, list) else got

@@ -107,8 +107,9 @@ def _same_files(a, b, names):
             assert fa.read() == fb.read(), name
 
 
-PIPELINE = ['--to', 'p_hard', '--config', 'scripts/recipes/demo.json', '--set', 'limit_images=100',
-            '--set', 'p_epochs=4', '--set', 'p_lr_epoch=4', '--set', 'p_batch=64', '--set', 'workers=2']
+PIPELINE = ['--to', 'p_hard', '--config', 'scripts/recipes/demo.json', '--set', 'data.limit_images=100',
+            '--set', 'p.train.phases.1.end_epoch=4', '--set', 'p.train.phases.1.lr_epoch=4',
+            '--set', 'p.train.phases.1.batch_size=64', '--set', 'workers=2']
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, shared_path
-from core.export import mobile_export
+from core.export import mobile_export as mobile
 
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 import zqcnn_parity  # noqa: E402

@@ -26,23 +26,52 @@ def test_accurate_is_the_best_ap_and_default_the_best_recall_at_the_precision():
         choose(rows, 0.95, max_seconds=0.05)
 
 
-def test_card_points_choose_the_thresholds(tmp_path, monkeypatch):
-    import cli
+def _card(tmp_path, monkeypatch, **extra):
     from core.detect import cascade
-    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20,
+    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], networks=['Pnet20_v1', 'Rnet_v1', 'Onet_v1'], min_face=20,
                 points=dict(accurate=dict(thresh=[0.2, 0.3, 0.5]), default=dict(thresh=[0.6, 0.7, 0.97])))
+    card.update(extra)
     path = tmp_path / 'models.json'
     path.write_text(json.dumps(card))
     monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(path))
-    assert cascade.default_card()['thresh'] == [0.6, 0.7, 0.97]
-    assert cascade.default_card(point='accurate')['thresh'] == [0.2, 0.3, 0.5]
-    for point, want in ((None, [0.2, 0.3, 0.5]), ('default', [0.6, 0.7, 0.97])):
+    return card, path
+
+
+def test_card_points_choose_the_thresholds(tmp_path, monkeypatch):
+    import cli
+    from core.detect import cascade
+    _card(tmp_path, monkeypatch)
+    assert cascade.default_card().settings().thresh == (0.6, 0.7, 0.97)
+    assert cascade.default_card().settings('accurate').thresh == (0.2, 0.3, 0.5)
+    for point, want in ((None, (0.2, 0.3, 0.5)), ('default', (0.6, 0.7, 0.97))):
         ap = cli.parser('x')
         cli.add_detector_args(ap, point='accurate')  # as tools/eval_wider.py
         args = ap.parse_args(['--point', point] if point else [])
-        assert cli.resolve_detector_args(args)['thresh'] == want
+        assert cli.resolve_detector_args(args)['settings'].thresh == want
     with pytest.raises(ValueError, match='unknown operating point'):
         cascade.default_card(point='fast')
+
+
+def test_a_card_is_checked_field_by_field(tmp_path, monkeypatch):
+    """A card's mistakes are named with the file and the key; the top-level copy of the thresholds and the
+    recipe snapshot of older cards are gone (the points are their one home)."""
+    from core.detect import cascade
+    for extra, message in ((dict(thresh=[0.6, 0.7, 0.97]), "unknown setting 'thresh'"),
+                           (dict(points=dict(default=dict(thresh=[7, 8, 9]))), 'points.default: thresh=7.0,8.0,9.0 must '
+                                                                                'be at most 1'),
+                           (dict(points=dict(default=dict(thresh=[0.5, 0.5]))), 'thresh has 2 values, it takes 3'),
+                           (dict(points=dict(fast=dict(thresh=[0.5, 0.5, 0.5]))), 'points: an object with the points'),
+                           (dict(epoch=[1, 2]), 'epoch has 2 values, it takes 3'),
+                           (dict(min_face=0), 'min_face=0.0 must be above 0'),
+                           (dict(points=None), 'points: missing')):
+        _, path = _card(tmp_path, monkeypatch, **extra)
+        with pytest.raises(ValueError, match=message) as err:
+            cascade.default_card()
+        assert 'models.json' in str(err.value)
+    from core.recipes.cascade_settings import read_card
+    import os
+    from conftest import REPO
+    read_card(os.path.join(REPO, 'model', 'default', 'models.json'))  # the committed card is valid
 
 
 def test_the_default_point_never_uses_onet_test_time_options():
@@ -68,20 +97,16 @@ def test_tta_spec():
 def test_card_points_carry_the_onet_options_to_the_tools(tmp_path, monkeypatch):
     import cli
     from core.detect import cascade
-    points = dict(accurate=dict(thresh=[0.2, 0.3, 0.3], onet_flip=True, onet_passes=2),
-                  default=dict(thresh=[0.6, 0.7, 0.97]))
-    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20, points=points)
-    path = tmp_path / 'models.json'
-    path.write_text(json.dumps(card))
-    monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(path))
-    assert cascade.default_card(point='accurate')['tta'] == dict(onet_flip=True, onet_passes=2)
-    assert cascade.default_card()['tta'] == dict(onet_flip=False, onet_passes=1)
+    _card(tmp_path, monkeypatch, points=dict(accurate=dict(thresh=[0.2, 0.3, 0.3], onet_flip=True, onet_passes=2),
+                                             default=dict(thresh=[0.6, 0.7, 0.97])))
+    acc = cascade.default_card().settings('accurate')
+    assert (acc.onet_flip, acc.onet_passes) == (True, 2) and cascade.default_card().settings().single_onet_pass
     ap = cli.parser('x')
     cli.add_detector_args(ap, point='accurate')
 
     def resolved(*flags):
-        kw = cli.resolve_detector_args(ap.parse_args(list(flags)))
-        return kw['onet_flip'], kw['onet_passes']
+        s = cli.resolve_detector_args(ap.parse_args(list(flags)))['settings']
+        return s.onet_flip, s.onet_passes
     assert resolved() == (True, 2)
     assert resolved('--onet_flip', 'off') == (False, 2)
     assert resolved('--onet_passes', '1') == (True, 1)
@@ -90,20 +115,37 @@ def test_card_points_carry_the_onet_options_to_the_tools(tmp_path, monkeypatch):
     assert resolved('--prefix', 'a,b,c', '--epoch', '1,1,1') == (False, 1)  # other models: plain unless asked
 
 
+def test_detector_flags_are_checked_and_named(tmp_path, monkeypatch):
+    """Thresholds: one per stage, each in [0, 1]; every settings flag names itself in its error."""
+    import cli
+    _card(tmp_path, monkeypatch)
+    ap = cli.parser('x')
+    cli.add_detector_args(ap)
+    resolve = lambda *flags: cli.resolve_detector_args(ap.parse_args(list(flags)))['settings']  # noqa: E731
+    assert resolve('--thresh', '0.1,0.2,0.3').thresh == (0.1, 0.2, 0.3)
+    assert resolve('--prefix', 'a,b', '--epoch', '1,1').thresh == (0.5, 0.5)  # the defaults of the stages given
+    for flags, message in ((('--thresh', '0.5'), '--thresh: 1 threshold for a cascade of 3 nets'),
+                           (('--thresh', '0.5,0.5,0.5,0.5'), '--thresh: thresh has 4 values, it takes 1 to 3'),
+                           (('--thresh', '2,2,2'), '--thresh: thresh=2.0,2.0,2.0 must be at most 1'),
+                           (('--thresh', 'a,b,c'), "thresh='a,b,c' is not a list of numbers"),
+                           (('--min_face', '-3'), '--min_face: min_face=-3.0 must be above 0'),
+                           (('--factor', '1.5'), '--factor: factor=1.5 must be below 1'),
+                           (('--onet_passes', '0'), '--onet_passes: onet_passes=0 must be at least 1'),
+                           (('--epoch', 'a,b,c'), "--epoch: 'a' is not a whole number")):
+        with pytest.raises(ValueError, match=__import__('re').escape(message)):
+            resolve(*flags)
+
+
 def test_card_lnet_flip_reaches_the_tools_and_the_exported_card(tmp_path, monkeypatch):
     import cli
     from core.detect import cascade
-    card = dict(prefix=['p', 'r', 'o'], epoch=[1, 2, 3], thresh=[0.6, 0.7, 0.97], min_face=20,
-                lnet=dict(prefix='lnet', epoch=32, flip=True))
-    path = tmp_path / 'models.json'
-    path.write_text(json.dumps(card))
-    monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(path))
-    assert cascade.default_card()['lnet_flip'] is True
+    card, path = _card(tmp_path, monkeypatch, lnet=dict(prefix='lnet', epoch=32, flip=True))
+    assert cascade.default_card().settings().lnet_flip is True
     ap = cli.parser('x')
     cli.add_detector_args(ap)
 
     def resolved(*flags):
-        return cli.resolve_detector_args(ap.parse_args(list(flags)))['lnet_flip']
+        return cli.resolve_detector_args(ap.parse_args(list(flags)))['settings'].lnet_flip
     assert resolved() is True
     assert resolved('--lnet_flip', 'off') is False
     assert resolved('--scheme', 'zqcnn') is False  # ZQCNN's flow runs the landmark net once
@@ -111,7 +153,7 @@ def test_card_lnet_flip_reaches_the_tools_and_the_exported_card(tmp_path, monkey
     assert resolved('--lnet', 'other,3', '--lnet_flip', 'on') is True
     card['lnet'].pop('flip')
     path.write_text(json.dumps(card))
-    assert cascade.default_card()['lnet_flip'] is False and resolved() is False
+    assert cascade.default_card().settings().lnet_flip is False and resolved() is False
 
 
 def test_box_evaluations_leave_the_landmark_nets_out():

@@ -62,7 +62,8 @@ def _pipeline(args, **kw):
 
 
 # The original's .bat files, command by command (P20_gen_data.bat ... O_train_with_hard.bat): script and
-# the flags that set the recipe (--gpus / --thread_num are machine settings; paths differ by design).
+# the settings of the step (--gpus / --thread_num are machine settings; paths differ by design). A training
+# step's settings are in the recipe file its command reads.
 BAT = [
     ('anno', 'gen_anno_and_train_list.py', ''),
     ('p_data', 'gen_data.py', '--size 20 --base_num 1 --prob_thresh 0.15'),
@@ -71,19 +72,19 @@ BAT = [
     ('p_hard', 'gen_hard_example.py', '--test_mode hardpnet20 --epoch 16 --thresh 0.5'),
     ('p_list_hard', 'gen_imglist.py', '--size 20 --base_num 1 --with_hard'),
     ('p_train_hard', 'train_P20.py', '--lr 0.001 --end_epoch 8 --lr_epoch 4,8 --batch_size 200 --frequent 1000'),
-    ('p_train_hard_2', 'train_P20.py', '--lr 0.00001 --end_epoch 32 --epoch 8 --begin_epoch 8 --resume '
-                                       '--lr_epoch 100,200 --batch_size 50000 --frequent 10'),
+    ('p_train_hard_2', 'train_P20.py', '--lr 0.00001 --end_epoch 32 --begin_epoch 8 --lr_epoch 100,200 '
+                                       '--batch_size 50000 --frequent 10'),
     ('r_data', 'gen_data.py', '--size 24 --base_num 1 --prob_thresh 0.15'),
     ('r_hard', 'gen_hard_example.py', '--test_mode rnet --epoch 16 --thresh 0.5'),
     ('r_list', 'gen_imglist.py', '--size 24 --with_hard --base_num 1'),
     ('r_train', 'train_R.py', '--lr 0.003 --end_epoch 3 --lr_epoch 8,14,100 --batch_size 500'),
-    ('r_train_2', 'train_R.py', '--lr 0.001 --end_epoch 16 --epoch 3 --begin_epoch 3 --resume --lr_epoch 8,14,100 '
+    ('r_train_2', 'train_R.py', '--lr 0.001 --end_epoch 16 --begin_epoch 3 --lr_epoch 8,14,100 '
                                 '--batch_size 10000 --frequent 20'),
     ('o_data', 'gen_data.py', '--size 48 --base_num 1 --prob_thresh 0.15'),
     ('o_hard', 'gen_hard_example.py', '--test_mode onet --epoch 16,16 --thresh 0.6,0.5'),
     ('o_list', 'gen_imglist.py', '--size 48 --with_hard --base_num 1'),
     ('o_train', 'train_O.py', '--lr 0.003 --end_epoch 3 --lr_epoch 8,14,100 --batch_size 500'),
-    ('o_train_2', 'train_O.py', '--lr 0.001 --end_epoch 16 --epoch 3 --begin_epoch 3 --resume --lr_epoch 8,14,100 '
+    ('o_train_2', 'train_O.py', '--lr 0.001 --end_epoch 16 --begin_epoch 3 --lr_epoch 8,14,100 '
                                 '--batch_size 5000 --frequent 20'),
 ]
 NETWORKS = {'train_P20.py': 'Pnet20_v0', 'train_R.py': 'Rnet_v1', 'train_O.py': 'Onet_v1'}
@@ -104,45 +105,84 @@ def _flags(args):
 def _same(a, b):
     if a is True or b is True:
         return a == b
+    if isinstance(a, list):
+        a = ','.join(map(str, a))
     try:
         return abs(float(a) - float(b)) < 1e-12
     except ValueError:
         return a == b
 
 
-def test_original_recipe_plan_is_the_bat_sequence(tmp_path):
+def _settings(stage):
+    """What a stage runs with: its command's flags, and for a training stage its recipe file's phase."""
+    flags = _flags(stage.argv[2:])
+    if not stage.writes:
+        return flags
+    recipe = json.loads(list(stage.writes.values())[0])
+    phase = recipe['phases'][int(flags.get('--phase', 1)) - 1]
+    have = {'--' + k: v for k, v in dict(recipe, **phase).items() if k != 'phases'}
+    return dict(have, **flags)
+
+
+def test_original_recipe_is_the_bat_sequence(tmp_path):
+    from core.recipes.pipeline_recipe import ORIGINAL_RECIPE, load_recipe, stages
+    todo = stages(str(tmp_path / 'run'), load_recipe(ORIGINAL_RECIPE), str(tmp_path / 'W'))
+    assert [s.name for s in todo] == [b[0] for b in BAT] + ['eval']
+    for stage, (want_stage, script, flags) in zip(todo, BAT):
+        assert os.path.basename(stage.argv[1]) == script, stage.name
+        have = _settings(stage)
+        for k, v in _flags(flags.split()).items():
+            assert k in have and _same(have[k], v), (stage.name, k, v, have.get(k))
+        if script in NETWORKS:
+            assert have['--network'] == NETWORKS[script]
+            assert '--pretrained' not in have  # phase 1 from scratch; phase 2 continues where phase 1 ended
+    # --plan prints the commands; a training command reads its stage's recipe file
     r = _pipeline(['--run', str(tmp_path / 'run'), '--wider_root', str(tmp_path / 'W'), '--config',
                    'scripts/recipes/original.json', '--plan'])
     assert r.returncode == 0, r.stderr
-    plan = [ln.split('\t') for ln in r.stdout.strip().splitlines()]
-    assert [p[0] for p in plan] == [b[0] for b in BAT] + ['eval']
-    for (stage, cmd), (want_stage, script, flags) in zip(plan, BAT):
-        argv = shlex.split(cmd)
-        assert argv[0] == 'python' and os.path.basename(argv[1]) == script, (stage, cmd)
-        have = _flags(argv[2:])
-        for k, v in _flags(flags.split()).items():
-            assert k in have and _same(have[k], v), (stage, k, v, have.get(k))
-        if script in NETWORKS:
-            assert have['--network'] == NETWORKS[script]
-            assert ('--pretrained' in have) == stage.endswith('_2')  # phase 1 from scratch, phase 2 resumes
-    # the built-in values are the original's: its recipe file states nothing, and --show prints them all
-    from core.recipes.pipeline_recipe import RECIPE_KEYS
-    recipe = json.load(open(os.path.join(REPO, 'scripts', 'recipes', 'original.json')))
-    assert [k for k in recipe if not k.startswith('_')] == []
+    plan = dict(ln.split('\t') for ln in r.stdout.strip().splitlines())
+    assert shlex.split(plan['o_train_2'])[1:] == ['train_O.py', '--recipe', str(tmp_path / 'run' / 'recipes' /
+                                                  'o_train.json'), '--phase', '2', '--begin_epoch', '3',
+                                                  '--workers', '2']
+    # --show prints every resolved setting; original.json states only what differs from the fields' defaults
     r = _pipeline(['--config', 'scripts/recipes/original.json', '--show'])
-    assert r.returncode == 0 and json.loads(r.stdout) == RECIPE_KEYS, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown['o']['train']['phases'][1]['batch_size'] == 5000 and shown['ph']['use_epoch'] == 16
+    assert shown['detector']['thresh'] == [0.5, 0.5, 0.7] and shown['data']['prob_thresh'] == 0.15
+    recipe = json.load(open(os.path.join(REPO, 'scripts', 'recipes', 'original.json')))
+    from core.recipes.pipeline_recipe import StagePlan
+    for k, section in recipe.items():
+        for key, v in (section.items() if isinstance(section, dict) else ()):
+            assert getattr(StagePlan, key) != (tuple(v) if isinstance(v, list) else v), (k, key)
+
+
+def test_a_training_stage_runs_its_recipe_file(tmp_path):
+    """The stage's file is the trainer's recipe: the lr goes from the pipeline recipe to the optimizer
+    through that file and nothing else."""
+    from core.recipes import training_recipe as T
+    from core.recipes.pipeline_recipe import DEFAULT_RECIPE, load_recipe, stages
+    todo = {s.name: s for s in stages(str(tmp_path), load_recipe(DEFAULT_RECIPE, ['o.train.phases.1.lr=0.03']),
+                                      str(tmp_path / 'W'))}
+    (path, text), = todo['o_train'].writes.items()
+    with open(path if os.path.exists(path) else str(tmp_path / 'o.json'), 'w') as f:
+        f.write(text)
+    recipe = T.load(f.name)
+    assert recipe.phases[0].lr == 0.03 and recipe.phases[0].end_epoch == 12 and recipe.network == 'Onet_v1'
+    assert recipe.flip is False and recipe.ohem is False and recipe.image_set == str(tmp_path / 'lists' / 'o.txt')
+    assert todo['o_train'].fingerprint == text  # the stage key covers the file
 
 
 def test_recipes_inherit_with_base(tmp_path):
-    from core.recipes.pipeline_recipe import RECIPE_KEYS, load_recipe
-    (tmp_path / 'a.json').write_text('{"_base_": "../recipes_b/b.json", "p_epochs": 3}')
+    from core.recipes.pipeline_recipe import DEFAULT_RECIPE, ORIGINAL_RECIPE, load_recipe
+    (tmp_path / 'a.json').write_text('{"_base_": "../recipes_b/b.json", "p": {"base_num": 3}}')
     (tmp_path.parent / 'recipes_b').mkdir(exist_ok=True)
-    (tmp_path.parent / 'recipes_b' / 'b.json').write_text(json.dumps({'_base_': os.path.join(
-        REPO, 'scripts', 'recipes', 'default.json'), 'p_epochs': 5, 'r_epochs': 2}))
+    (tmp_path.parent / 'recipes_b' / 'b.json').write_text(json.dumps({'_base_': DEFAULT_RECIPE, 'p': {'base_num': 5},
+                                                                      'r': {'base_num': 1}}))
     cfg = load_recipe(str(tmp_path / 'a.json'))
-    default = load_recipe(os.path.join(REPO, 'scripts', 'recipes', 'default.json'))
-    assert (cfg['p_epochs'], cfg['r_epochs'], cfg['o_lr']) == (3, 2, default['o_lr'])  # the nearest file wins
-    assert default['o_lr'] == 0.05 and RECIPE_KEYS['o_lr'] == 0.003
+    default, original = load_recipe(DEFAULT_RECIPE), load_recipe(ORIGINAL_RECIPE)
+    assert (cfg.p.base_num, cfg.r.base_num) == (3, 1)  # the nearest file wins
+    assert cfg.p.train == default.p.train  # objects merge key by key: the base's train section stays
+    assert default.o.train.phases[0].lr == 0.05 and original.o.train.phases[0].lr == 0.003
     (tmp_path / 'loop.json').write_text('{"_base_": "loop.json"}')
     r = _pipeline(['--config', str(tmp_path / 'loop.json'), '--show'])
     assert r.returncode == 2 and '_base_ chain loops back' in r.stderr and 'Traceback' not in r.stderr
@@ -150,14 +190,29 @@ def test_recipes_inherit_with_base(tmp_path):
 
 def test_recipe_errors_are_one_line(tmp_path):
     bad = tmp_path / 'bad.json'
-    for text, message in (('{"p_epochs": 3,', 'bad.json:1: not valid JSON'), ('[1, 2]', 'a recipe is a JSON object'),
-                          ('{"p_epoch": 3}', "unknown setting 'p_epoch' \\(did you mean p_epochs")):
+    for text, message in (('{"p": {"base_num": 3},', 'bad.json:1: not valid JSON'),
+                          ('[1, 2]', 'a pipeline recipe is a JSON object'),
+                          ('{"p": {"base_nm": 3}}', "bad.json: p: unknown setting 'base_nm' \\(did you mean base_num"),
+                          ('{"o": {"train": {"ohem": "ture"}}}', "bad.json: o.train: ohem='ture' is not a boolean"),
+                          ('{"o": {"train": {"phases": [{"lr": -1}]}}}', 'bad.json: o.train: phases\\[1\\]: lr=-1.0 '
+                                                                          'must be above 0'),
+                          ('{"p": {"train": {"phases": [{"lr": null}]}}}', 'lr=None is not a number'),
+                          ('{"p": {"mine_thresh": [0.5]}}', 'mine_thresh does not apply to stage p'),
+                          ('{"r": {"train": {"seed": 3}}}', 'seed is set by the pipeline'),
+                          ('{"o": {"mine_thresh": [0.5]}}', 'o.mine_thresh: 1 given, it takes 2, one per net that mines it'),
+                          ('{"detector": {"thresh": [2, 2, 2]}}', 'detector: thresh=2.0,2.0,2.0 must be at most 1')):
         bad.write_text(text)
         r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--config', str(bad), '--plan'])
         assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
-        assert __import__('re').search(message, r.stderr), r.stderr
-    r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--set', 'p_epochs=abc', '--plan'])
-    assert r.returncode == 2 and "p_epochs='abc' is not an int" in r.stderr
+        assert __import__('re').search(message, r.stderr), (message, r.stderr)
+    for sets, message in ((['p.train.phases.1.end_epoch=abc'], "--set p.train.phases.1.end_epoch=abc: p.train."
+                                                               "phases.1: end_epoch='abc' is not a whole number"),
+                          (['o.train.flip=of'], "o.train: flip='of' is not a boolean"),
+                          (['o.train.phases.3.lr=0.1'], 'phases.3: the stage has 1 phase'),
+                          (['o.epochs=3'], "unknown setting 'epochs'")):
+        r = _pipeline(['--run', str(tmp_path / 'r'), '--wider_root', str(tmp_path), '--plan'] +
+                      [a for s in sets for a in ('--set', s)])
+        assert r.returncode == 2 and 'Traceback' not in r.stderr and message in r.stderr, (message, r.stderr)
 
 
 def test_to_stops_after_a_stage(tmp_path):
@@ -172,22 +227,22 @@ def test_changed_settings_change_the_stage_keys(tmp_path):
     from core.common.stage_runner import stage_key
     from core.recipes.pipeline_recipe import load_recipe, stages
     keys = []
-    for sets in ((), ('p_epochs=3',)):
+    for sets in ((), ('p.train.phases.1.end_epoch=3',)):
         prev, k = '', {}
         for s in stages(str(tmp_path), load_recipe(None, sets), str(tmp_path)):
-            prev = k[s.name] = stage_key(s.name, s.argv, prev)
+            prev = k[s.name] = stage_key(s.name, s.argv, prev, s.fingerprint)
         keys.append(k)
     a, b = keys
     assert a['p_data'] == b['p_data'] and a['p_train'] != b['p_train'] and a['eval'] != b['eval']
 
 
 def test_extra_onet_faces_stages(tmp_path):
-    """o_extra_list: the 5-point faces are checked, boxed by the run's own cascade, cut into 48 px
+    """extra.list: the 5-point faces are checked, boxed by the run's own cascade, cut into 48 px
     positives and parts, added whole to the Onet list, and the Onet is fine-tuned on it (from its last
-    epoch, with the O recipe's OHEM and mirroring unless ox_* says otherwise); the eval and the cascade
-    use the fine-tuned Onet. A relative list needs --landmark_root, only when those stages are run."""
+    epoch, with the O recipe's OHEM and mirroring unless extra.train says otherwise); the eval and the
+    cascade use the fine-tuned Onet. A relative list needs --landmark_root, only when those stages are run."""
     run, lm = tmp_path / 'run', tmp_path / 'lm'
-    sets = ['--set', 'o_extra_list=new_training.txt']  # the default recipe states the fine-tune's schedule
+    sets = ['--set', 'extra.list=new_training.txt']  # the default recipe states the fine-tune's schedule
     args = ['--run', str(run), '--wider_root', str(tmp_path / 'W')] + sets
     base = args + ['--plan']
     r = _pipeline(base)
@@ -204,11 +259,12 @@ def test_extra_onet_faces_stages(tmp_path):
     assert (boxes['--onet_flip'], boxes['--onet_passes'], boxes['--thresh']) == ('on', '2', '0.2,0.3,0.1')
     assert _flags(shlex.split(plan['x_list'])[2:])['--extra'] == str(run / 'extra' / 'samples')
     train = _flags(shlex.split(plan['x_train'])[2:])
-    assert (train['--pretrained'], train['--epoch'], train['--end_epoch'], train['--lr']) == \
-        (str(run / 'model' / 'onet'), '12', '2', '0.002')
-    assert '--no_ohem' not in train and '--no_flip' not in train
+    assert (train['--pretrained'], train['--epoch']) == (str(run / 'model' / 'onet'), '12')
+    from core.recipes.pipeline_recipe import DEFAULT_RECIPE, load_recipe
+    extra = load_recipe(DEFAULT_RECIPE).extra.train
+    assert (extra.phases[0].end_epoch, extra.phases[0].lr, extra.ohem, extra.flip) == (2, 0.002, True, True)
     assert _flags(shlex.split(plan['eval'])[2:])['--prefix'].endswith('onet_extra')
-    r = _pipeline(base + ['--set', 'o_extra_list=', '--landmark_root', str(lm)])
+    r = _pipeline(base + ['--set', 'extra.list=null', '--landmark_root', str(lm)])
     assert r.returncode == 0 and 'x_train' not in r.stdout and 'onet_extra' not in r.stdout
     r = _pipeline(args + ['--landmark_root', str(lm), '--to', 'x_clean'])  # run, not plan: the list is checked
     assert r.returncode == 2 and 'no such 5-point list' in r.stderr

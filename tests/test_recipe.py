@@ -78,11 +78,18 @@ def test_recipe_files_inherit_and_name_their_mistakes(tmp_path):
     r = R.load(str(tmp_path / 'child.json'))
     assert (r.network, r.seed, r.prefix) == ('Rnet_v1', 3, 'm/r')
     assert r.phases == (R.Phase(lr=0.2), R.Phase(lr=0.02, lr_epoch=(5, 7)))  # a phases list replaces the base's
-    for text, message in (('{"sed": 1}', "unknown StageRecipe setting 'sed' \\(did you mean seed"),
-                          ('{"seed": "x"}', "seed='x' is not an int"),
-                          ('{"phases": [{"lr": 0.1, "batch": 5}]}', "unknown Phase setting 'batch' \\(did you mean batch_size"),
-                          ('{"optimizer": "adam"}', "unknown StageRecipe setting 'optimizer'"),
+    for text, message in (('{"sed": 1}', "unknown setting 'sed' \\(did you mean seed"),
+                          ('{"seed": "x"}', "seed='x' is not a whole number"),
+                          ('{"seed": -1}', 'seed=-1 must be at least 0'),
+                          ('{"phases": [{"lr": 0.1, "batch": 5}]}', "phases\\[1\\]: unknown setting 'batch' \\(did you "
+                                                                    "mean batch_size"),
+                          ('{"optimizer": "adam"}', "unknown setting 'optimizer'"),
                           ('{"phases": [{"optimizer": "rmsprop"}]}', "optimizer='rmsprop' is not one of sgd, adam"),
+                          ('{"phases": [{"batch_size": 0}]}', 'batch_size=0 must be at least 1'),
+                          ('{"phases": [{"lr": 0.1}, {"lr": "nan"}]}', "phases\\[2\\]: lr='nan' is not a number"),
+                          ('{"ohem": "ture"}', "ohem='ture' is not a boolean"),
+                          ('{"box_jitter": [0.1, 0.1]}', 'box_jitter has 2 values, it takes 3'),
+                          ('{"min_rot_angle": 50}', 'min_rot_angle=50 is above max_rot_angle=45'),
                           ('{"phases": []}', 'phases must be a non-empty list'),
                           ('{"_base_": "bad.json"}', '_base_ chain loops back'),
                           ('{"seed": 1,', 'not valid JSON')):
@@ -100,53 +107,82 @@ def test_recipe_files_inherit_and_name_their_mistakes(tmp_path):
 _EXEMPT = {('core/runtime/model_io.py', 'with_landmark')}
 
 
+def _classes():
+    """Each settings class and the one file that holds its defaults."""
+    from core.recipes import cascade_settings as C, pipeline_recipe as P
+    home = lambda m: os.path.relpath(m.__file__, REPO)  # noqa: E731
+    return [(R.Phase, home(R)), (R.StageRecipe, home(R)), (C.CascadeSettings, home(C)),
+            (P.DataSettings, home(P)), (P.StagePlan, home(P)), (P.ExtraFaces, home(P))]
+
+
+# the settings whose defaults the command-line tools also state (the pipeline passes them to the data tools)
+_TOOL_SETTINGS = {'thresh', 'min_face', 'factor', 'onet_passes', 'base_num', 'prob_thresh', 'dev_fraction', 'dev_seed',
+                  'train_fraction', 'lr', 'lr_epoch', 'end_epoch', 'batch_size'}
+
+
+def _files():
+    core = glob.glob(os.path.join(REPO, 'core', '**', '*.py'), recursive=True)
+    tools = glob.glob(os.path.join(REPO, 'tools', '*.py')) + glob.glob(os.path.join(REPO, 'prepare_data', '*.py'))
+    top = [os.path.join(REPO, n) for n in os.listdir(REPO) if n.endswith('.py')]
+    return [(p, None) for p in sorted(core + top)] + [(p, _TOOL_SETTINGS) for p in sorted(tools)]
+
+
+def _same(v, default):
+    if isinstance(default, tuple):
+        return isinstance(v, tuple) and len(v) == len(default) and tuple(map(float, v)) == tuple(map(float, default))
+    if isinstance(default, bool) or isinstance(v, bool):
+        return v is default
+    if isinstance(default, (int, float)) and isinstance(v, (int, float)):
+        return float(v) == float(default)
+    return v == default
+
+
 def _literal_defaults():
-    """(file, line, field, text) of every place in core/, cli.py and config.py where a Phase or
-    StageRecipe field's name is bound to its own default value: a keyword default, an assignment,
-    a quoted key with the value (``get('seed', 0)``, ``{'seed': 0}``)."""
-    files = sorted(set(glob.glob(os.path.join(REPO, 'core', '**', '*.py'), recursive=True)) -
-                   {os.path.join(REPO, 'core', 'recipes', 'training_recipe.py')}) + [os.path.join(REPO, n) for n in ('cli.py', 'config.py')]
+    """(file, line, field, text) of every place outside a settings class's home where a setting's name is
+    bound to its own default value: a keyword default, an assignment, a quoted key with the value
+    (``get('seed', 0)``, ``{'seed': 0}``), a flag's ``default=`` (``'--min_face', default=20``)."""
+    value = r"""\s*(\([^()]*\)|'[^']*'|"[^"]*"|[-+\w.]+)"""
     out = []
-    for cls in (R.Phase, R.StageRecipe):
+    for cls, home in _classes():
         for f in dataclasses.fields(cls):
-            if f.default in (None, '') or f.name == 'phases':
+            if f.default in (None, '', ()) or f.name in ('phases', 'train') or 'doc' not in f.metadata:
                 continue
-            value = r"""\s*(\([^()]*\)|'[^']*'|"[^"]*"|[-+\w.]+)"""
-            pat = re.compile(r"""(?:\b%s\s*(?<![=!<>])=(?!=)|['"]%s['"]\s*[,:])%s""" % (f.name, f.name, value))
-            for path in files:
+            pat = re.compile(r"""(?:\b%s\s*(?<![=!<>])=(?!=)|['"]%s['"]\s*[,:])%s|['"]--%s['"][^#]*\bdefault=%s"""
+                             % (f.name, f.name, value, f.name, value))
+            for path, names in _files():
                 rel = os.path.relpath(path, REPO)
-                if (rel, f.name) in _EXEMPT:
+                if rel == home or (rel, f.name) in _EXEMPT or (names is not None and f.name not in names):
                     continue
                 for i, line in enumerate(open(path), 1):
                     for m in pat.finditer(line):
+                        text = m.group(1) or m.group(2)
+                        if text.startswith('(') and ',' in text:
+                            text = text.rstrip(')') + ',)' if text.count(',') == 0 else text
                         try:
-                            v = ast.literal_eval(m.group(1))
+                            v = ast.literal_eval(text)
                         except (ValueError, SyntaxError):
                             continue
-                        if isinstance(f.default, tuple):
-                            same = isinstance(v, tuple) and tuple(map(float, v)) == tuple(map(float, f.default))
-                        elif isinstance(f.default, bool) or isinstance(v, bool):
-                            same = v is f.default
-                        elif isinstance(f.default, (int, float)) and isinstance(v, (int, float)):
-                            same = float(v) == float(f.default)
-                        else:
-                            same = v == f.default
-                        if same:
+                        if _same(v, f.default):
                             out.append((rel, i, f.name, line.strip()))
     return out
 
 
-def test_every_training_setting_has_one_default():
+def test_every_setting_has_one_default():
+    """Training, pipeline and detector settings: each default is written once, in its settings class."""
     assert _literal_defaults() == []
-    # the checker finds what it must: a second default written into a function
+    # the checker finds what it must: a second default written into a function, a flag or a call
     path = os.path.join(REPO, 'core', '_planted.py')
     try:
         with open(path, 'w') as f:
-            f.write("def f(x, frequent=100, lr_epoch=(8, 14)):\n    return x.get('optimizer', 'sgd')\n")
-        assert {(h[0], h[2]) for h in _literal_defaults()} == {('core/_planted.py', n) for n in
-                                                               ('frequent', 'lr_epoch', 'optimizer')}
+            f.write("def f(x, frequent=100, lr_epoch=(8, 14), thresh=(0.5, 0.5, 0.7)):\n"
+                    "    return x.get('optimizer', 'sgd'), dict(factor=0.709)\n")
+        with open(os.path.join(REPO, 'tools', '_planted.py'), 'w') as f:
+            f.write("ap.add_argument('--min_face', type=float, default=20)\nseed = 0\n")
+        assert {(h[0], h[2]) for h in _literal_defaults()} == {('core/_planted.py', n) for n in (
+            'frequent', 'lr_epoch', 'optimizer', 'thresh', 'factor')} | {('tools/_planted.py', 'min_face')}
     finally:
         os.remove(path)
+        os.remove(os.path.join(REPO, 'tools', '_planted.py'))
     # and config.py holds no training switch any more
     from config import config
     assert not {f.name for f in dataclasses.fields(R.StageRecipe)} & set(config)
@@ -166,7 +202,7 @@ def test_trainer_flags_are_the_recipe_fields():
         for cls in (R.StageRecipe, R.Phase, R.RunOptions):
             for f in R.fields(cls, kind):
                 assert '--' + f.name in flags, (script, f.name)
-                if R._kind(f.type)[0] is bool:
+                if R.F.kind(f.type)[0] is bool:
                     assert '--no_' + f.name in flags, (script, f.name)
         assert ('--framing' in flags) == (kind == 'lnet') and ('--with_landmark' in flags) == (kind == 'onet')
     text = _help('train_R.py')
@@ -195,7 +231,10 @@ def test_a_recipe_file_and_flags_make_the_run(tmp_path):
         cli.training_run(ap.parse_args(['--recipe', 'P20']), 'train_R.py')
     r = subprocess.run([sys.executable, 'train_R.py', '--image_set', str(lst), '--lr', 'abc'], cwd=REPO,
                        capture_output=True, text=True)
-    assert r.returncode == 2 and "error: command line: lr='abc' is not a float" in r.stderr, r.stderr
+    assert r.returncode == 2 and "error: command line: lr='abc' is not a number" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, 'train_R.py', '--image_set', str(lst), '--batch_size', '0'], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and 'error: command line: batch_size=0 must be at least 1' in r.stderr, r.stderr
 
 
 def test_a_later_phase_says_where_it_starts(tmp_path):

@@ -51,9 +51,9 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
         m = random_model(net)
         save_checkpoint(str(run / 'model' / name), epoch, symbols.get_symbol(net), m.arg, m.aux, network=net)
         prefixes.append(str(run / 'model' / name))
-    (run / 'manifest.json').write_text(json.dumps({'config': {'p_epochs': 3}, 'stages': {}, 'cascade': dict(
-        prefix=prefixes, epoch=[2, 4, 5], networks=['Pnet20_v1', 'Rnet_v1', 'Onet_v1'], thresh='0.4,0.5,0.6',
-        min_face=20)}))
+    (run / 'manifest.json').write_text(json.dumps({'config': {}, 'stages': {}, 'cascade': dict(
+        prefix=prefixes, epoch=[2, 4, 5], networks=['Pnet20_v1', 'Rnet_v1', 'Onet_v1'],
+        settings=dict(thresh=[0.4, 0.5, 0.6], min_face=20))}))
     out = tmp_path / 'default'
     r = _run(['tools/publish_models.py', '--run', str(run), '--out', str(out), '--gt_dir', str(tmp_path / 'none')])
     assert r.returncode == 0, r.stderr
@@ -63,8 +63,8 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
                                        'pnet20-symbol.json', 'rnet-0004.params', 'rnet-symbol.json']
     monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(out / 'models.json'))
     card = cascade.default_card()
-    assert card['prefix'][1] == str(out / 'rnet') and card['epoch'] == [2, 4, 5] and card['thresh'] == [0.4, 0.5, 0.6]
-    assert cascade.default_card(prefer_committed=False)['prefix'][2].endswith('onet_v1')
+    assert card.prefix[1] == str(out / 'rnet') and card.epoch == (2, 4, 5) and card.settings().thresh == (0.4, 0.5, 0.6)
+    assert cascade.default_card(prefer_committed=False).prefix[2].endswith('onet_v1')
     det = cascade.default_cascade()
     assert det.thresh == [0.4, 0.5, 0.6] and det.onet.network == 'Onet_v1'
     # a cascade that is worse on val than the published one is refused (the published one stays)
@@ -89,4 +89,5 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
         assert r.returncode == 0 and 'attached Lnet_v2 (epoch 3)' in r.stdout, r.stderr
         card = json.load(open(out / 'models.json'))
         assert card['lnet']['flip'] is want and card['epoch'] == [2, 4, 5]
-        assert cascade.default_card()['lnet'] == [str(out / 'lnet'), 3] and cascade.default_card()['lnet_flip'] is want
+        assert cascade.default_card().lnet == (str(out / 'lnet'), 3)
+        assert cascade.default_card().settings().lnet_flip is want

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 
+from core.recipes.pipeline_recipe import StagePlan  # noqa: E402
 from prepare_data.gen_data import generate  # noqa: E402
 from prepare_data.wider import build_annotations, read_mat, write_annotations  # noqa: E402
 
@@ -31,7 +32,7 @@ def main(argv=None):
     ap.add_argument('--wider_root', required=True)
     ap.add_argument('--size', type=int, default=20)
     ap.add_argument('--images', type=int, default=0, help='first N train images (0 = all)')
-    ap.add_argument('--base_num', type=int, default=1)
+    ap.add_argument('--base_num', type=int, default=StagePlan.base_num)
     ap.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     ap.add_argument('--keep', default=None, help='keep the outputs in this folder')
     args = ap.parse_args(argv)

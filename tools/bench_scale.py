@@ -227,8 +227,8 @@ def stage_commands(d, wider, landmark_list, landmark_root, workers):
                                            '--base_num', str(base), '--samples', samples, '--seed', '0',
                                            '--out', os.path.join(lists, name)]
                                           + (['--with_hard', '--keep_ratio'] if hard else []))
-    p, r = card['prefix'][0], card['prefix'][1]
-    e = [str(x) for x in card['epoch']]
+    p, r = card.prefix[0], card.prefix[1]
+    e = [str(x) for x in card.epoch]
     cmds = {
         'anno': [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider, '--source', 'txt',
                  '--anno', anno, '--list', os.path.join(d, 'train.txt')],

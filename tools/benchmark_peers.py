@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from cli import config  # noqa: E402
 from core.evaluation import wider_eval as W  # noqa: E402
+from core.recipes.cascade_settings import DEFAULTS  # noqa: E402
 
 
 class CascadeDetector:
@@ -34,19 +35,22 @@ def build_detectors(args):
     from core.detect import peers
     from core.detect.cascade import default_card, load_cascade
     dets = []
-    cards = [('original shipped models', default_card(prefer_committed=False))]
-    cards += [('this project, model/default at the %s point' % p, default_card(point=p)) for p in ('accurate', 'default')]
+    cards = [('original shipped models', default_card(prefer_committed=False), 'default')]
+    cards += [('this project, model/default at the %s point' % p, default_card(point=p), p) for p in ('accurate', 'default')]
     for scheme in cli.csv_list(args.schemes, str, 'scheme'):
-        for label, card in cards:
-            thresh = ','.join('%g' % t for t in card['thresh'])
-            tta = card['tta'] if scheme == 'original' else {}  # ZQCNN's flow has no Onet test-time options
-            det = load_cascade(card['prefix'], card['epoch'], thresh=card['thresh'], min_face=args.min_face,
-                               backend='onnx', threads=args.threads, scheme=scheme, **tta)
+        for label, card, point in cards:
+            settings = card.settings(point).replace('--min_face', min_face=args.min_face)
+            if scheme != 'original':  # ZQCNN's flow has no Onet test-time options
+                settings = settings.reset('onet_flip', 'onet_passes')
+            thresh = ','.join('%g' % t for t in settings.thresh)
+            det = load_cascade(card.prefix, card.epoch, card.networks, settings, backend='onnx', threads=args.threads,
+                               scheme=scheme)
             name = '%s (%s)' % (label, thresh) if scheme == 'original' else '%s, --scheme %s (%s)' % (label, scheme, thresh)
             dets.append(CascadeDetector(name, det))
-    caffe = peers.caffe_mtcnn(args.min_face)
+    caffe = peers.caffe_mtcnn(peers.CAFFE_MTCNN.replace('--min_face', min_face=args.min_face))
     if caffe is not None:
-        dets.append(CascadeDetector('original MTCNN Caffe models via cv2.dnn (0.6,0.7,0.7)', caffe))
+        dets.append(CascadeDetector('original MTCNN Caffe models via cv2.dnn (%s)' % ','.join(
+            '%g' % t for t in peers.CAFFE_MTCNN.thresh), caffe))
     yunet = os.path.join(config.shared, 'models', 'peers', 'face_detection_yunet_2026may.onnx')
     if os.path.isfile(yunet):
         dets.append(peers.YuNet(yunet))
@@ -77,7 +81,7 @@ def main(argv=None):
     ap.add_argument('--gt_dir', default=os.path.join(wider, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(wider, 'WIDER_val', 'images'))
     ap.add_argument('--out', default=os.path.join('runs', 'peers'))
-    ap.add_argument('--min_face', type=float, default=20)
+    ap.add_argument('--min_face', type=float, default=DEFAULTS.min_face)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--images', type=int, default=0, help='use only the first N images (0 = all)')
     ap.add_argument('--schemes', default='original',

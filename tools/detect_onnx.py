@@ -26,6 +26,7 @@ from core.common.fileio import atomic_write, write_lines  # noqa: E402
 from core.common.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
 from core.runtime.mobile_runtime import open_stage  # noqa: E402
 from core.detect.zqcnn_scheme import SCHEMES  # noqa: E402
+from core.recipes.cascade_settings import DEFAULTS, stage_thresholds  # noqa: E402
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -45,11 +46,17 @@ def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
     models = {stage: open_stage(folder, entry, runtime, threads) for stage, entry in card['stages'].items()}
     if 'pnet' not in models:
         raise ValueError('%s: the cascade has no Pnet' % path)
-    settings = dict(thresh=card['thresh'], min_face=card['min_face'], factor=card['factor'])
-    if card.get('lnet_flip') and scheme == 'original':  # ZQCNN's flow runs the landmark net once
-        settings['lnet_flip'] = True
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    return SCHEMES[scheme](models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'), **settings)
+    settings = DEFAULTS.replace(path, thresh=card.get('thresh'), min_face=card.get('min_face'),
+                                factor=card.get('factor'),
+                                lnet_flip=bool(card.get('lnet_flip')) and scheme == 'original')  # ZQCNN: one pass
+    n_stages = sum(1 for stage in ('pnet', 'rnet', 'onet') if stage in models)
+    for k, v in overrides.items():  # flags: each checked, thresholds one per stage
+        if v is not None and k != 'nms':
+            v = stage_thresholds(v, n_stages, '--thresh') if k == 'thresh' else v
+            settings = settings.replace('--' + k, **{k: v})
+    nms = {'nms': overrides['nms']} if overrides.get('nms') is not None else {}
+    return SCHEMES[scheme](models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'),
+                           settings=settings, **nms)
 
 
 def _result(det, img):
@@ -113,7 +120,7 @@ def main(argv=None):
     ap.add_argument('--json', default=None, help='write all results (boxes, scores, landmarks) as JSON here')
     ap.add_argument('--out', default=None, help='one image: write an annotated copy here')
     ap.add_argument('--thresh', default=None, help='override the stage thresholds, e.g. 0.6,0.7,0.7')
-    ap.add_argument('--min_face', type=float, default=None, help="override the minimum face (default: the cascade's)")
+    ap.add_argument('--min_face', default=None, help="override the minimum face (default: the cascade's)")
     ap.add_argument('--threads', type=int, default=2, help='runtime threads (default: 2)')
     ap.add_argument('--scheme', choices=sorted(SCHEMES), default='original',
                     help="candidate flow: the training toolkit's (original, default) or ZQCNN's C++ MTCNN's (zqcnn)")
@@ -123,11 +130,11 @@ def main(argv=None):
     ap.add_argument('--max_pixels', type=int, default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
     args = ap.parse_args(argv)
     try:
-        thresh = [float(t) for t in args.thresh.split(',')] if args.thresh else None
         if args.nms and args.scheme != 'zqcnn':
             raise ValueError('--nms applies to --scheme zqcnn only')
         nms = dict(nms=[float(t) for t in args.nms.split(',')]) if args.nms else {}
-        det = load_onnx_cascade(args.models, args.threads, args.scheme, thresh=thresh, min_face=args.min_face, **nms)
+        det = load_onnx_cascade(args.models, args.threads, args.scheme, thresh=args.thresh, min_face=args.min_face,
+                                **nms)
         if args.video:
             results = _video(det, args)
         else:

@@ -54,8 +54,8 @@ def crop_protocol(args):
 def detect_protocol(args):
     samples = L.read_list(args.list, 5, args.image_root)
     if args.peer == 'caffe':
-        from core.detect.peers import caffe_mtcnn
-        det = caffe_mtcnn(args.min_face or 24, tuple(cli.csv_list(args.thresh or '0.6,0.7,0.7', float)))
+        from core.detect.peers import CAFFE_MTCNN, caffe_mtcnn
+        det = caffe_mtcnn(cli.peer_settings(args, CAFFE_MTCNN))
         if det is None:
             raise FileNotFoundError('the Caffe MTCNN models are not in %s' % os.path.join(config.shared, 'models'))
         label = 'original MTCNN (Caffe)'

@@ -64,7 +64,8 @@ def main(argv=None):
     add_args(ap)
     args = ap.parse_args(argv)
     det_kw = cli.resolve_detector_args(args) if not args.pred_dir else None
-    min_face = det_kw['min_face'] if det_kw else (args.min_face or 20)
+    from core.recipes.cascade_settings import DEFAULTS
+    min_face = (det_kw['settings'] if det_kw else DEFAULTS.replace('--min_face', min_face=args.min_face)).min_face
     gt, events, images = _dev(args, min_face) if args.gt_anno else _official(args)
     pred_dir = args.pred_dir or os.path.join(args.out, 'pred')
     if not args.pred_dir:
@@ -80,7 +81,8 @@ def main(argv=None):
     what = '%s split (%s)' % (args.label, os.path.basename(args.gt_anno)) if args.gt_anno else \
         'WIDER val (%d events)' % len(events)
     png = os.path.join(args.out, 'pr_curve.png')
-    label = 'this cascade' if not det_kw else 'MTCNN thresholds %s' % ','.join('%g' % t for t in det_kw['thresh'])
+    label = 'this cascade' if not det_kw else 'MTCNN thresholds %s' % ','.join('%g' % t for t in
+                                                                             det_kw['settings'].thresh)
     pr_plot({label: (curves, aps)}, png, title=args.title or what)
     print('events: %d (%s); counted faces: %s' % (len(events), ', '.join(events),
                                                   ' '.join('%s %d' % kv for kv in counts.items())))

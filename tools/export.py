@@ -37,10 +37,10 @@ def main(argv=None):
         models['lnet'] = load_model(*kw['lnet'])
     if args.to == 'onnx':
         from core.export.onnx_export import export_cascade
-        card = export_cascade(models, args.out, kw)
+        card = export_cascade(models, args.out, kw['settings'])
     else:
         from core.export.mobile_export import export_mobile_cascade
-        card = export_mobile_cascade(models, args.out, kw, args.to)
+        card = export_mobile_cascade(models, args.out, kw['settings'], args.to)
     worst = 0.0
     for stage in card['stages']:
         diff = parity(models[stage], open_stage(args.out, card['stages'][stage], card.get('runtime', 'onnxruntime')))

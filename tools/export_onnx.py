@@ -36,7 +36,7 @@ def export_cascade(args):
     models = dict(zip(('pnet', 'rnet', 'onet'), load_stage_models(kw['prefixes'], kw['epochs'], kw['networks'])))
     if kw['lnet']:
         models['lnet'] = load_model(*kw['lnet'])
-    card = write(models, args.out, kw, opset=args.opset, fast_prelu=not args.plain_prelu)
+    card = write(models, args.out, kw['settings'], opset=args.opset, fast_prelu=not args.plain_prelu)
     worst = max(_check(models[s], os.path.join(args.out, e['file'])) for s, e in card['stages'].items())
     print('cascade -> %s (thresholds %s, min face %g)' % (os.path.join(args.out, 'cascade.json'),
                                                           ','.join('%g' % t for t in card['thresh']), card['min_face']))

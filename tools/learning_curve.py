@@ -19,17 +19,19 @@ from cli import config  # noqa: E402
 
 def evaluate_run(run, gt, events, image_root, threads=2):
     from core.detect.cascade import load_cascade
+    from core.recipes.cascade_settings import CascadeSettings
+    from core.recipes.fields import build
     from core.evaluation import wider_eval as W
     from core.common.fileio import load_json
     from prepare_data.wider import read_anno
     man = load_json(os.path.join(run, 'manifest.json'), 'pipeline manifest')
     c = man['cascade']
-    det = load_cascade(c['prefix'], c['epoch'], thresh=cli.csv_list(c['thresh'], float), min_face=c['min_face'],
-                       backend='onnx', threads=threads)
-    out = {'fraction': man['config'].get('train_fraction', 1.0)}
+    settings = build(CascadeSettings, c['settings'], os.path.join(run, 'manifest.json'))
+    det = load_cascade(c['prefix'], c['epoch'], c['networks'], settings, backend='onnx', threads=threads)
+    out = {'fraction': man['config']['data']['train_fraction']}
     dev_anno = os.path.join(run, 'anno_dev.txt')
     if os.path.isfile(dev_anno):
-        dgt, images = W.ground_truth_from_anno(read_anno(dev_anno), c['min_face'])
+        dgt, images = W.ground_truth_from_anno(read_anno(dev_anno), settings.min_face)
         pred = os.path.join(run, 'curve_dev_pred')
         W.run_detector(det, images, pred, desc='dev %s' % os.path.basename(run))
         out.update(W.evaluate(W.load_predictions(pred, sorted(dgt)), dgt, sorted(dgt))[0])

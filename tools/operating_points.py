@@ -17,8 +17,8 @@ options the Onet threshold gates the first pass only, so filtering one run by sc
 running at a higher threshold: the best row that uses them is detected again at exactly its
 thresholds and its figures replaced, until the best row is one so measured.
 Prints one line per setting and threshold, then the two points. ``--write`` records them in a model card
-(``points``; its ``thresh`` becomes the default point's, which ``demo.py``, ``tools/detect_onnx.py``
-and the exports use; ``tools/eval_wider.py`` evaluates at the accurate point).
+(``points`` and the ``sweep`` that chose them): ``demo.py`` and the exports use the default point,
+``tools/eval_wider.py`` evaluates at the accurate point.
 """
 import os
 import sys
@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 
 from core.common.fileio import load_json, save_json  # noqa: E402
+from core.recipes.cascade_settings import DEFAULTS, CascadeSettings  # noqa: E402
 
 GRID = '0.2,0.3;0.4,0.5;0.6,0.6;0.6,0.7;0.7,0.8;0.8,0.8;0.8,0.9;0.9,0.9'
 ONET = '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.98,0.99,0.995'
@@ -53,10 +54,11 @@ def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
     from core.detect.cascade import load_cascade
     from core.evaluation import wider_eval as W
     rows, tta = [], dict(tta or {})
-    tag = ('_flip' if tta.get('onet_flip') else '') + ('_x%d' % tta['onet_passes'] if tta.get('onet_passes', 1) > 1 else '')
+    passes = tta.get('onet_passes', DEFAULTS.onet_passes)
+    tag = ('_flip' if tta.get('onet_flip') else '') + ('_x%d' % passes if passes > 1 else '')
     for p, r in grid:
-        det = load_cascade(card['prefix'], card['epoch'], thresh=(p, r, min(onet)), min_face=card['min_face'],
-                           backend='onnx', threads=threads, **tta)
+        settings = card.settings().replace('operating points', thresh=(p, r, min(onet)), **tta)
+        det = load_cascade(card.prefix, card.epoch, card.networks, settings, backend='onnx', threads=threads)
         pred_dir = os.path.join(out, 'pred_%g_%g%s' % (p, r, tag) if len(onet) > 1 else
                                 'pred_%g_%g_%g%s' % (p, r, onet[0], tag))
         t0 = time.perf_counter()
@@ -77,23 +79,26 @@ def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
 
 def plain(row):
     """Whether a row runs one plain Onet pass (what every export and runtime can run)."""
-    from core.detect.detector import single_onet_pass
-    return single_onet_pass(row)
+    return CascadeSettings(thresh=tuple(row['thresh']), **tta_of(row)).single_onet_pass
+
+
+def tta_of(row):
+    """The Onet test-time options a row was measured with."""
+    return {k: row[k] for k in ('onet_flip', 'onet_passes') if k in row}
 
 
 def reference_time(images, out, threads):
     """Seconds per dev image of the original's shipped cascade at its thresholds (None without it)."""
-    from core.detect.cascade import SHIPPED, default_card, load_cascade
+    from core.detect.cascade import load_cascade, shipped_card
     from core.evaluation import wider_eval as W
-    ref = default_card(prefer_committed=False)
-    if not all(os.path.isfile(p + '-symbol.json') for p in ref['prefix']):
+    ref = shipped_card()
+    if not all(os.path.isfile(p + '-symbol.json') for p in ref.prefix):
         return None
-    det = load_cascade(ref['prefix'], ref['epoch'], thresh=SHIPPED['thresh'], min_face=ref['min_face'],
-                       backend='onnx', threads=threads)
+    det = load_cascade(ref.prefix, ref.epoch, ref.networks, ref.settings(), backend='onnx', threads=threads)
     t0 = time.perf_counter()
     W.run_detector(det, images, os.path.join(out, 'pred_shipped'), desc='dev, shipped models')
     seconds = (time.perf_counter() - t0) / max(1, len(images))
-    print('shipped models %s  %.3f s/img' % (','.join('%g' % t for t in SHIPPED['thresh']), seconds), flush=True)
+    print('shipped models %s  %.3f s/img' % (','.join('%g' % t for t in ref.settings().thresh), seconds), flush=True)
     return round(seconds, 4)
 
 
@@ -118,9 +123,8 @@ def choose(rows, min_precision, max_seconds=None):
 
 def exact(card, row, gt, images, out, threads):
     """``row`` detected again at exactly its thresholds and Onet options (its figures replaced)."""
-    from core.detect.cascade import tta_options
     p, r, o = row['thresh']
-    again = measure(card, [(p, r)], [o], gt, images, out, threads, tta=tta_options(row))[0]
+    again = measure(card, [(p, r)], [o], gt, images, out, threads, tta=tta_of(row))[0]
     return dict(again, exact=True)
 
 
@@ -148,10 +152,10 @@ def main(argv=None):
     if any(len(g) != 2 for g in grid):
         raise ValueError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
     onet = sorted(cli.csv_list(args.onet, float, 'threshold'))
-    gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), card['min_face'])
+    gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), card.settings().min_face)
     if args.rows:
         saved = load_json(args.rows, 'operating points')
-        rows, ref = saved['rows'], saved['points'].get('shipped_s_per_img')
+        rows, ref = saved['rows'], saved['sweep'].get('shipped_s_per_img')
     else:
         tta = parse_tta(args.tta)
         rows = measure(card, grid, onet, gt, images, args.out, args.threads)
@@ -163,22 +167,23 @@ def main(argv=None):
     while not plain(accurate) and not accurate.get('exact'):  # until the best row is a measured one
         rows[rows.index(accurate)] = exact(card, accurate, gt, images, args.out, args.threads)
         accurate, default = choose(rows, args.min_precision, limit)
-    points = dict(accurate=accurate, default=default, split=os.path.basename(args.gt_anno), images=len(images),
-                  min_precision=args.min_precision, threads=args.threads, shipped_s_per_img=ref,
-                  max_time_ratio=args.max_time_ratio if limit else None)
-    save_json(os.path.join(args.out, 'points.json'), dict(points=points, rows=rows))
+    points = dict(accurate=accurate, default=default)
+    sweep = dict(split=os.path.basename(args.gt_anno), images=len(images), min_precision=args.min_precision,
+                 threads=args.threads, shipped_s_per_img=ref, max_time_ratio=args.max_time_ratio if limit else 0.0)
+    save_json(os.path.join(args.out, 'points.json'), dict(points=points, sweep=sweep, rows=rows))
     for name in ('accurate', 'default'):
         x = points[name]
         print('%-8s thresh %s%s: dev AP %.4f, precision %.4f, recall %.4f, %.3f s/img'
               % (name, ','.join('%g' % t for t in x['thresh']),
-                 '' if plain(x) else ' (Onet flip %s, passes %d)' % (x.get('onet_flip'), x.get('onet_passes', 1)),
+                 '' if plain(x) else ' (Onet flip %s, passes %d)' % (x['onet_flip'], x['onet_passes']),
                  x['dev_ap'], x['precision'], x['recall'], x['s_per_img']))
     if args.write:
+        from core.recipes.cascade_settings import card_from_json
         target = load_json(args.write, 'model card')
-        target['points'] = points
-        target['thresh'] = default['thresh']
+        target.update(points=points, sweep=sweep)
+        card_from_json(target, args.write)  # only a valid card is written
         save_json(args.write, target)
-        print('%s: points recorded; thresh = the default point %s' % (args.write, default['thresh']))
+        print('%s: points recorded (default %s, accurate %s)' % (args.write, default['thresh'], accurate['thresh']))
     elif os.path.abspath(DEFAULT_CARD) != os.path.abspath(args.out):
         print('(give --write %s to record them)' % os.path.relpath(DEFAULT_CARD))
     return 0

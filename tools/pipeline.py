@@ -6,23 +6,20 @@
 
     python tools/pipeline.py --run runs/wider --wider_root data/WIDER        # this project's recipe
     python tools/pipeline.py --run runs/wider --wider_root data/WIDER --landmark_root data/landmarks5 \
-        --set o_extra_list=new_training.txt                                   # + extra Onet faces
+        --set extra.list=new_training.txt                                     # + extra Onet faces
     python tools/pipeline.py --run runs/orig --wider_root data/WIDER --config scripts/recipes/original.json
     python tools/pipeline.py --run runs/demo --demo                           # embedded demo set
     python tools/pipeline.py --run runs/wider --wider_root data/WIDER --plan  # the commands, not run
+    python tools/pipeline.py --show --set o.train.phases.1.lr=0.02            # the resolved recipe
     python tools/pipeline.py --run runs/wider --from r_train                  # redo from a stage
     python tools/pipeline.py --run runs/wider --to p_train                    # stop after a stage
 
-Recipes are flat JSON files of settings (see ``core.recipes.pipeline_recipe.RECIPE_KEYS``; a file may inherit another
-with ``"_base_"``; any key can be overridden with ``--set key=value``; ``--show`` prints the result).
-A key no file sets keeps the original's value (its .bat files; the training phases come from
-``scripts/recipes/train/``), so ``scripts/recipes/original.json`` states nothing: networks, learning
-rates, batches, epochs, both phases of the two-phase trainings (P with hard negatives from scratch, R
-and O), mining thresholds, the prob.txt face filter (with ``prob_file``).
-``scripts/recipes/default.json`` (the default) is this project's recipe for small data sets: it
-produced the committed default models; recipes were chosen on a dev split of the training images
-(``dev_fraction``), on which the ``eval`` stage then runs. Stages and their keys: see
-core/recipes.py.
+A recipe (``--config``, default ``scripts/recipes/default.json``, the one that trained model/default) is
+made of stage recipes: each training stage's ``train`` section is a training recipe in the format of
+``scripts/recipes/train/`` (core/recipes/pipeline_recipe.py says every key). Every recipe starts from
+``scripts/recipes/original.json``, the original's .bat sequence. Each training stage's resolved recipe is
+written to ``<run>/recipes/<stage>.json`` and its trainer runs ``--recipe`` on that file; a stage reruns
+when its command or that file changes.
 """
 import os
 import sys
@@ -32,7 +29,7 @@ sys.path.insert(0, REPO)
 
 import cli  # noqa: E402
 from core.common.stage_runner import StageFailed, plan_lines, run_stages  # noqa: E402
-from core.recipes.pipeline_recipe import DEFAULT_RECIPE, cascade, load_recipe, stages  # noqa: E402
+from core.recipes.pipeline_recipe import DEFAULT_RECIPE, cascade, load_recipe, show, stages  # noqa: E402
 
 
 def summary(run, manifest, log=print):
@@ -61,66 +58,85 @@ def summary(run, manifest, log=print):
         log(ev)
 
 
-def main(argv=None):
+def _parser():
     ap = cli.parser(__doc__)
     ap.add_argument('--run', default=os.path.join('runs', 'pipeline'), help='run folder (manifest, logs, models)')
     ap.add_argument('--wider_root', default=None, help='WIDER FACE root (WIDER_train, WIDER_val, wider_face_split, '
                     'eval_tools)')
-    ap.add_argument('--landmark_root', default=None, help="the 5-point landmark set's folder: a recipe's relative "
-                    'o_extra_list (the default recipe: new_training.txt, the CUHK set) is found there')
+    ap.add_argument('--landmark_root', default=None, help="the 5-point landmark set's folder, where a relative "
+                    'extra.list (e.g. new_training.txt, the CUHK set) is found')
     ap.add_argument('--demo', action='store_true', help='build and use the embedded demo set (scripts/recipes/demo.json)')
     ap.add_argument('--config', default=None, help='recipe JSON (default: %s; with --demo: demo.json only)'
                     % os.path.relpath(DEFAULT_RECIPE, REPO))
-    ap.add_argument('--set', action='append', default=[], help='key=value override (repeatable)')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY.PATH=VALUE',
+                    help='override one setting, e.g. o.train.phases.1.lr=0.02 or data.dev_fraction=0.2 (repeatable)')
     ap.add_argument('--from', dest='start', default=None, help='redo this stage and everything after it')
     ap.add_argument('--only', default=None, help='run only this stage')
     ap.add_argument('--to', default=None, help='stop after this stage')
     ap.add_argument('--plan', action='store_true', help='print "<stage>\\t<command>" per command and exit')
     ap.add_argument('--show', action='store_true', help='print the resolved recipe (every setting, JSON) and exit')
+    return ap
+
+
+def _extra_list(recipe, landmark_root, todo, plan):
+    """The recipe with its extra face list placed under ``--landmark_root`` and checked where its stages run."""
+    import dataclasses
+    path = recipe.extra.list
+    runs = any(s.name.startswith('x_') for s in todo)
+    if not path or not runs:
+        return recipe
+    if not os.path.isabs(path):
+        if not landmark_root:
+            raise cli.SettingError('the recipe adds the faces of the 5-point list %r to the Onet: give '
+                                   '--landmark_root DIR (its folder, e.g. the CUHK set) or --set extra.list=null '
+                                   'for none' % path)
+        path = os.path.abspath(os.path.join(landmark_root, path))
+    if not plan and not os.path.isfile(path):
+        raise cli.SettingError('extra.list: no such 5-point list: %s' % path)
+    return dataclasses.replace(recipe, extra=dataclasses.replace(recipe.extra, list=path))
+
+
+def _todo(recipe, run, wider_root, demo, to):
+    photo = None
+    if demo:
+        from prepare_data.demo_set import PHOTO
+        photo = os.path.join(wider_root, PHOTO)
+    todo = stages(run, recipe, wider_root, demo=demo, photo=photo)
+    if to:
+        names = [s.name for s in todo]
+        if to not in names:
+            raise cli.SettingError('--to: unknown stage %r (stages: %s)' % (to, ', '.join(names)))
+        todo = todo[:names.index(to) + 1]
+    return todo
+
+
+def main(argv=None):
+    import json
+    ap = _parser()
     args = ap.parse_args(argv)
-    recipe = args.config or (None if args.demo else DEFAULT_RECIPE)
-    cfg = load_recipe(recipe, args.set, args.demo)
+    config = args.config or (None if args.demo else DEFAULT_RECIPE)
+    recipe = load_recipe(config, args.set, args.demo)
     if args.show:
-        import json
-        print(json.dumps(cfg, indent=1))
+        print(json.dumps(show(recipe), indent=1))
         return 0
     run = os.path.abspath(args.run)
-    wider_root = args.wider_root
-    if args.demo and not wider_root:
-        wider_root = os.path.join(run, 'demo_data')
+    wider_root = args.wider_root or (os.path.join(run, 'demo_data') if args.demo else None)
     if not wider_root:
         ap.error('give --wider_root DIR or --demo')
     wider_root = os.path.abspath(wider_root)
-    unplaced = cfg['o_extra_list'] if cfg['o_extra_list'] and not os.path.isabs(cfg['o_extra_list']) else None
-    if unplaced and args.landmark_root:
-        cfg['o_extra_list'], unplaced = os.path.abspath(os.path.join(args.landmark_root, unplaced)), None
-    photo = None
-    if args.demo:
-        from prepare_data.demo_set import PHOTO
-        photo = os.path.join(wider_root, PHOTO)
-    todo = stages(run, cfg, wider_root, demo=args.demo, photo=photo)
-    if args.to:
-        names = [s.name for s in todo]
-        if args.to not in names:
-            ap.error('unknown stage %r for --to (stages: %s)' % (args.to, ', '.join(names)))
-        todo = todo[:names.index(args.to) + 1]
-    if unplaced and any(s.name.startswith('x_') for s in todo):
-        ap.error('the recipe adds the faces of the 5-point list %r to the Onet: give --landmark_root DIR (its '
-                 'folder, e.g. the CUHK set) or --set o_extra_list= for none' % unplaced)
-    if not args.plan and cfg['o_extra_list'] and not unplaced and any(s.name.startswith('x_') for s in todo) \
-            and not os.path.isfile(cfg['o_extra_list']):
-        ap.error('o_extra_list: no such 5-point list: %s' % cfg['o_extra_list'])
+    todo = _todo(recipe, run, wider_root, args.demo, args.to)
+    recipe = _extra_list(recipe, args.landmark_root, todo, args.plan)
+    todo = _todo(recipe, run, wider_root, args.demo, args.to)
     if args.plan:
         print('\n'.join(plan_lines(todo)))
         return 0
     if args.demo and not os.path.exists(os.path.join(wider_root, 'wider_face_split', 'wider_face_train.mat')):
         from prepare_data.demo_set import make_demo_set
-        rep = make_demo_set(wider_root, seed=cfg['seed'])
+        rep = make_demo_set(wider_root, seed=recipe.seed)
         print('[pipeline] demo set: %s' % ', '.join('%s %d images / %d faces' % (k, *v) for k, v in rep.items()))
-    prefixes, epochs, networks = cascade(cfg, run)
-    extra = dict(config=cfg, recipe=os.path.abspath(recipe) if recipe else None,
-                 cascade=dict(prefix=prefixes, epoch=epochs, networks=networks, thresh=cfg['eval_thresh'],
-                              min_face=cfg['min_face']))
+    prefixes, epochs, networks = cascade(recipe, run)
+    extra = dict(config=show(recipe), recipe=os.path.abspath(config) if config else None,
+                 cascade=dict(prefix=prefixes, epoch=epochs, networks=networks, settings=show(recipe.detector)))
     try:
         manifest = run_stages(run, todo, REPO, args.start, args.only, extra=extra)
     except StageFailed as exc:

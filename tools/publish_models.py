@@ -1,14 +1,15 @@
 """Publish a pipeline run's final cascade as the project's default models.
 
-    python tools/publish_models.py --run runs/wider --out model/default [--thresh 0.5,0.5,0.7]
+    python tools/publish_models.py --run runs/wider --out model/default [--thresh 0.7,0.8,0.9]
         [--lnet runs/lnet/model/lnet,50] [--force]
     python tools/publish_models.py --lnet runs/lbox/lnet_box,16   # add a landmark net to the published cascade
 
 Copies the inference checkpoints (``-symbol.json`` + ``.params``; no optimizer states) of the run's
 cascade (the one its manifest names: P with hard negatives, R, O, at the epochs the recipe uses) to
 ``--out`` as ``pnet20`` / ``rnet`` / ``onet`` (and ``lnet``), evaluates it once on the WIDER val
-subset, and writes ``models.json`` (prefixes, epochs, thresholds, minimum face, networks, landmark
-net, the run's recipe, the val AP). ``demo.py``, ``tools/eval_wider.py`` and the other tools use that
+subset, and writes ``models.json`` (prefixes, epochs, networks, minimum face, the default point's
+thresholds, the landmark net, the run's recipe file, the val AP); ``tools/operating_points.py --write``
+then chooses the operating points on the dev split. ``demo.py``, ``tools/eval_wider.py`` and the other tools use that
 cascade when no ``--prefix`` is given. A cascade whose mean val AP is lower than the published one's
 is refused unless ``--force``. Without ``--run``, ``--lnet`` attaches a 5-point net to the cascade
 already published in ``--out`` (its checkpoint copied as ``lnet``, ``models.json`` updated).
@@ -22,7 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from cli import config  # noqa: E402
 from config import REPO_ROOT  # noqa: E402
-from core.common.fileio import atomic_call, load_json, save_json  # noqa: E402
+from core.common.fileio import FormatError, atomic_call, load_json, save_json  # noqa: E402
+from core.recipes.cascade_settings import CascadeSettings, card_from_json, stage_thresholds  # noqa: E402
+from core.recipes.fields import build  # noqa: E402
 
 
 def _copy(src_prefix, epoch, dst_prefix, network=None):
@@ -45,7 +48,7 @@ def val_ap(out, gt_dir, image_root, threads=2):
     saved = core.detect.cascade.DEFAULT_CARD
     core.detect.cascade.DEFAULT_CARD = os.path.join(out, 'models.json')
     try:
-        det = default_cascade(backend='onnx', threads=threads, lnet=None, point='accurate')
+        det = default_cascade(backend='onnx', threads=threads, point='accurate', landmarks=False)
     finally:
         core.detect.cascade.DEFAULT_CARD = saved
     gt = W.load_ground_truth(gt_dir)
@@ -61,8 +64,8 @@ def val_ap(out, gt_dir, image_root, threads=2):
 
 def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=None, force=False, lnet_flip=True):
     manifest = load_json(os.path.join(run, 'manifest.json'), 'pipeline manifest')
-    if 'cascade' not in manifest:
-        raise ValueError('%s: the manifest names no cascade (rerun the pipeline with this version)' % run)
+    if 'settings' not in manifest.get('cascade', {}):
+        raise FormatError('%s: the manifest names no cascade settings (rerun the pipeline with this version)' % run)
     c = manifest['cascade']
     old = load_json(os.path.join(out, 'models.json'), 'model card') if os.path.exists(os.path.join(out, 'models.json')) \
         else None
@@ -72,14 +75,21 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
     names = ['pnet20', 'rnet', 'onet']
     for src, epoch, net, dst in zip(c['prefix'], c['epoch'], c['networks'], names):
         _copy(src, epoch, os.path.join(staging, dst), net)
-    card = dict(prefix=names, epoch=c['epoch'], networks=c['networks'],
-                thresh=cli.csv_list(thresh or c['thresh'], float), min_face=c.get('min_face', 20), note=note,
-                recipe=manifest.get('config', {}), lnet=None)
+    settings = build(CascadeSettings, c['settings'], os.path.join(run, 'manifest.json'))
+    if thresh:
+        settings = settings.replace(thresh=stage_thresholds(thresh, 3, '--thresh'))
+    recipe = manifest.get('recipe') or ''
+    if recipe.startswith(REPO_ROOT + os.sep):
+        recipe = os.path.relpath(recipe, REPO_ROOT)
+    point = dict(thresh=list(settings.thresh), onet_flip=settings.onet_flip, onet_passes=settings.onet_passes)
+    card = dict(prefix=names, epoch=c['epoch'], networks=c['networks'], min_face=settings.min_face, note=note,
+                recipe=recipe, lnet=None, points=dict(default=point))
     if lnet:
         prefix, epoch = lnet
         card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=_copy(prefix, int(epoch),
                                                                              os.path.join(staging, 'lnet')),
                             flip=bool(lnet_flip))
+    card_from_json(card, os.path.join(out, 'models.json'))
     save_json(os.path.join(staging, 'models.json'), card)
     aps = val_ap(staging, gt_dir, image_root)
     if aps:
@@ -129,7 +139,8 @@ def main(argv=None):
     ap.add_argument('--run', default=None, help='pipeline run folder (with manifest.json); without it, --lnet '
                     'is attached to the cascade already in --out')
     ap.add_argument('--out', default=os.path.join(REPO_ROOT, 'model', 'default'))
-    ap.add_argument('--thresh', default=None, help='stage thresholds to record (default: the recipe\'s eval_thresh)')
+    ap.add_argument('--thresh', default=None, help="the default point's thresholds (default: those of the run's "
+                    'evaluation, the recipe\'s detector.thresh); tools/operating_points.py --write chooses both points')
     ap.add_argument('--lnet', default=None, help='5-point landmark net to ship with the cascade, as prefix,epoch')
     ap.add_argument('--lnet_flip', choices=('on', 'off'), default='on',
                     help='record that the tools average the landmark net\'s points over each face crop and its '
@@ -154,7 +165,8 @@ def main(argv=None):
     card = publish(args.run, args.out, args.thresh, lnet, args.note, args.gt_dir, args.image_root, args.force,
                    args.lnet_flip == 'on')
     print('published %s (epochs %s, thresholds %s%s) to %s' % (', '.join(card['networks']), card['epoch'],
-                                                                card['thresh'], ', lnet ' + card['lnet']['network']
+                                                                card['points']['default']['thresh'],
+                                                                ', lnet ' + card['lnet']['network']
                                                                 if card['lnet'] else '', args.out))
     if card.get('val_ap'):
         print('WIDER val: ' + _fmt(card['val_ap']))

@@ -106,6 +106,7 @@ def compare(reference, root, backend='onnx', threads=1, report=print):
     """Run ``--scheme zqcnn`` on every image and point of a reference file -> (max_px, missing, extra)."""
     from core.detect.cascade import load_cascade
     from core.common.image import read_image
+    from core.recipes.cascade_settings import DEFAULTS
     models, points = read_reference(reference)
     prefixes = [p if os.path.isabs(p) else os.path.join(REPO_ROOT, p) for p in models['prefixes']]
     sha = fingerprint(prefixes, models['epochs'])
@@ -114,8 +115,9 @@ def compare(reference, root, backend='onnx', threads=1, report=print):
                           'scripts/zqcnn_reference.sh' % (reference, models['sha'], sha))
     total = [0, 0, 0]
     for p in points:
-        det = load_cascade(prefixes, models['epochs'], thresh=p['thresh'], min_face=p['min_face'],
-                           factor=p['factor'], backend=backend, threads=threads, scheme='zqcnn', nms=p['nms'])
+        settings = DEFAULTS.replace(reference, thresh=tuple(p['thresh']), min_face=p['min_face'], factor=p['factor'])
+        det = load_cascade(prefixes, models['epochs'], settings=settings, backend=backend, threads=threads,
+                           scheme='zqcnn', nms=p['nms'])
         for rel, _, _, theirs in p['images']:
             ours = det.detect(read_image(os.path.join(root, rel)))[0]
             px, missing, extra = match(ours, theirs)

@@ -8,7 +8,7 @@ import numpy as np
 from .image import MEAN, SCALE
 
 
-def pyramid_scales(width, height, min_face, cell=20, factor=0.709):
+def pyramid_scales(width, height, min_face, cell, factor):
     """Scales of the Pnet pyramid: from ``cell/min_face`` while min(resized side) > cell."""
     if min_face <= 0:
         raise ValueError('min_face must be positive, got %r' % (min_face,))

@@ -17,6 +17,8 @@ import os
 import re
 import tempfile
 
+from .errors import InputError
+
 # Label codes of sample lists: positive, negative, part face, landmark sample.
 POSITIVE, NEGATIVE, PART, LANDMARK = 1, 0, -1, -2
 LABEL_CODES = (POSITIVE, NEGATIVE, PART, LANDMARK)
@@ -24,7 +26,7 @@ LABEL_CODES = (POSITIVE, NEGATIVE, PART, LANDMARK)
 _NUMBER = re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan)$', re.IGNORECASE)
 
 
-class FormatError(ValueError):
+class FormatError(InputError):
     """Malformed input; the message starts with ``file:line:`` where a line is known."""
 
 

@@ -4,6 +4,8 @@ import os
 import cv2
 import numpy as np
 
+from .errors import InputError
+
 MEAN = 127.5
 SCALE = 0.0078125  # 1/128
 
@@ -33,7 +35,7 @@ def to_tensor(img, out=None):
 MAX_PIXELS = 40_000_000
 
 
-class ImageError(ValueError):
+class ImageError(InputError):
     """An image that is missing, cannot be decoded or is too large (the message names the file)."""
 
 

@@ -32,6 +32,7 @@ class Stage:
     outputs: list
     checkpoint: tuple = None  # (prefix, end epoch) of a training stage, to resume it
     fingerprint: str = ''     # what the command reads besides its flags (a training stage: its resolved recipe)
+    writes: dict = None       # {path: text} written (atomically, when different) before the command runs
 
 
 class StageFailed(RuntimeError):
@@ -168,8 +169,22 @@ def run_stages(run, stages, cwd, start=None, only=None, log=print, extra=None):
     return manifest
 
 
+def _write_inputs(stage):
+    """The files a stage reads that the pipeline writes (a training stage's recipe), when they differ."""
+    from .fileio import atomic_write
+    for path, text in (stage.writes or {}).items():
+        if os.path.isfile(path):
+            with open(path) as f:
+                if f.read() == text:
+                    continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_write(path) as f:
+            f.write(text)
+
+
 def _run_stage(stage, key, entry, forced, run, cwd, manifest, man_path, log):
     argv = stage.argv
+    _write_inputs(stage)
     resume = resume_epoch(stage, entry, key) if not forced else 0
     if resume:
         argv = argv + ['--resume', '--begin_epoch', str(resume)]

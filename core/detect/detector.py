@@ -25,24 +25,21 @@ import cv2
 import numpy as np
 
 from core.common import boxes as bx
+from core.common.errors import SettingError
 from core.common.image import to_tensor
 from core.landmarks.points import flip_points, from_vector
+from core.recipes.cascade_settings import DEFAULTS
 
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 
 
-def single_onet_pass(options):
-    """Whether detector options (``onet_flip``, ``onet_passes``; absent = off) run one plain Onet pass,
-    the only flow an exported cascade or ZQCNN's C++ runs."""
-    return not options.get('onet_flip') and options.get('onet_passes', 1) == 1
-
-
 class MtcnnDetector:
-    """Cascade over :class:`core.runtime.model_io.InferenceModel` stages (rnet/onet optional)."""
+    """Cascade over :class:`core.runtime.model_io.InferenceModel` stages (rnet/onet optional), run with
+    ``settings`` (:class:`core.recipes.cascade_settings.CascadeSettings`; keyword arguments named like its
+    fields replace single settings: ``MtcnnDetector(p, r, o, thresh=(0.6, 0.7, 0.7))``)."""
 
-    def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, min_face=20,
-                 thresh=(0.6, 0.7, 0.7), factor=0.709, legacy_clip=False, chunk=(16, 8),
-                 interp=cv2.INTER_LINEAR, onet_flip=False, onet_passes=1, lnet_flip=False):
+    def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, settings=DEFAULTS, legacy_clip=False,
+                 chunk=(16, 8), interp=cv2.INTER_LINEAR, **overrides):
         if pnet is None or pnet.info.get('kind') != 'pnet':
             raise ValueError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
@@ -51,18 +48,18 @@ class MtcnnDetector:
         if onet is not None and rnet is None:
             raise ValueError('an Onet stage needs an Rnet stage before it')
         self.pnet, self.rnet, self.onet, self.lnet, self.lnet106 = pnet, rnet, onet, lnet, lnet106
-        self.min_face, self.factor = float(min_face), float(factor)
-        thresh = list(thresh) + [0.7] * (3 - len(thresh))
-        self.thresh = [float(t) for t in thresh[:3]]
+        self.settings = s = settings.replace('detector settings', **overrides) if overrides else settings
+        stages = 1 + (rnet is not None) + (onet is not None)
+        if len(s.thresh) < stages:
+            raise SettingError('thresh: %d threshold%s for a cascade of %d nets (one per stage)'
+                               % (len(s.thresh), '' if len(s.thresh) == 1 else 's', stages))
+        self.min_face, self.factor, self.thresh = s.min_face, s.factor, list(s.thresh)
+        self.onet_flip, self.onet_passes, self.lnet_flip = s.onet_flip, s.onet_passes, s.lnet_flip
         self.legacy_clip = legacy_clip
         # R/O crops run in chunks small enough for their activations to stay in the CPU cache (an Onet
         # on 73 crops: 14.6 ms as one batch, 7.4 ms in chunks of 8, one thread)
         self.chunk = {'rnet': int(chunk[0]), 'onet': int(chunk[1])}
         self.interp = interp  # resampling of pyramid levels and crops (the original: bilinear)
-        if int(onet_passes) != onet_passes or onet_passes < 1:
-            raise ValueError('onet_passes must be a whole number ≥ 1, got %r' % (onet_passes,))
-        self.onet_flip, self.onet_passes = bool(onet_flip), int(onet_passes)
-        self.lnet_flip = bool(lnet_flip)
         self.cell = pnet.info['cell']
         self.stride = pnet.info['stride']
         self.times = {}

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from config import config
+from core.recipes.cascade_settings import CascadeSettings
 
 
 class CaffeStage:
@@ -72,8 +73,13 @@ class Haar:
 
 
 
+# The original MTCNN's own thresholds (Zhang et al.: 0.6 / 0.7 / 0.7) and the minimum face of 24 with
+# which it is the landmark anchor (tools/eval_landmarks.py --peer caffe); benchmarks set the minimum face
+# of the detectors they compare.
+CAFFE_MTCNN = CascadeSettings(thresh=(0.6, 0.7, 0.7), min_face=24.0)
 
-def caffe_mtcnn(min_face=20, thresh=(0.6, 0.7, 0.7), folder=None):
+
+def caffe_mtcnn(settings=CAFFE_MTCNN, folder=None):
     """The original MTCNN (det1–3) through :class:`core.detect.detector.MtcnnDetector` with area resampling,
     as the canonical ports (MATLAB ``imresample`` / ``cv2.INTER_AREA``); None when the models are absent."""
     import cv2
@@ -85,4 +91,4 @@ def caffe_mtcnn(min_face=20, thresh=(0.6, 0.7, 0.7), folder=None):
                          kind, size, **kw)
               for i, kind, size, kw in ((1, 'pnet', 12, dict(cell=12, stride=2)), (2, 'rnet', 24, {}),
                                         (3, 'onet', 48, {}))]
-    return MtcnnDetector(*stages, min_face=min_face, thresh=thresh, interp=cv2.INTER_AREA)
+    return MtcnnDetector(*stages, settings=settings, interp=cv2.INTER_AREA)

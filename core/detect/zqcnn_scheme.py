@@ -23,7 +23,10 @@ Defaults are ZQCNN's SampleMTCNN Pnet20 settings (NMS 0.4/0.5/0.5, overlap count
 import cv2
 import numpy as np
 
-from .detector import EMPTY, MtcnnDetector, single_onet_pass
+from core.common.errors import SettingError
+from core.recipes.cascade_settings import DEFAULTS
+
+from .detector import EMPTY, MtcnnDetector
 from core.common.image import MEAN, SCALE
 from core.landmarks.points import from_vector
 
@@ -40,7 +43,7 @@ def c_round(x):
     return np.where(x >= 0, np.floor(x + F32(0.5)), np.ceil(x - F32(0.5)))
 
 
-def pyramid_scales(width, height, min_face, cell=20, factor=0.709):
+def pyramid_scales(width, height, min_face, cell=20, factor=DEFAULTS.factor):
     """ZQCNN's Pnet scales (float32), the last one mapping the short side onto the cell."""
     min_size = max(cell, int(min_face))
     factor = F32(max(0.5, min(0.97, factor)))
@@ -263,12 +266,13 @@ class ZqcnnDetector(MtcnnDetector):
     def __init__(self, pnet, rnet=None, onet=None, nms=(0.4, 0.5, 0.5), overlap_count=3, **kw):
         kw.pop('legacy_clip', None)
         kw.pop('interp', None)
-        if not single_onet_pass(kw):
-            raise ValueError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored or repeated Onet "
-                             'passes (onet_flip / onet_passes)')
-        if kw.pop('lnet_flip', False):
-            raise ValueError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored landmark pass (lnet_flip)")
         super().__init__(pnet, rnet, onet, **kw)
+        if not self.settings.single_onet_pass:
+            raise SettingError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored or repeated Onet "
+                               'passes (onet_flip / onet_passes)')
+        if self.settings.lnet_flip:
+            raise SettingError("the zqcnn scheme runs ZQCNN's own flow, which has no mirrored landmark pass "
+                               '(lnet_flip)')
         self.thresh = [max(0.1, t) for t in self.thresh]
         self.nms = [max(0.1, float(t)) for t in nms]
         self.overlap_count = max(0, int(overlap_count))

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.common.boxes import iou_matrix
 from core.common.fileio import FormatError, atomic_write, parse_floats, split_path, where
+from core.recipes.cascade_settings import DEFAULTS
 
 SETTINGS = ('easy', 'medium', 'hard')
 DEV_SETTINGS = ('dev', 'dev40')
@@ -60,7 +61,7 @@ def event_and_name(path):
     return os.path.basename(os.path.dirname(path)), os.path.splitext(os.path.basename(path))[0]
 
 
-def ground_truth_from_anno(anno, min_face=20, label='dev'):
+def ground_truth_from_anno(anno, min_face=DEFAULTS.min_face, label='dev'):
     """Ground truth of the images of an annotation list ``[(path, boxes x1 y1 x2 y2)]`` (see
     :func:`prepare_data.wider.read_anno`) with two settings: ``<label>`` (faces of at least
     ``min_face``) and ``<label>40``; also returns ``{(event, name): path}`` to run a detector on."""

@@ -101,8 +101,8 @@ def onnx_to_mnn(onnx_path, out_path):
 
 def export_mobile_cascade(models, out_dir, settings, target):
     """A deployable NCNN or MNN folder (``target``): per stage ``pnet.param``/``pnet.bin`` (NCNN) or
-    ``pnet.mnn`` (MNN) …, and ``cascade.json``. ``models``: {stage: InferenceModel}; ``settings``: thresh,
-    min_face, factor. Returns the card."""
+    ``pnet.mnn`` (MNN) …, and ``cascade.json``. ``models``: {stage: InferenceModel}; ``settings``: the
+    :class:`core.recipes.cascade_settings.CascadeSettings` it records. Returns the card."""
     if target not in TARGETS:
         raise ValueError('unknown target %r (%s)' % (target, ', '.join(TARGETS)))
     os.makedirs(out_dir, exist_ok=True)

@@ -420,10 +420,10 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
     named ``prob`` / ``bbox`` / ``landmarks``, and ``cascade.json`` — per stage the file, input size,
     Pnet cell and stride, outputs, and the detector settings (thresholds, minimum face, pyramid
     factor) and preprocessing (BGR, (x − 127.5) / 128, NCHW) a runtime needs.
-    ``models``: {stage: InferenceModel}; ``settings``: thresh, min_face, factor (and ``lnet_flip``, recorded
-    with a landmark net)."""
-    from core.detect.detector import single_onet_pass
-    if not single_onet_pass(settings):
+    ``models``: {stage: InferenceModel}; ``settings``: the :class:`core.recipes.cascade_settings.CascadeSettings`
+    the folder records (thresholds of the stages exported, minimum face, factor, and ``lnet_flip`` with a
+    landmark net)."""
+    if not settings.single_onet_pass:
         raise ValueError('a deployed cascade runs one plain Onet pass: export an operating point without the '
                          'Onet test-time options (--onet_flip off --onet_passes 1, or --point default)')
     stages = {}
@@ -442,13 +442,13 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
             entry.update(cell=info['cell'], stride=info['stride'])
         stages[stage] = entry
     card = dict(format='train-mtcnn onnx cascade', version=1, stages=stages,
-                thresh=[float(t) for t in settings['thresh']], min_face=float(settings['min_face']),
-                factor=float(settings.get('factor', 0.709)), nms=dict(pnet_level=0.5, pnet_all=0.7, rnet=0.7, onet=0.7),
+                thresh=[float(t) for t in settings.thresh[:len([s for s in stages if s != 'lnet'])]],
+                min_face=float(settings.min_face), factor=float(settings.factor), nms=dict(pnet_level=0.5, pnet_all=0.7, rnet=0.7, onet=0.7),
                 preprocess=dict(color='BGR', layout='NCHW', mean=127.5, scale=0.0078125,
                                 formula='(x - 127.5) * 0.0078125'),
                 opset=int(opset) if opset else None)
     if 'lnet' in stages:  # average the landmark net's points with those of the mirrored crop
-        card['lnet_flip'] = bool(settings.get('lnet_flip', False))
+        card['lnet_flip'] = bool(settings.lnet_flip)
     save_json(os.path.join(out_dir, 'cascade.json'), card)
     return card
 

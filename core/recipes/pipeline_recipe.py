@@ -1,256 +1,454 @@
-"""Pipeline recipes: flat settings with the original's values as defaults, and the stages they make.
+"""Pipeline recipes: the whole cascade as one typed recipe made of stage recipes, and the stages it runs.
 
-A recipe is a JSON object of settings (``RECIPE_KEYS``; a key it leaves out keeps the original's value,
-``--set key=value`` overrides). :func:`stages` turns one into the command lines of the original's .bat
-sequence (:class:`core.common.stage_runner.Stage`), each a command of this toolkit run from the repository root;
-:func:`cascade` names the models the recipe ends with.
+A pipeline recipe is a JSON object (every section and key optional)::
+
+    {"_base_": "default.json",
+     "seed": 1, "workers": 1,
+     "data": {"dev_fraction": 0.15, "min_face": 24},
+     "p":  {"base_num": 4, "train": {"network": "Pnet20_v1", "phases": [{"lr": 0.02, "end_epoch": 8}]}},
+     "ph": {"mine_thresh": [0.5], "from_p": true, "train": {...}},
+     "r":  {"base_num": 2, "mine_thresh": [0.3], "train": {...}},
+     "o":  {"base_num": 2, "mine_thresh": [0.3, 0.3], "train": {"network": "Onet_v1", "flip": false, ...}},
+     "extra": {"list": "new_training.txt", "train": {...}},
+     "detector": {"thresh": [0.2, 0.3, 0.5]}}
+
+``p``, ``ph`` (P with hard negatives), ``r`` and ``o`` are the training stages of the original's .bat
+sequence, ``extra`` an optional Onet fine-tune on the faces of a 5-point list. Each stage's ``train`` is a
+training recipe (:class:`core.recipes.training_recipe.StageRecipe`, the format of
+``scripts/recipes/train/*.json``) stated on top of that stage's base recipe (:data:`STAGE_BASES`); the
+pipeline sets its list, prefix and seed. ``detector`` holds the :class:`CascadeSettings` of the mining,
+boxing and evaluation stages (their minimum face; the evaluation's thresholds and options).
+
+Every recipe starts from ``scripts/recipes/original.json``, which states what the original's .bat files
+do beyond the defaults of the fields below; a file names another as ``"_base_"`` (relative to itself)
+and is merged on top of it key by key (objects merged, lists replaced whole); ``--set key.path=value``
+comes last. One validation: :func:`resolve` checks every value against its field (type, range, length)
+and names the file and key of a bad one.
 """
+import copy
 import dataclasses
 import json
 import os
 import sys
+import typing
 
 from config import REPO_ROOT
-
+from core.common.errors import SettingError
 from core.common.stage_runner import Stage
-from .training_recipe import (Phase, RunOptions, StageRecipe, coerce, flag_text, inherited, load as training_recipe, to_argv,
-                     to_dict)
+
+from . import training_recipe as T
+from .cascade_settings import DEFAULTS as DETECTOR, CascadeSettings
+from .fields import build, coerce, field, flag_text, to_dict, unknown
 
 RECIPES = os.path.join(REPO_ROOT, 'scripts', 'recipes')
+ORIGINAL_RECIPE = os.path.join(RECIPES, 'original.json')
 DEFAULT_RECIPE = os.path.join(RECIPES, 'default.json')
-# The training stages: their key prefix in a pipeline recipe -> the training recipe (scripts/recipes/train)
-# they start from and the pipeline key naming their network.
-TRAIN = {'p': ('P20', 'pnet'), 'ph': ('P20_hard', 'pnet'), 'r': ('R', 'rnet'), 'o': ('O', 'onet'),
-         'ox': ('O', 'onet')}  # ox: the Onet fine-tuned with the extra faces of ``o_extra_list``
-# A pipeline recipe's phase keys (``p_lr``, ``r2_batch``: phase 1 / 2 of a training stage) and the
-# :class:`core.recipes.training_recipe.Phase` field each one sets; ``<k>_epochs`` 0 for phase 2 drops that phase.
-PHASE_KEYS = {'epochs': 'end_epoch', 'lr': 'lr', 'lr_epoch': 'lr_epoch', 'batch': 'batch_size', 'frequent': 'frequent'}
-# Recipe-level keys of a pipeline recipe that set a field of every training stage; ``<k>_<key>``, where
-# the recipe has one (``r_flip``, ``ox_ohem``), sets it for stage ``k`` alone.
-STAGE_KEYS = {'seed': 'seed', 'prelu_init': 'prelu_init', 'ohem': 'ohem', 'flip': 'flip'}
+DEMO_RECIPE = os.path.join(RECIPES, 'demo.json')
+
+# The training stages: the training recipe (scripts/recipes/train) each is stated on top of, and the
+# pipeline settings that apply to it besides ``train``.
+STAGE_BASES = {'p': 'P20', 'ph': 'P20_hard', 'r': 'R', 'o': 'O', 'extra': 'O'}
+APPLIES = {'p': ('base_num',), 'ph': ('mine_thresh', 'use_epoch', 'from_p'),
+           'r': ('base_num', 'mine_thresh', 'use_epoch'), 'o': ('base_num', 'mine_thresh')}
+MINING_NETS = {'ph': 1, 'r': 1, 'o': 2}  # nets that mine a stage's hard negatives (P; P; P and R)
+SET_BY_PIPELINE = ('script', 'image_set', 'prefix', 'seed')
 
 
-def _phase_keys():
-    """The original's training phases (scripts/recipes/train) as flat recipe keys: ``p_lr``, ``r2_batch``…"""
-    out = {}
-    absent = {'epochs': 0, 'lr': 0.0, 'lr_epoch': '', 'batch': 0, 'frequent': Phase.frequent}  # no such phase
-    for k, (name, _) in TRAIN.items():
-        phases = training_recipe(name).phases
-        for n, pre in enumerate((k, k + '2')):
-            for key, field in PHASE_KEYS.items():
-                v = getattr(phases[n], field) if n < len(phases) else absent[key]
-                out[pre + '_' + key] = flag_text(v) if isinstance(v, tuple) else v
+@dataclasses.dataclass(frozen=True)
+class DataSettings:
+    """The WIDER annotations, the dev split and the sample generation."""
+    dev_fraction: float = field(0.0, "share of every event's images held out as the dev split, on which the eval "
+                                     'stage runs (0: none; eval on WIDER val)', low=0, below=1)
+    dev_seed: int = field(0, 'seed of the dev split', low=0)
+    train_fraction: float = field(1.0, 'share of the remaining training images used (learning curves)', above=0,
+                                  high=1)
+    limit_images: typing.Optional[int] = field(None, 'only the first N training images (quick runs; none: all)', low=1)
+    prob_file: typing.Optional[str] = field(None, "the original's prob.txt: one score per face of anno.txt")
+    prob_thresh: float = field(0.15, 'with prob_file: faces scored below it give no samples (the .bat files\' 0.15)',
+                               low=0, high=1)
+    min_face: int = field(40, 'faces smaller than this (larger side, pixels) give no positives or parts', low=1)
+    keep_ratio: bool = field(False, 'lists with mined negatives keep pos:part:neg:hard 1:1:2:1 when a pool is short')
+
+
+@dataclasses.dataclass(frozen=True)
+class StagePlan:
+    """A training stage: its samples, how its hard negatives are mined, and its training recipe."""
+    base_num: int = field(1, "samples per face (negatives, and each list's counts; the .bat files' 1); ph uses "
+                             "p's samples", low=1)
+    mine_thresh: typing.Optional[typing.Tuple[float, ...]] = field(
+        None, 'thresholds of the nets that mine its hard negatives (P for ph and r, P and R for o)', low=0, high=1,
+        length=(1, 2))
+    use_epoch: typing.Optional[int] = field(None, 'the checkpoint the later stages use (none: its last epoch)', low=1)
+    from_p: bool = field(False, "start from the first Pnet's last epoch (the original trains it from scratch)")
+    train: T.StageRecipe = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtraFaces:
+    """Extra Onet faces (not in the original): a 5-point list's faces, checked, boxed by the run's own cascade,
+    cut into 48 px positives and parts, and the Onet fine-tuned on its list plus them."""
+    list: typing.Optional[str] = field(None, 'a 5-point list (cuhk format); none: no extra stage; a relative '
+                                             'path is found under --landmark_root')
+    base_num: int = field(1, 'samples per extra face', low=1)
+    box_thresh: typing.Tuple[float, ...] = field((0.2, 0.3, 0.1), 'thresholds of the cascade that boxes the faces '
+                                                 '(its Onet mirrored, two passes)', low=0, high=1, length=3)
+    train: T.StageRecipe = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineRecipe:
+    seed: int = field(T.StageRecipe.seed, 'seed of sample generation, lists and every training stage', low=0,
+                      high=2 ** 32 - 1)
+    workers: int = field(T.RunOptions.workers, 'processes of each data and training stage', low=0)
+    data: DataSettings = DataSettings()
+    p: StagePlan = None
+    ph: StagePlan = None
+    r: StagePlan = None
+    o: StagePlan = None
+    extra: ExtraFaces = None
+    detector: CascadeSettings = DETECTOR
+
+    def stage(self, k):
+        return getattr(self, k)
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+def merge(base, top):
+    """``top`` merged into a copy of ``base``: objects key by key, everything else (lists too) replaced."""
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        if k.startswith('_'):
+            continue
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
     return out
 
 
-# Every recipe key with the original's value (a key a recipe leaves out is as the original).
-RECIPE_KEYS = dict(
-    pnet=training_recipe('P20').network, rnet=training_recipe('R').network, onet=training_recipe('O').network,
-    seed=StageRecipe.seed, workers=RunOptions.workers, limit_images=0,
-    dev_fraction=0.0, dev_seed=0, train_fraction=1.0,   # dev split (eval runs on it) and learning curves
-    prob_file='', prob_thresh=0.15,                      # the original's prob.txt face filter
-    sample_min_face=40,                                  # faces smaller give no positives/parts
-    p_base_num=1, r_base_num=1, o_base_num=1,
-    keep_ratio=False,                                    # lists with mined negatives keep 1:1:2:1 when short
-    ohem=StageRecipe.ohem, p_flip=StageRecipe.flip, ph_flip=StageRecipe.flip, r_flip=StageRecipe.flip,
-    o_flip=StageRecipe.flip,
-    # Extra Onet faces (not in the original): a 5-point landmark list (cuhk format) whose faces, checked
-    # (tools/inspect_landmarks.py) and boxed by the run's own cascade at o_extra_thresh (Onet mirrored +
-    # second pass), give o_extra_base_num x more positives and parts at 48 px (their small images give
-    # no negatives); the Onet is then fine-tuned (the ox_* phase keys, from its last epoch) on the Onet
-    # list plus them. '' = none.
-    o_extra_list='', o_extra_base_num=1, o_extra_thresh='0.2,0.3,0.1', ox_flip=StageRecipe.flip,
-    ox_ohem=StageRecipe.ohem,
-    p_mine_thresh='0.5', r_mine_thresh='0.5', o_mine_thresh='0.6,0.5',
-    ph_from_p=False,       # P-with-hard fine-tuned from the first Pnet (the original trains it from scratch)
-    ph_use_epoch=16, r_use_epoch=16,  # checkpoints the later stages use (the .bat files: epoch 16; 0 = last)
-    prelu_init=StageRecipe.prelu_init, min_face=20, eval_thresh='0.5,0.5,0.7',
-    **_phase_keys())
+def _chain(path):
+    """The files a recipe is made of, original.json first."""
+    files = T.inherited(path, 'pipeline recipe')
+    if not any(os.path.samefile(f, ORIGINAL_RECIPE) for f, _ in files if os.path.exists(f)):
+        files = T.inherited(ORIGINAL_RECIPE, 'pipeline recipe') + files
+    return files
+
+
+def parse_set(text):
+    """``key.path=value`` of ``--set`` as a nested object (``o.train.phases.1.lr=0.05``: phase 1)."""
+    path, sep, value = text.partition('=')
+    if not sep or not path.strip():
+        raise SettingError('--set takes key.path=value (e.g. o.train.phases.1.lr=0.05), got %r' % text)
+    try:
+        value = json.loads(value)
+    except ValueError:
+        pass  # plain text: each field reads it (numbers, lists as 1,2, booleans as on/off)
+    keys = path.strip().split('.')
+    out = node = {}
+    for i, k in enumerate(keys[:-1]):
+        node[k] = {} if not keys[i + 1].isdigit() else node.get(k, {})
+        node = node[k]
+    node[keys[-1]] = value
+    return out
+
+
+def _apply_set(data, patch, where):
+    """``patch`` from :func:`parse_set` merged in; ``phases.N`` edits phase N of the resolved list."""
+    for k, v in patch.items():
+        if k == 'phases' and isinstance(v, dict) and all(i.isdigit() for i in v):
+            phases = data.get('phases')
+            if phases is None:
+                raise SettingError('%s: phases.N needs the stage\'s phases, which its train section does not list '
+                                   '(set phases as a whole list)' % where)
+            for i, p in v.items():
+                n = int(i)
+                if not 1 <= n <= len(phases):
+                    raise SettingError('%s: phases.%d: the stage has %d phase(s)' % (where, n, len(phases)))
+                phases[n - 1] = merge(phases[n - 1], p)
+        elif isinstance(v, dict) and isinstance(data.get(k), dict):
+            _apply_set(data[k], v, where)
+        else:
+            data[k] = v
+
+
+def load_raw(path=None, sets=(), demo=False):
+    """[(source, settings)] of a recipe: its files (original.json first; with ``demo``, demo.json before
+    ``path``) and the ``--set`` values, before they are merged."""
+    sources = []
+    for p in ([DEMO_RECIPE] if demo else []) + ([path] if path else []):
+        for f, data in _chain(p):
+            if f not in [s for s, _ in sources]:
+                sources.append((f, data))
+    if not sources:
+        sources = _chain(ORIGINAL_RECIPE)
+    return sources + [('--set %s' % s, s) for s in sets]
 
 
 def load_recipe(path=None, sets=(), demo=False):
-    """Recipe settings: the original's values, then the recipe file (after the files its ``_base_``
-    chain names, each relative to the file that names it), then ``--set`` overrides."""
-    cfg = dict(RECIPE_KEYS)
-    for source in ([os.path.join(RECIPES, 'demo.json')] if demo else []) + ([path] if path else []):
-        for file, data in inherited(source, 'recipe'):
-            _merge(cfg, {k: v for k, v in data.items() if not k.startswith('_')}, file)
-    for kv in sets:
-        k, sep, v = kv.partition('=')
-        if not sep:
-            raise ValueError('--set takes key=value, got %r' % kv)
-        _merge(cfg, {k: v}, '--set', text=True)
-    return cfg
+    """The resolved :class:`PipelineRecipe` of a recipe file (default: the original's) and ``--set`` values."""
+    merged = {}
+    for source, data in load_raw(path, sets, demo):
+        if isinstance(data, str):  # a --set value
+            patch = parse_set(data)
+            _check_keys(patch, source, partial=True)
+            _apply_set(merged, _resolve_phase_paths(merged, patch), source)
+        else:
+            _check_keys(data, source)
+            merged = merge(merged, data)
+    return resolve(merged, path or ORIGINAL_RECIPE)
 
 
-def _merge(cfg, new, source, text=False):
-    for k, v in new.items():
-        if k not in cfg:
-            import difflib
-            close = difflib.get_close_matches(k, list(cfg), n=3)
-            raise ValueError('%s: unknown setting %r%s' % (source, k, ' (did you mean %s?)' % ', '.join(close)
-                                                           if close else ''))
-        want = type(RECIPE_KEYS[k])
-        try:
-            if want is bool:
-                v = v if isinstance(v, bool) else str(v).lower() in ('1', 'true', 'yes', 'on')
-            elif want in (int, float):
-                if isinstance(v, bool) or (want is int and float(v) != int(float(v))):
-                    raise ValueError
-                v = want(float(v)) if want is int else float(v)
-            else:
-                v = str(v)
-        except ValueError:
-            raise ValueError('%s: setting %s=%r is not a%s %s' % (source, k, v, 'n' if want is int else '', want.__name__))
-        cfg[k] = v
+def _resolve_phase_paths(merged, patch):
+    """``--set s.train.phases.N...`` needs the stage's phases: taken from its base recipe when no file lists them."""
+    for k, v in patch.items():
+        train = v.get('train') if isinstance(v, dict) else None
+        if k in STAGE_BASES and isinstance(train, dict) and isinstance(train.get('phases'), dict):
+            section = merged.setdefault(k, {}).setdefault('train', {})
+            if 'phases' not in section:
+                section['phases'] = [to_dict(p) for p in T.load(STAGE_BASES[k]).phases]
+    return patch
 
 
-def stage_recipe(cfg, k, image_set, prefix):
-    """The :class:`core.recipes.training_recipe.StageRecipe` of training stage ``k`` (``p``, ``ph``, ``r``, ``o``): its
-    training recipe with the pipeline recipe's network, phases and switches."""
-    name, net = TRAIN[k]
-    base = training_recipe(name)
-    phases = []
-    for pre in (k, k + '2'):
-        if cfg[pre + '_epochs']:
-            old = base.phases[len(phases)] if len(phases) < len(base.phases) else Phase()
-            phases.append(dataclasses.replace(old, **{f: _typed(f, cfg[pre + '_' + key])
-                                                      for key, f in PHASE_KEYS.items()}))
-    switches = {field: cfg[k + '_' + key] if k + '_' + key in cfg else cfg[key] for key, field in STAGE_KEYS.items()}
-    return dataclasses.replace(base, network=cfg[net], image_set=image_set, prefix=prefix, phases=tuple(phases),
-                               **switches)
+_SECTIONS = {'data': DataSettings, 'detector': CascadeSettings, 'p': StagePlan, 'ph': StagePlan, 'r': StagePlan,
+             'o': StagePlan, 'extra': ExtraFaces}
 
 
-def _typed(field, value):
-    return coerce(next(f for f in dataclasses.fields(Phase) if f.name == field), value, 'recipe')
+def _check_keys(data, source, partial=False):
+    """Each key of one file (or one --set) checked where it stands, so an error names its source."""
+    if not isinstance(data, dict):
+        raise SettingError('%s: a pipeline recipe is a JSON object of settings' % source)
+    top = {f.name: f for f in dataclasses.fields(PipelineRecipe)}
+    for k, v in data.items():
+        if k.startswith('_'):
+            continue
+        if k not in top:
+            raise unknown(PipelineRecipe, k, source)
+        if k in _SECTIONS:
+            _check_section(k, v, source, partial)
+        else:
+            coerce(top[k], v, source)
 
 
-# the flags every training command states, as the .bat commands do (the rest only where they differ)
-_ALWAYS = ('network', 'image_set', 'prefix', 'seed', 'prelu_init', 'lr', 'lr_epoch', 'end_epoch', 'batch_size',
-           'frequent')
+def _check_section(k, v, source, partial):
+    cls, where = _SECTIONS[k], '%s: %s' % (source, k)
+    if not isinstance(v, dict):
+        raise SettingError('%s: expected an object of settings' % where)
+    by_name = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in v.items():
+        if key.startswith('_'):
+            continue
+        if key not in by_name or (k in APPLIES and key not in APPLIES[k] + ('train',)):
+            if key in by_name:
+                raise SettingError('%s: %s does not apply to stage %s (it applies to %s)' % (
+                    where, key, k, ', '.join(s for s, keys in APPLIES.items() if key in keys)))
+            raise unknown(cls, key, where)
+        if key == 'train':
+            _check_train(value, '%s.train' % where, partial)
+        else:
+            coerce(by_name[key], value, where)
 
 
-def _train(recipe, k, phase, w):
-    """The command line of phase ``phase`` of a training stage: its entry point, its training recipe and
-    phase, and the flags that make it ``recipe``. A later phase states where it starts, as the
-    original's second .bat command does."""
-    name, _ = TRAIN[k]
-    argv = [sys.executable, recipe.script, '--recipe', name] + (['--phase', str(phase)] if phase > 1 else []) + \
-        to_argv(recipe, phase, training_recipe(name), _ALWAYS) + ['--workers', w]
-    if phase > 1:
-        start = str(recipe.phases[phase - 2].end_epoch)
-        argv += ['--pretrained', recipe.prefix, '--epoch', start, '--begin_epoch', start, '--resume']
-    return argv
+def _check_train(value, where, partial):
+    if not isinstance(value, dict):
+        raise SettingError('%s: expected a training recipe object' % where)
+    for key in value:
+        if key in SET_BY_PIPELINE:
+            raise SettingError('%s: %s is set by the pipeline (%s)' % (
+                where, key, 'the top-level seed' if key == 'seed' else 'each stage\'s list, prefix and entry point'))
+    if partial:
+        by_stage = {f.name: f for f in dataclasses.fields(T.StageRecipe)}
+        for key, v in value.items():
+            if key == 'phases' and isinstance(v, dict):
+                for n, ph in v.items():
+                    if isinstance(ph, dict):
+                        T.build(T.Phase, ph, '%s.phases.%s' % (where, n))
+            elif key in by_stage:
+                T.build_stage({key: v}, where)
+            elif not key.startswith('_'):
+                raise unknown(T.StageRecipe, key, where)
+    else:
+        T.build_stage(value, where)
 
 
-def _last(cfg, k):
-    return cfg[k + '2_epochs'] or cfg[k + '_epochs']
+def _stage_recipe(k, section, seed, where):
+    """Stage ``k``'s training recipe: its base recipe with the section's ``train`` settings and the seed."""
+    base = T.to_dict(T.load(STAGE_BASES[k]))
+    train = dict(section.get('train') or {})
+    if 'phases' in train:
+        base['phases'] = train.pop('phases')  # a phases list replaces the base's, each phase from the defaults
+    return T.build_stage(dict(base, **train, seed=seed), '%s: %s.train' % (where, k))
 
 
-def cascade(cfg, run):
+def resolve(merged, where):
+    """The :class:`PipelineRecipe` of merged settings, every value checked once more as a whole."""
+    out = {k: v for k, v in merged.items() if k not in _SECTIONS}
+    top = build(PipelineRecipe, out, where)
+    sections = {}
+    for k, cls in _SECTIONS.items():
+        section = dict(merged.get(k) or {})
+        if k in STAGE_BASES:
+            recipe = _stage_recipe(k, section, top.seed, where)
+            section.pop('train', None)
+            sections[k] = dataclasses.replace(build(cls, section, '%s: %s' % (where, k)), train=recipe)
+        else:
+            sections[k] = build(cls, section, '%s: %s' % (where, k))
+    recipe = dataclasses.replace(top, **sections)
+    for k, n in MINING_NETS.items():
+        thresh = recipe.stage(k).mine_thresh
+        if thresh is None or len(thresh) != n:
+            raise SettingError('%s: %s.mine_thresh: %s given, it takes %d, one per net that mines it (%s)' % (
+                where, k, 'none' if thresh is None else len(thresh), n, 'P' if n == 1 else 'P and R'))
+    return recipe
+
+
+def show(recipe):
+    """The resolved recipe as JSON-ready settings (every stage's whole training recipe)."""
+    return to_dict(recipe)
+
+
+# --- stages -----------------------------------------------------------------------------------------------
+
+def last_epoch(plan):
+    return plan.train.phases[-1].end_epoch
+
+
+def cascade(recipe, run):
     """(prefixes, epochs, networks) of the cascade the recipe ends with."""
     j = lambda *p: os.path.join(run, 'model', *p)  # noqa: E731
-    last = ('onet_extra', 'ox') if cfg['o_extra_list'] else ('onet', 'o')
-    return ([j('pnet20_hard'), j('rnet'), j(last[0])],
-            [cfg['ph_use_epoch'] or _last(cfg, 'ph'), cfg['r_use_epoch'] or _last(cfg, 'r'), _last(cfg, last[1])],
-            [cfg['pnet'], cfg['rnet'], cfg['onet']])
+    onet = ('onet_extra', recipe.extra) if recipe.extra.list else ('onet', recipe.o)
+    return ([j('pnet20_hard'), j('rnet'), j(onet[0])],
+            [recipe.ph.use_epoch or last_epoch(recipe.ph), recipe.r.use_epoch or last_epoch(recipe.r),
+             last_epoch(onet[1])],
+            [recipe.ph.train.network, recipe.r.train.network, onet[1].train.network])
 
 
-def stages(run, cfg, wider_root, demo=False, photo=None):
-    """The pipeline of ``cfg`` as a list of :class:`core.common.stage_runner.Stage` (paths inside ``run``). ``demo``:
-    the embedded demo set, evaluated on its val split (``demo_ap``); ``photo``: an image the trained
-    cascade draws its boxes on at the end."""
-    py, w, seed = sys.executable, str(cfg['workers']), str(cfg['seed'])
-    j = lambda *p: os.path.join(run, *p)  # noqa: E731
-    anno, samples = j('anno.txt'), j('samples')
-    lim = ['--limit', str(cfg['limit_images'])] if cfg['limit_images'] else []
-    prob = ['--prob_file', cfg['prob_file']] if cfg['prob_file'] else []
-    ratio = ['--keep_ratio'] if cfg['keep_ratio'] else []
-    (ph_prefix, r_prefix, o_prefix), (ph_ep, r_ep, o_ep), _ = cascade(cfg, run)
-    out = [Stage('anno', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root, '--anno', anno,
-                          '--list', j('train.txt'), '--dev_fraction', repr(cfg['dev_fraction']), '--dev_seed',
-                          str(cfg['dev_seed']), '--dev_anno', j('anno_dev.txt'), '--train_fraction',
-                          repr(cfg['train_fraction'])], [anno])]
+def detector_flags(settings, thresh=None):
+    """The cascade flags of a tool that runs a detector with ``settings`` (or other thresholds)."""
+    return ['--thresh', flag_text(tuple(thresh or settings.thresh)), '--min_face', flag_text(settings.min_face),
+            '--factor', flag_text(settings.factor), '--onet_flip', 'on' if settings.onet_flip else 'off',
+            '--onet_passes', str(settings.onet_passes)]
 
-    def data(stage, size, base, src=None, dst=None):
+
+class _Builder:
+    """The stages of one recipe in one run folder."""
+
+    def __init__(self, recipe, run, wider_root):
+        self.r, self.run, self.wider = recipe, run, wider_root
+        self.py, self.w, self.seed = sys.executable, str(recipe.workers), str(recipe.seed)
+        self.anno, self.samples = self.j('anno.txt'), self.j('samples')
+        d = recipe.data
+        self.lim = ['--limit', str(d.limit_images)] if d.limit_images else []
+
+    def j(self, *p):
+        return os.path.join(self.run, *p)
+
+    def anno_stage(self):
+        d = self.r.data
+        return Stage('anno', [self.py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', self.wider,
+                              '--anno', self.anno, '--list', self.j('train.txt'), '--dev_fraction',
+                              flag_text(d.dev_fraction), '--dev_seed', str(d.dev_seed), '--dev_anno',
+                              self.j('anno_dev.txt'), '--train_fraction', flag_text(d.train_fraction)], [self.anno])
+
+    def data(self, stage, size, base_num, src=None, dst=None):
         """gen_data on the run's WIDER faces, or (``src``, ``dst``) on extra faces: no prob filter, no limit."""
-        wider = src is None
-        src, dst = src or anno, dst or samples
-        return Stage(stage, [py, 'prepare_data/gen_data.py', '--size', str(size), '--base_num', str(cfg[base])] +
-                     (['--prob_thresh', repr(cfg['prob_thresh'])] + prob if wider else []) +
-                     ['--min_face', str(cfg['sample_min_face']), '--anno', src, '--out', dst, '--workers', w,
-                      '--seed', seed] + (lim if wider else []), [os.path.join(dst, str(size), 'manifest.json')])
+        d, wider = self.r.data, src is None
+        src, dst = src or self.anno, dst or self.samples
+        prob = (['--prob_thresh', flag_text(d.prob_thresh)] + (['--prob_file', d.prob_file] if d.prob_file else [])
+                if wider else [])
+        return Stage(stage, [self.py, 'prepare_data/gen_data.py', '--size', str(size), '--base_num', str(base_num)]
+                     + prob + ['--min_face', str(d.min_face), '--anno', src, '--out', dst, '--workers', self.w,
+                               '--seed', self.seed] + (self.lim if wider else []),
+                     [os.path.join(dst, str(size), 'manifest.json')])
 
-    def mine(stage, mode, size, prefixes, epochs, thresh):
-        return Stage(stage, [py, 'prepare_data/gen_hard_example.py', '--test_mode', mode, '--prefix',
-                             ','.join(prefixes), '--epoch', ','.join(map(str, epochs)), '--thresh', thresh,
-                             '--min_face', str(cfg['min_face']), '--anno', anno, '--out', samples, '--workers', w,
-                             '--backend', 'onnx'] + lim, [j('samples', str(size), 'manifest_hard.json')])
+    def mine(self, stage, mode, size, prefixes, epochs, thresh):
+        return Stage(stage, [self.py, 'prepare_data/gen_hard_example.py', '--test_mode', mode, '--prefix',
+                             ','.join(prefixes), '--epoch', ','.join(map(str, epochs)), '--thresh', flag_text(thresh),
+                             '--min_face', flag_text(self.r.detector.min_face), '--anno', self.anno, '--out',
+                             self.samples, '--workers', self.w, '--backend', 'onnx'] + self.lim,
+                     [self.j('samples', str(size), 'manifest_hard.json')])
 
-    def imglist(stage, size, name, base, hard, extra=None):
-        return Stage(stage, [py, 'prepare_data/gen_imglist.py', '--size', str(size), '--base_num', str(cfg[base])] +
-                     (['--with_hard'] + ratio if hard else []) + ['--samples', samples] +
-                     (['--extra', extra] if extra else []) + ['--out', j('lists', name), '--seed', seed],
-                     [j('lists', name)])
+    def imglist(self, stage, size, name, base_num, hard, extra=None):
+        ratio = ['--keep_ratio'] if hard and self.r.data.keep_ratio else []
+        return Stage(stage, [self.py, 'prepare_data/gen_imglist.py', '--size', str(size), '--base_num', str(base_num)]
+                     + (['--with_hard'] + ratio if hard else []) + ['--samples', self.samples]
+                     + (['--extra', extra] if extra else []) + ['--out', self.j('lists', name), '--seed', self.seed],
+                     [self.j('lists', name)])
 
-    def train(stage, k, lst, prefix):
-        recipe = stage_recipe(cfg, k, lst, prefix)
-        first = _train(recipe, k, 1, w)
-        if k == 'ph' and cfg['ph_from_p']:
-            first += ['--pretrained', j('model', 'pnet20'), '--epoch', str(cfg['p_epochs'])]
-        if k == 'ox':  # fine-tuned from the Onet o_train ends with
-            first += ['--pretrained', j('model', 'onet'), '--epoch', str(_last(cfg, 'o'))]
-        res = []
+    def train(self, stage, k, lst, prefix, start=None):
+        """The commands of a training stage: one per phase, each reading the stage's resolved recipe file;
+        ``start``: (prefix, epoch) the first phase starts from."""
+        recipe = dataclasses.replace(self.r.stage(k).train, image_set=lst, prefix=prefix)
+        text = json.dumps(T.to_dict(recipe), indent=1, sort_keys=True) + '\n'
+        path = self.j('recipes', stage + '.json')
+        out = []
         for n, ph in enumerate(recipe.phases, 1):
-            res.append(Stage(stage + ('_%d' % n if n > 1 else ''), first if n == 1 else _train(recipe, k, n, w),
-                             ['%s-%04d.params' % (prefix, ph.end_epoch)], (prefix, ph.end_epoch),
-                             json.dumps(to_dict(recipe), sort_keys=True)))
-        return res
+            argv = [self.py, recipe.script, '--recipe', path] + (['--phase', str(n)] if n > 1 else [])
+            if n == 1 and start:
+                argv += ['--pretrained', start[0], '--epoch', str(start[1])]
+            if n > 1:  # where the phase before ended, as the original's second .bat command
+                argv += ['--begin_epoch', str(recipe.phases[n - 2].end_epoch)]
+            out.append(Stage(stage + ('_%d' % n if n > 1 else ''), argv + ['--workers', self.w],
+                             ['%s-%04d.params' % (prefix, ph.end_epoch)], (prefix, ph.end_epoch), text,
+                             writes={path: text}))
+        return out
 
-    out += [data('p_data', 20, 'p_base_num'), imglist('p_list', 20, 'p.txt', 'p_base_num', False)]
-    out += train('p_train', 'p', j('lists', 'p.txt'), j('model', 'pnet20'))
-    out += [mine('p_hard', 'hardpnet20', 20, [j('model', 'pnet20')], [cfg['p_epochs']], cfg['p_mine_thresh']),
-            imglist('p_list_hard', 20, 'p_hard.txt', 'p_base_num', True)]
-    out += train('p_train_hard', 'ph', j('lists', 'p_hard.txt'), ph_prefix)
-    out += [data('r_data', 24, 'r_base_num'),
-            mine('r_hard', 'rnet', 24, [ph_prefix], [ph_ep], cfg['r_mine_thresh']),
-            imglist('r_list', 24, 'r.txt', 'r_base_num', True)]
-    out += train('r_train', 'r', j('lists', 'r.txt'), r_prefix)
-    out += [data('o_data', 48, 'o_base_num'),
-            mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], cfg['o_mine_thresh']),
-            imglist('o_list', 48, 'o.txt', 'o_base_num', True)]
-    out += train('o_train', 'o', j('lists', 'o.txt'), j('model', 'onet'))
-    if cfg['o_extra_list']:
-        x = lambda *p: j('extra', *p)  # noqa: E731
-        onet = (j('model', 'onet'), _last(cfg, 'o'))
-        out += [Stage('x_clean', [py, 'tools/inspect_landmarks.py', '--list', cfg['o_extra_list'], '--out', x('check'),
-                                  '--drop_outliers', x('clean.txt')], [x('clean.txt')]),
-                Stage('x_boxes', [py, 'prepare_data/landmark_boxes.py', '--list', x('clean.txt'), '--out',
-                                  x('boxes.txt'), '--anno_out', x('anno.txt'), '--prefix',
-                                  ','.join((ph_prefix, r_prefix, onet[0])), '--epoch', '%d,%d,%d' % (ph_ep, r_ep, onet[1]),
-                                  '--thresh', cfg['o_extra_thresh'], '--onet_flip', 'on', '--onet_passes', '2',
-                                  '--min_face', str(cfg['min_face'])], [x('anno.txt')]),
-                data('x_data', 48, 'o_extra_base_num', x('anno.txt'), x('samples')),
-                imglist('x_list', 48, 'o_extra.txt', 'o_base_num', True, x('samples'))]
-        out += train('x_train', 'ox', j('lists', 'o_extra.txt'), o_prefix)
+
+def stages(run, recipe, wider_root, demo=False, photo=None):
+    """The pipeline of ``recipe`` as a list of :class:`core.common.stage_runner.Stage` (paths inside ``run``).
+    ``demo``: the embedded demo set, evaluated on its val split; ``photo``: an image the trained cascade
+    draws its boxes on at the end."""
+    b, r, j = _Builder(recipe, run, wider_root), recipe, lambda *p: os.path.join(run, *p)
+    (ph_prefix, r_prefix, o_prefix), (ph_ep, r_ep, o_ep), _ = cascade(recipe, run)
+    pnet = (j('model', 'pnet20'), last_epoch(r.p))
+    out = [b.anno_stage(), b.data('p_data', 20, r.p.base_num), b.imglist('p_list', 20, 'p.txt', r.p.base_num, False)]
+    out += b.train('p_train', 'p', j('lists', 'p.txt'), pnet[0])
+    out += [b.mine('p_hard', 'hardpnet20', 20, [pnet[0]], [pnet[1]], r.ph.mine_thresh),
+            b.imglist('p_list_hard', 20, 'p_hard.txt', r.p.base_num, True)]
+    out += b.train('p_train_hard', 'ph', j('lists', 'p_hard.txt'), ph_prefix, pnet if r.ph.from_p else None)
+    out += [b.data('r_data', 24, r.r.base_num), b.mine('r_hard', 'rnet', 24, [ph_prefix], [ph_ep], r.r.mine_thresh),
+            b.imglist('r_list', 24, 'r.txt', r.r.base_num, True)]
+    out += b.train('r_train', 'r', j('lists', 'r.txt'), r_prefix)
+    out += [b.data('o_data', 48, r.o.base_num),
+            b.mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], r.o.mine_thresh),
+            b.imglist('o_list', 48, 'o.txt', r.o.base_num, True)]
+    onet = (j('model', 'onet'), last_epoch(r.o))
+    out += b.train('o_train', 'o', j('lists', 'o.txt'), onet[0])
+    if r.extra.list:
+        out += _extra_stages(b, r, (ph_prefix, r_prefix, onet[0]), (ph_ep, r_ep, onet[1]), o_prefix)
+    out += _eval_stages(b, r, wider_root, (ph_prefix, r_prefix, o_prefix), (ph_ep, r_ep, o_ep), demo, photo)
+    return out
+
+
+def _extra_stages(b, r, prefixes, epochs, o_prefix):
+    x = lambda *p: b.j('extra', *p)  # noqa: E731
+    boxing = dataclasses.replace(r.detector, onet_flip=True, onet_passes=2)
+    return [Stage('x_clean', [b.py, 'tools/inspect_landmarks.py', '--list', r.extra.list, '--out', x('check'),
+                              '--drop_outliers', x('clean.txt')], [x('clean.txt')]),
+            Stage('x_boxes', [b.py, 'prepare_data/landmark_boxes.py', '--list', x('clean.txt'), '--out',
+                              x('boxes.txt'), '--anno_out', x('anno.txt'), '--prefix', ','.join(prefixes), '--epoch',
+                              ','.join(map(str, epochs))] + detector_flags(boxing, r.extra.box_thresh),
+                  [x('anno.txt')]),
+            b.data('x_data', 48, r.extra.base_num, x('anno.txt'), x('samples')),
+            b.imglist('x_list', 48, 'o_extra.txt', r.o.base_num, True, x('samples'))] + \
+        b.train('x_train', 'extra', b.j('lists', 'o_extra.txt'), o_prefix, (prefixes[2], epochs[2]))
+
+
+def _eval_stages(b, r, wider_root, prefixes, epochs, demo, photo):
+    out = []
     if demo:
-        out.append(Stage('anno_val', [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root,
-                                      '--split', 'val', '--anno', j('anno_val.txt'), '--list', j('val.txt')],
-                         [j('anno_val.txt')]))
-        where = ['--gt_anno', j('anno_val.txt'), '--label', 'demo']
-    elif cfg['dev_fraction']:
-        where = ['--gt_anno', j('anno_dev.txt')]
+        out.append(Stage('anno_val', [b.py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider_root,
+                                      '--split', 'val', '--anno', b.j('anno_val.txt'), '--list', b.j('val.txt')],
+                         [b.j('anno_val.txt')]))
+        where = ['--gt_anno', b.j('anno_val.txt'), '--label', 'demo']
+    elif r.data.dev_fraction:
+        where = ['--gt_anno', b.j('anno_dev.txt')]
     else:
         where = ['--gt_dir', os.path.join(wider_root, 'eval_tools', 'ground_truth'),
                  '--image_root', os.path.join(wider_root, 'WIDER_val', 'images')]
-    cascade_flags = ['--prefix', ','.join((ph_prefix, r_prefix, o_prefix)), '--epoch', '%d,%d,%d' % (ph_ep, r_ep, o_ep),
-                     '--thresh', cfg['eval_thresh'], '--min_face', str(cfg['min_face']), '--backend', 'onnx',
-                     '--lnet', 'none']
-    out.append(Stage('eval', [py, 'tools/eval_wider.py'] + cascade_flags + ['--out', j('eval'), '--title',
-                                                                             os.path.basename(run)] + where,
-                     [j('eval', 'pr_curve.png')]))
+    flags = ['--prefix', ','.join(prefixes), '--epoch', ','.join(map(str, epochs))] + detector_flags(r.detector) + \
+        ['--backend', 'onnx', '--lnet', 'none']
+    out.append(Stage('eval', [b.py, 'tools/eval_wider.py'] + flags + ['--out', b.j('eval'), '--title',
+                                                                      os.path.basename(b.run)] + where,
+                     [b.j('eval', 'pr_curve.png')]))
     if photo:
-        out.append(Stage('photo', [py, 'demo.py'] + cascade_flags + ['--imgfile', photo,
-                                                                      '--out', j('demo_photo.jpg')],
-                         [j('demo_photo.jpg')]))
+        out.append(Stage('photo', [b.py, 'demo.py'] + flags + ['--imgfile', photo, '--out', b.j('demo_photo.jpg')],
+                         [b.j('demo_photo.jpg')]))
     return out

@@ -4,8 +4,9 @@ A :class:`StageRecipe` is what one .bat training step of the original says: the 
 switches, and its :class:`Phase` list (one trainer command each; a later phase continues from the
 checkpoint the one before ended with). :class:`RunOptions` are the settings of one invocation that
 do not change what is learned (devices, workers, where to resume). Each field's default below is the
-original's value, written nowhere else: the entry points generate their flags from these fields
-(``cli.training_parser``), the pipeline renders a recipe back into those flags (:func:`to_argv`).
+original's value, written nowhere else, and its field states the values it accepts (core/recipes/fields.py):
+the entry points generate their flags from these fields (``cli.training_parser``), and a pipeline
+writes each training stage's resolved recipe as a file the trainer reads (``--recipe``).
 
 Recipe files are JSON objects under ``scripts/recipes/train/`` (``--recipe NAME``) or anywhere
 (``--recipe path.json``). ``"_base_": "P20.json"`` inherits another file (a path relative to the
@@ -14,13 +15,15 @@ list, and each phase entry states only what differs from :class:`Phase`'s defaul
 with ``_`` are comments.
 """
 import dataclasses
-import difflib
 import os
 import typing
 
 from config import REPO_ROOT
-
+from core.common.errors import SettingError
 from core.common.fileio import FormatError, load_json
+
+from . import fields as F
+from .fields import build, coerce, fields, flag_text, to_dict  # noqa: F401  (the recipe API)
 
 RECIPE_DIR = os.path.join(REPO_ROOT, 'scripts', 'recipes', 'train')
 
@@ -28,43 +31,44 @@ RECIPE_DIR = os.path.join(REPO_ROOT, 'scripts', 'recipes', 'train')
 ALL, LANDMARK, LNET = ('pnet', 'rnet', 'onet', 'lnet'), ('onet', 'lnet'), ('lnet',)
 
 
-def _field(default, doc, kinds=ALL, choices=None):
-    return dataclasses.field(default=default, metadata=dict(doc=doc, kinds=kinds, choices=choices))
+def _field(default, doc, kinds=ALL, **accepted):
+    return F.field(default, doc, kinds, **accepted)
 
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
     """One trainer command of a recipe: its schedule, batch and optimizer."""
-    lr: float = _field(0.01, 'learning rate (losses are means over a batch)')
-    lr_epoch: typing.Tuple[int, ...] = _field((8, 14), 'epochs where lr is multiplied by 0.1')
-    end_epoch: int = _field(16, 'last epoch')
-    batch_size: int = _field(512, 'samples per step (all devices)')
-    frequent: int = _field(100, 'log every this many batches')
-    wd: float = _field(1e-5, 'weight decay (weights and gammas)')
-    optimizer: str = _field('sgd', "SGD with momentum 0.9 (the original's) or Adam (beta1 0.9)", choices=('sgd', 'adam'))
+    lr: float = _field(0.01, 'learning rate (losses are means over a batch)', ALL, above=0)
+    lr_epoch: typing.Tuple[int, ...] = _field((8, 14), 'epochs where lr is multiplied by 0.1', ALL, low=1)
+    end_epoch: int = _field(16, 'last epoch', ALL, low=1)
+    batch_size: int = _field(512, 'samples per step (all devices)', ALL, low=1)
+    frequent: int = _field(100, 'log every this many batches', ALL, low=1)
+    wd: float = _field(1e-5, 'weight decay (weights and gammas)', ALL, low=0)
+    optimizer: str = _field('sgd', "SGD with momentum 0.9 (the original's) or Adam (beta1 0.9)", ALL, choices=('sgd', 'adam'))
     begin_epoch: typing.Optional[int] = _field(None, 'first epoch (with --resume: the checkpoint to continue from; '
-                                                     'none: 0 in a first phase, the newest checkpoint in a later one)')
-    resume: bool = _field(False, 'continue from --prefix at --begin_epoch (else from --pretrained at --epoch)')
+                                                     'none: 0 in a first phase, the newest checkpoint in a later one)', ALL, low=0)
+    resume: bool = _field(False, 'continue from --prefix at --begin_epoch (else from --pretrained at --epoch)', ALL)
     fresh_optimizer: bool = _field(True, "a later phase: start a fresh optimizer from the previous phase's last "
                                          "weights (the original's second .bat command); off: continue its state "
-                                         'when lr, schedule and batch are unchanged')
+                                         'when lr, schedule and batch are unchanged', ALL)
 
 
 @dataclasses.dataclass(frozen=True)
 class StageRecipe:
     """One training step: the net, its data and switches, and its phases."""
     script: str = _field('', 'the entry point that runs it (train_P20.py, ...)', kinds=())
-    network: str = _field('', 'registered variant (case-insensitive)')
-    image_set: str = _field('', 'training list: a path, or a name under data/imglists')
-    prefix: str = _field('', 'checkpoint prefix (relative paths: under the project root)')
+    network: str = _field('', 'registered variant (case-insensitive)', ALL)
+    image_set: str = _field('', 'training list: a path, or a name under data/imglists', ALL)
+    prefix: str = _field('', 'checkpoint prefix (relative paths: under the project root)', ALL)
     phases: typing.Tuple[Phase, ...] = _field((Phase(),), 'the trainer commands', kinds=())
-    seed: int = _field(0, 'seed of initialisation, shuffling, augmentation and the held-out split')
-    val_ratio: float = _field(0.02, 'held-out fraction when there is no --val_list')
-    save_every: int = _field(1, 'checkpoint every N epochs (and the last)')
-    ohem: bool = _field(True, 'online hard example mining in the losses (off: keep every sample)')
-    flip: bool = _field(True, 'double the epoch with mirrored samples (sample lists)')
-    prelu_init: float = _field(1.0, "initial PReLU slope (the original's 1.0, the identity)")
-    basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', kinds=LNET)
+    seed: int = _field(0, 'seed of initialisation, shuffling, augmentation and the held-out split', ALL, low=0,
+                       high=2 ** 32 - 1)
+    val_ratio: float = _field(0.02, 'held-out fraction when there is no --val_list', ALL, low=0, below=1)
+    save_every: int = _field(1, 'checkpoint every N epochs (and the last)', ALL, low=1)
+    ohem: bool = _field(True, 'online hard example mining in the losses (off: keep every sample)', ALL)
+    flip: bool = _field(True, 'double the epoch with mirrored samples (sample lists)', ALL)
+    prelu_init: float = _field(1.0, "initial PReLU slope (the original's 1.0, the identity)", ALL)
+    basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', LNET, low=1)
     with_landmark: bool = _field(False, 'also train the 5-point head on landmark samples (label -2)', kinds=('onet',))
     landmark_loss: str = _field('l2', "landmark regression: squared error (the original's) or absolute error",
                                 kinds=LANDMARK, choices=('l2', 'l1'))
@@ -79,21 +83,22 @@ class StageRecipe:
                           kinds=LNET, choices=('original', 'box'))
     box_jitter: typing.Tuple[float, ...] = _field((0.05, 0.1, 15.0), 'framing box: centre shift and side scale '
                                                                      '(fractions of the side), rotation (degrees)',
-                                                  kinds=LNET)
+                                                  LNET, low=0, length=3)
     min_landmark_size: float = _field(0.0, 'online: keep faces whose landmark extent is at least this many pixels',
-                                      kinds=LNET)
+                                      LNET, low=0)
     photometric: bool = _field(True, 'online landmark lists: the brightness, grey/colour, noise and blur switches '
                                      'below (off: geometric augmentation only)', kinds=LNET)
     # the original's config.py augmentation switches: every training batch gets a brightness factor,
     # then grey or per-channel gains, then Gaussian noise; landmark batches are also blurred
-    enable_gray: bool = _field(True, 'grey copies among the colour augmentation')
-    enable_color_jitter: bool = _field(True, 'brightness and per-channel gains')
-    enable_gaussian_noise: bool = _field(True, 'Gaussian noise')
+    enable_gray: bool = _field(True, 'grey copies among the colour augmentation', ALL)
+    enable_color_jitter: bool = _field(True, 'brightness and per-channel gains', ALL)
+    enable_gaussian_noise: bool = _field(True, 'Gaussian noise', ALL)
     enable_blur: bool = _field(True, 'blur landmark batches', kinds=LNET)
     enable_black_border: bool = _field(False, 'a grey band over part of each crop (P/R/O: from the left, up to 0.6 '
-                                              'of the side; 106-point crops: left or right, up to half the side)')
-    min_rot_angle: int = _field(-45, 'online landmark crops: smallest rotation (degrees)', kinds=LNET)
-    max_rot_angle: int = _field(45, 'online landmark crops: largest rotation (degrees)', kinds=LNET)
+                                              'of the side; 106-point crops: left or right, up to half the side)',
+                                       ALL)
+    min_rot_angle: int = _field(-45, 'online landmark crops: smallest rotation (degrees)', LNET, low=-180, high=180)
+    max_rot_angle: int = _field(45, 'online landmark crops: largest rotation (degrees)', LNET, low=-180, high=180)
     landmark106_migu_weighting: bool = _field(False, '106 points: double the eyebrow and lip targets (4x their loss; '
                                                      'predictions are halved when such a net runs)', kinds=LNET)
     landmark106_migu_random_flip: bool = _field(False, '106 points: mirror crops (re-indexing the points)', kinds=LNET)
@@ -116,103 +121,38 @@ class StageRecipe:
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
     """Settings of one invocation that do not change what is learned."""
-    val_list: typing.Optional[str] = _field(None, 'validation list (default: a held-out split of the training list)')
+    val_list: typing.Optional[str] = _field(None, 'validation list (default: a held-out split of the training list)',
+                                            ALL)
     image_root: typing.Optional[str] = _field(None, "online landmark lists: image folder (default: data/<config."
                                                     "landmark_img_set> for a list named under data/imglists, else "
                                                     "the list's folder)", kinds=LNET)
-    pretrained: typing.Optional[str] = _field(None, 'checkpoint prefix to start from (with --epoch)')
-    epoch: typing.Optional[int] = _field(None, 'epoch of --pretrained')
+    pretrained: typing.Optional[str] = _field(None, 'checkpoint prefix to start from (with --epoch)', ALL)
+    epoch: typing.Optional[int] = _field(None, 'epoch of --pretrained', ALL, low=0)
     micro_batch: int = _field(-1, 'chunk size of gradient accumulation (-1 auto: cache-sized on CPU; 0 off); '
-                                  'chunks do OHEM and BN like devices')
-    gpus: str = _field('', 'e.g. 0 or 0,1; empty = CPU (environment variable GPUS)')
-    kvstore: str = _field('device', 'device, local, or dist_sync (see tools/launch.py)')
-    workers: int = _field(2, 'processes decoding and augmenting batches (0 = in the training process)')
-    quiet: bool = _field(False, 'no progress bar')
+                                  'chunks do OHEM and BN like devices', ALL, low=-1)
+    gpus: str = _field('', 'e.g. 0 or 0,1; empty = CPU (environment variable GPUS)', ALL)
+    kvstore: str = _field('device', 'device, local, or dist_sync (see tools/launch.py)', ALL)
+    workers: int = _field(2, 'processes decoding and augmenting batches (0 = in the training process)', ALL, low=0)
+    quiet: bool = _field(False, 'no progress bar', ALL)
 
 
-# --- values -------------------------------------------------------------------------------------------
-
-def _kind(tp):
-    """(base type, is a tuple, optional) of a field annotation."""
-    args = typing.get_args(tp)
-    if typing.get_origin(tp) is typing.Union:  # Optional[X]
-        return _kind(next(a for a in args if a is not type(None)))[:2] + (True,)
-    if typing.get_origin(tp) is tuple:
-        return args[0], True, False
-    return tp, False, False
+def _phases(value, where):
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SettingError('%s: phases must be a non-empty list of phase settings' % where)
+    return tuple(p if isinstance(p, Phase) else build(Phase, p, '%s[%d]' % (where, i)) for i, p in enumerate(value, 1))
 
 
-def coerce(field, value, where):
-    """``value`` (JSON or command-line text) as ``field``'s type; a clear error naming ``where``."""
-    base, seq, optional = _kind(field.type)
-    if optional and (value is None or str(value).strip().lower() in ('', 'none')):
-        return None
-    try:
-        if seq:
-            items = value if isinstance(value, (list, tuple)) else [v for v in str(value).split(',') if v.strip()]
-            return tuple(_scalar(base, v) for v in items)
-        out = _scalar(base, value)
-    except (TypeError, ValueError):
-        raise ValueError('%s: %s=%r is not a%s %s' % (where, field.name, value, 'n' if base is int else '',
-                                                      ('list of %ss' % base.__name__) if seq else base.__name__))
-    choices = field.metadata.get('choices')
-    if choices and out not in choices:
-        raise ValueError('%s: %s=%r is not one of %s' % (where, field.name, value, ', '.join(choices)))
-    return out
+def build_stage(values, where):
+    """A :class:`StageRecipe` from its settings (``phases``: a list of :class:`Phase` settings), checked."""
+    return validate(build(StageRecipe, values, where, nested={'phases': _phases}), where)
 
 
-def _scalar(base, v):
-    if base is bool:
-        if isinstance(v, bool):
-            return v
-        text = str(v).strip().lower()
-        if text not in ('1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'):
-            raise ValueError(v)
-        return text in ('1', 'true', 'yes', 'on')
-    if base in (int, float):
-        if isinstance(v, bool):
-            raise ValueError(v)
-        x = float(str(v).strip())
-        if base is int and x != int(x):
-            raise ValueError(v)
-        return int(x) if base is int else x
-    return str(v)
-
-
-def fields(cls, kind=None):
-    """The fields of a recipe class (those whose flags apply to nets of ``kind``)."""
-    return [f for f in dataclasses.fields(cls) if kind is None or kind in f.metadata['kinds']]
-
-
-def _unknown(cls, key, where):
-    names = [f.name for f in dataclasses.fields(cls)]
-    close = difflib.get_close_matches(key, names, n=3)
-    return ValueError('%s: unknown %s setting %r%s' % (where, cls.__name__, key,
-                                                      ' (did you mean %s?)' % ', '.join(close) if close else ''))
-
-
-def build(cls, values, where):
-    """``cls(**values)`` with every value coerced to its field's type and unknown keys refused."""
-    by_name = {f.name: f for f in dataclasses.fields(cls)}
-    out = {}
-    for k, v in values.items():
-        if k.startswith('_'):
-            continue
-        if k not in by_name:
-            raise _unknown(cls, k, where)
-        if cls is StageRecipe and k == 'phases':
-            if not isinstance(v, (list, tuple)) or not v:
-                raise ValueError('%s: phases must be a non-empty list of phase settings' % where)
-            out[k] = tuple(p if isinstance(p, Phase) else build(Phase, _object(p, where), where) for p in v)
-        else:
-            out[k] = coerce(by_name[k], v, where)
-    return cls(**out)
-
-
-def _object(data, where):
-    if not isinstance(data, dict):
-        raise FormatError('%s: each phase of a recipe is a JSON object of settings' % where)
-    return data
+def validate(recipe, where):
+    """The checks that involve two settings of a recipe (each setting's own are its field's)."""
+    if recipe.min_rot_angle > recipe.max_rot_angle:
+        raise SettingError('%s: min_rot_angle=%d is above max_rot_angle=%d' % (where, recipe.min_rot_angle,
+                                                                              recipe.max_rot_angle))
+    return recipe
 
 
 # --- files --------------------------------------------------------------------------------------------
@@ -257,7 +197,7 @@ def _raw(path):
 def load(name):
     """The :class:`StageRecipe` of a recipe name or file."""
     path = recipe_path(name)
-    return build(StageRecipe, _raw(path), path)
+    return build_stage(_raw(path), path)
 
 
 def for_script(script):
@@ -271,54 +211,14 @@ def override(recipe, phase, values, where):
     by_phase = {f.name: f for f in dataclasses.fields(Phase)}
     top, ph = {}, {}
     for k, v in values.items():
-        if k in by_stage:
+        if k in by_stage and k != 'phases':
             top[k] = coerce(by_stage[k], v, where)
         elif k in by_phase:
             ph[k] = coerce(by_phase[k], v, where)
         else:
-            raise _unknown(StageRecipe, k, where)
+            raise F.unknown(StageRecipe, k, where, list(by_stage) + list(by_phase))
     if ph:
         phases = list(recipe.phases)
         phases[phase - 1] = dataclasses.replace(recipe.phase(phase), **ph)
         top['phases'] = tuple(phases)
-    return dataclasses.replace(recipe, **top)
-
-
-def to_dict(recipe):
-    """A recipe as JSON-ready settings (tuples as lists)."""
-    return dataclasses.asdict(recipe, dict_factory=lambda kv: {k: list(v) if isinstance(v, tuple) else v
-                                                                 for k, v in kv})
-
-
-# --- command lines ------------------------------------------------------------------------------------
-
-def flag_text(value):
-    """A field value as its command-line text."""
-    if isinstance(value, tuple):
-        return ','.join(_number_text(v) for v in value)
-    return _number_text(value)
-
-
-def _number_text(v):
-    return repr(v) if isinstance(v, float) else str(v)
-
-
-def to_argv(recipe, phase=1, base=None, always=()):
-    """The flags that make an entry point whose default recipe is ``base`` run ``recipe``'s phase
-    ``phase``: every recipe-level and phase-level field that differs from ``base`` (and those named
-    in ``always``), in field order; a bool field as ``--name`` or ``--no_name``."""
-    base = base or StageRecipe()
-    base_phase = base.phases[min(phase, len(base.phases)) - 1]
-    argv = []
-    for obj, ref, flist in ((recipe, base, fields(StageRecipe)), (recipe.phase(phase), base_phase, fields(Phase))):
-        for f in flist:
-            if not f.metadata['kinds'] or f.name in ('begin_epoch', 'resume', 'fresh_optimizer'):
-                continue
-            v = getattr(obj, f.name)
-            if v == getattr(ref, f.name) and f.name not in always:
-                continue
-            if isinstance(v, bool):
-                argv.append('--%s%s' % ('' if v else 'no_', f.name))
-            elif v is not None:
-                argv += ['--' + f.name, flag_text(v)]
-    return argv
+    return validate(dataclasses.replace(recipe, **top), where)

@@ -165,7 +165,7 @@ def online_crop5(img, pts, size, rng, box=None, min_rot=-45, max_rot=45):
     return out if out is not None else _fallback(img, pts, center, bs, size)
 
 
-def offline_crops5(img, pts, size, rng, box=None, base_num=1, min_bs=40, flip=False,
+def offline_crops5(img, pts, size, rng, box, base_num, min_bs=40, flip=False,
                    angles=tuple(range(-25, 26, 5))):
     """The original's offline 5-point crops for Onet/Lnet: for each angle −25, −20 … 25, ``base_num``
     crops of side 0.5–1.7 × bs around the nose, shifted ±0.35 bs in x and −0.3…+0.4 bs in y, with
