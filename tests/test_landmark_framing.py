@@ -141,12 +141,12 @@ def test_target_norm_freezes_the_output_batchnorm(tmp_path):
     assert out.shape == (2, 10) and np.all(np.isfinite(out))
     # a --val_list is the validation data of an online list too: every training line trains
     from core.train.batches import make_loaders
-    from core.train.trainer import Settings
+    from core.train.trainer import settings
     from symbols import network_info
     val = tmp_path / 'dev.txt'
     val.write_text('\n'.join(rows[:3]) + '\n')
     for val_list, sizes in ((None, (6, 2)), (str(val), (8, 3))):
-        s = Settings(recipe, run=RunOptions(workers=0, quiet=True, val_list=val_list))
+        s = settings(recipe, run=RunOptions(workers=0, quiet=True, val_list=val_list))
         tl, vl = make_loaders(s, network_info('Lnet_v2'))
         assert (tl.num_samples, vl.num_samples) == sizes
 

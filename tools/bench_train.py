@@ -87,13 +87,12 @@ def timed(graph, trainer, batches, kind, micro, warmup=2):
 def model(network, batch_size, micro):
     """The training loop's own model, graph and optimizer for ``network`` (as core.train.trainer.train builds them)."""
     from core.recipes.training_recipe import Phase, StageRecipe
-    s = T.Settings(StageRecipe(network=network, phases=(Phase(batch_size=batch_size),)))
+    s = T.settings(StageRecipe(network=network, phases=(Phase(batch_size=batch_size),)))
     m = T.build_model(s)
     net = T.make_block(m.train_sym, m.arg, m.aux, [mx.cpu()])
     size = s.info()['size']
     micro = T.use_micro_batches(net, T.micro_batch_size(size, mx.cpu()) if micro < 0 else micro, batch_size)
-    trainer = optim.make_trainer(net.collect_params(), dict(lr=0.001, lr_epoch=[], origin_epoch=0, wd=1e-5, optimizer='sgd',
-                                                            samples_per_epoch=1, batch_size=batch_size))
+    trainer = optim.make_trainer(net.collect_params(), Phase(lr=0.001, lr_epoch=(), batch_size=batch_size), 0, 1)
     return T.LossGraph(net, s.info()['kind'], False, T.loss_config(True, 'l2')), trainer, micro
 
 

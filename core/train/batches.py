@@ -18,6 +18,7 @@ import queue
 import shutil
 import signal
 import tempfile
+import typing
 
 import cv2
 import numpy as np
@@ -218,6 +219,30 @@ def _read_slot(buf, layout):
             for k, dt, shape, off in layout}
 
 
+class BatchTask(typing.NamedTuple):
+    """One batch to build: its sample indices and the seed, epoch and number its random draws come from."""
+    indices: np.ndarray
+    seed: int
+    epoch: int
+    number: int
+
+
+class _Job(typing.NamedTuple):
+    """A task for a worker and the shared slot it writes the batch into."""
+    slot: int
+    task: BatchTask
+
+
+class _Built(typing.NamedTuple):
+    """A worker's answer: the batch number and slot, the batch's layout in the slot (or the batch itself
+    when it did not fit), or the error that stopped it."""
+    number: int
+    slot: int
+    layout: object = None
+    batch: object = None
+    error: str = None
+
+
 def _worker(maker, tasks, results, slot_paths, leftovers):
     die_with_starter(*leftovers)  # gone the moment the process that started us is
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -228,16 +253,16 @@ def _worker(maker, tasks, results, slot_paths, leftovers):
             maps.append(mmap.mmap(f.fileno(), 0))
     results.put(None)  # mapped: the files may go
     while True:
-        task = tasks.get()
-        if task is None:
+        job = tasks.get()
+        if job is None:
             return
-        slot, args = task
+        t = job.task
         try:
-            batch = maker(args[0], batch_rng(*args[1:]))
-            layout = _write_slot(maps[slot], batch)
-            results.put((args[3], slot, layout, None if layout is not None else batch, None))
+            batch = maker(t.indices, batch_rng(t.seed, t.epoch, t.number))
+            layout = _write_slot(maps[job.slot], batch)
+            results.put(_Built(t.number, job.slot, layout, None if layout is not None else batch))
         except Exception as exc:  # reported in the training process, with the message
-            results.put((args[3], slot, None, None, '%s: %s' % (type(exc).__name__, exc)))
+            results.put(_Built(t.number, job.slot, error='%s: %s' % (type(exc).__name__, exc)))
 
 
 class _WorkerPool:
@@ -271,24 +296,24 @@ class _WorkerPool:
         """Yield the batches of ``tasks`` in order; a yielded batch stays valid until the next one."""
         pending, free, ready, held, in_flight = iter(tasks), list(range(len(self.maps))), {}, None, 0
         try:
-            for want in [t[3] for t in tasks]:
+            for want in [t.number for t in tasks]:
                 while free:
                     t = next(pending, None)
                     if t is None:
                         break
-                    self.tasks.put((free.pop(), t))
+                    self.tasks.put(_Job(free.pop(), t))
                     in_flight += 1
                 while want not in ready:
-                    b, slot, layout, batch, err = self._get()
+                    built = self._get()
                     in_flight -= 1
-                    if err:
-                        raise DataError('batch %d: %s' % (b, err))
-                    ready[b] = (slot, layout, batch)
+                    if built.error:
+                        raise DataError('batch %d: %s' % (built.number, built.error))
+                    ready[built.number] = built
                 if held is not None:
                     free.append(held)
-                slot, layout, batch = ready.pop(want)
-                held = slot
-                yield batch if batch is not None else _read_slot(self.maps[slot], layout)
+                built = ready.pop(want)
+                held = built.slot
+                yield built.batch if built.batch is not None else _read_slot(self.maps[built.slot], built.layout)
         finally:
             while in_flight and not self.closed:  # let started tasks finish: no write into a reused slot
                 self._get()
@@ -356,11 +381,11 @@ class Loader:
                 .permutation(order)
         order = order[self.rank::self.parts]  # distributed: each worker its own shard
         nb = len(self)
-        tasks = [(order[b * self.batch_size:(b + 1) * self.batch_size], self.seed, epoch, b)
+        tasks = [BatchTask(order[b * self.batch_size:(b + 1) * self.batch_size], self.seed, epoch, b)
                  for b in range(nb)]
         if self.workers <= 0:
-            for indices, seed, ep, b in tasks:
-                yield self.maker(indices, batch_rng(seed, ep, b))
+            for t in tasks:
+                yield self.maker(t.indices, batch_rng(t.seed, t.epoch, t.number))
             return
         if self._pool is None:
             self._pool = _WorkerPool(self.maker, self.workers, self._slot_bytes(), self.workers + self.prefetch + 1)
@@ -512,33 +537,33 @@ def target_stats(maker, seed, count=2000):
 def make_loaders(s, info, shard=(0, 1)):
     """(training loader, validation loader or None) of a run's :class:`core.train.trainer.Settings`.
 
-    Sample lists give :class:`BatchMaker` batches (flip-doubled epochs unless ``s.flip`` is off);
-    ``s.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
-    ``s.val_list`` or a seeded held-out ``s.val_ratio`` of the training list."""
+    Sample lists give :class:`BatchMaker` batches (flip-doubled epochs unless ``s.recipe.flip`` is off);
+    ``s.recipe.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
+    ``s.run.val_list`` or a seeded held-out ``s.recipe.val_ratio`` of the training list."""
     cfg = s.recipe.augment()
     n_points = info['n_points'] if info['kind'] == 'lnet' else 5
-    rng = np.random.RandomState(s.seed)
-    if s.online:
+    rng = np.random.RandomState(s.recipe.seed)
+    if s.recipe.online:
         from core.landmarks.points import read_list as read_landmarks
-        samples = read_landmarks(s.image_set, s.list_format, s.image_root, s.min_landmark_size)
-        if s.val_list:
-            train, val = samples, read_landmarks(s.val_list, s.list_format, s.image_root, s.min_landmark_size)
+        samples = read_landmarks(s.recipe.image_set, s.recipe.list_format, s.run.image_root, s.recipe.min_landmark_size)
+        if s.run.val_list:
+            train, val = samples, read_landmarks(s.run.val_list, s.recipe.list_format, s.run.image_root, s.recipe.min_landmark_size)
         else:
-            train, val = _held_out(samples, s.val_ratio, rng)
+            train, val = _held_out(samples, s.recipe.val_ratio, rng)
         tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
         vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
     else:
-        entries = read_list(s.image_set)
-        if s.val_list:
-            val = read_list(s.val_list)
+        entries = read_list(s.recipe.image_set)
+        if s.run.val_list:
+            val = read_list(s.run.val_list)
         else:
-            entries, val = _held_out(entries, s.val_ratio, rng)
-        tmaker = BatchMaker(SampleSource(entries, info['size'], n_points), True, s.flip, cfg['enable_black_border'], cfg)
+            entries, val = _held_out(entries, s.recipe.val_ratio, rng)
+        tmaker = BatchMaker(SampleSource(entries, info['size'], n_points), True, s.recipe.flip, cfg['enable_black_border'], cfg)
         vmaker = BatchMaker(SampleSource(val, info['size'], n_points), False, False, False, cfg) if val else None
-    train_loader = Loader(tmaker, s.batch_size, s.seed, s.workers, True, shard)
+    train_loader = Loader(tmaker, s.phase.batch_size, s.recipe.seed, s.run.workers, True, shard)
     if len(train_loader) == 0:
-        raise DataError('%s: fewer samples (%d) than one batch of %d' % (s.image_set, train_loader.num_samples,
-                                                                        s.batch_size))
-    val_loader = Loader(vmaker, min(s.batch_size, len(vmaker.source)), s.seed, 0, False, drop_last=False) \
+        raise DataError('%s: fewer samples (%d) than one batch of %d' % (s.recipe.image_set, train_loader.num_samples,
+                                                                        s.phase.batch_size))
+    val_loader = Loader(vmaker, min(s.phase.batch_size, len(vmaker.source)), s.recipe.seed, 0, False, drop_last=False) \
         if vmaker is not None and len(vmaker.source) else None
     return train_loader, val_loader

@@ -28,7 +28,6 @@ from core.common.fileio import FormatError, atomic_call
 
 MOMENTUM = 0.9
 NAMES = {'sgd': 'SGD', 'adam': 'Adam'}
-OPTIMIZERS = tuple(NAMES)
 STATE_VERSION = 1
 
 
@@ -48,20 +47,18 @@ def decays(name):
     return name.endswith('_weight') or name.endswith('_gamma')
 
 
-def make_trainer(params, settings, kvstore=None):
-    """A Gluon trainer for ``params`` (a ParameterDict) from ``settings`` (see :func:`signature`).
+def make_trainer(params, phase, origin_epoch, samples_per_epoch, kvstore=None):
+    """A Gluon trainer for ``params`` (a ParameterDict) that runs ``phase`` (a
+    :class:`core.recipes.training_recipe.Phase`: optimizer, lr and its milestones, batch, weight decay)
+    from epoch ``origin_epoch``, with ``samples_per_epoch`` samples an epoch.
 
     Updates always happen on the workers (``update_on_kvstore=False``), so every device and every
     machine holds the optimizer state that :func:`save_state` writes."""
     for name, p in params.items():
         p.wd_mult = 1.0 if decays(name) else 0.0
-    base_lr, sched = lr_schedule(settings['lr'], settings['lr_epoch'], settings['origin_epoch'],
-                                 settings['samples_per_epoch'], settings['batch_size'])
-    name = settings['optimizer']
-    if name not in OPTIMIZERS:
-        raise ValueError('unknown optimizer %r (%s)' % (name, ', '.join(OPTIMIZERS)))
-    opt = {'learning_rate': base_lr, 'wd': settings['wd'],
-           ('momentum' if name == 'sgd' else 'beta1'): settings.get('momentum', MOMENTUM)}
+    base_lr, sched = lr_schedule(phase.lr, phase.lr_epoch, origin_epoch, samples_per_epoch, phase.batch_size)
+    name = phase.optimizer
+    opt = {'learning_rate': base_lr, 'wd': phase.wd, ('momentum' if name == 'sgd' else 'beta1'): MOMENTUM}
     if sched is not None:
         opt['lr_scheduler'] = sched
     trainer = mx.gluon.Trainer(params, name, opt, kvstore=kvstore, update_on_kvstore=False)
@@ -82,6 +79,13 @@ def sync_workers(trainer, kv):
     trainer._init_params()
     mx.nd.waitall()
     kv._barrier()
+
+
+def state_settings(phase, phase_number, origin_epoch, samples_per_epoch, devices, workers):
+    """What an optimizer state records about the run that made it (:func:`signature` and the phase)."""
+    return dict(lr=phase.lr, lr_epoch=list(phase.lr_epoch), origin_epoch=origin_epoch, batch_size=phase.batch_size,
+                phase=phase_number, samples_per_epoch=samples_per_epoch, wd=phase.wd, momentum=MOMENTUM,
+                optimizer=phase.optimizer, devices=devices, workers=workers)
 
 
 def signature(settings):

@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import os
 import time
+import typing
 import warnings
 
 import numpy as np
@@ -44,11 +45,27 @@ from core.runtime.model_io import ModelError, available_epochs, load_params, par
 log = logging.getLogger('train')
 
 
+@dataclasses.dataclass(frozen=True)
 class Settings:
-    """What one run reads: phase ``phase`` of a :class:`core.recipes.training_recipe.StageRecipe` with the invocation's
-    :class:`core.recipes.training_recipe.RunOptions`, its starting point resolved. Attributes are looked up in the
-    phase, then the recipe, then the run options; ``begin_epoch``, ``resume`` and ``pretrained`` are
-    decided here (and the optimizer's fresh start in :func:`setup`):
+    """What one run reads, each part by name: ``recipe`` (a :class:`core.recipes.training_recipe.StageRecipe`),
+    ``phase`` (its :class:`core.recipes.training_recipe.Phase` that runs, number ``phase_number``), ``run``
+    (the invocation's :class:`core.recipes.training_recipe.RunOptions`), and the starting point
+    :func:`settings` resolves: ``begin_epoch``, ``resume`` and ``pretrained``."""
+    recipe: object
+    phase: object
+    phase_number: int
+    run: object
+    begin_epoch: int
+    resume: bool
+    pretrained: typing.Optional[str]
+
+    def info(self):
+        return symbols.network_info(self.recipe.network)
+
+
+def settings(recipe, phase=1, run=None, begin_epoch=None):
+    """The :class:`Settings` of phase ``phase`` of ``recipe`` with ``run``'s options, its start decided here
+    (and the optimizer's fresh start in :func:`setup`):
 
     * a first phase starts at its ``begin_epoch`` (default 0), from scratch unless it resumes;
     * a later phase continues from the newest checkpoint of the recipe's prefix (where the phase before
@@ -58,28 +75,15 @@ class Settings:
       continues its own optimizer state.
 
     ``begin_epoch`` (here) overrides the phase's: an epoch, or ``'last'`` for the newest checkpoint."""
-
-    def __init__(self, recipe, phase=1, run=None, begin_epoch=None):
-        run = run if run is not None else RunOptions()
-        ph = recipe.phase(phase)
-        self.recipe, self.phase, self.run, self._phase = recipe, phase, run, ph
-        later = phase > 1
-        self.resume = ph.resume or later
-        self.pretrained = run.pretrained or (recipe.prefix if later else None)
-        begin = begin_epoch if begin_epoch is not None else ph.begin_epoch
-        if begin is None:
-            begin = 'last' if later else 0
-        self.begin_epoch = _newest(recipe.prefix, ph.end_epoch) if begin == 'last' else int(begin)
-
-    def __getattr__(self, name):
-        for part in ('_phase', 'recipe', 'run'):
-            obj = self.__dict__.get(part)
-            if obj is not None and hasattr(obj, name):
-                return getattr(obj, name)
-        raise AttributeError(name)
-
-    def info(self):
-        return symbols.network_info(self.network)
+    run = run if run is not None else RunOptions()
+    ph = recipe.phase(phase)
+    later = phase > 1
+    begin = begin_epoch if begin_epoch is not None else ph.begin_epoch
+    if begin is None:
+        begin = 'last' if later else 0
+    begin = _newest(recipe.prefix, ph.end_epoch) if begin == 'last' else int(begin)
+    return Settings(recipe, ph, phase, run, begin, ph.resume or later,
+                    run.pretrained or (recipe.prefix if later else None))
 
 
 def _newest(prefix, end_epoch):
@@ -128,9 +132,9 @@ class Model:
 
 
 def build_model(s, stats=None):
-    """The training and inference graphs of ``s.network`` with freshly initialised parameters.
+    """The training and inference graphs of ``s.recipe.network`` with freshly initialised parameters.
 
-    ``s.target_norm`` (landmark nets and the Onet landmark head): the BatchNorm on the landmark
+    ``s.recipe.target_norm`` (landmark nets and the Onet landmark head): the BatchNorm on the landmark
     output keeps its stored statistics in training and its scale and shift are set to ``stats``,
     the (mean, std) of the training targets, and frozen: the output is ``std·z + mean``, so the layers
     below learn standardised targets (unit spread) instead of coordinates that vary by a few
@@ -139,15 +143,15 @@ def build_model(s, stats=None):
     rather than at ±1 standard deviation of noise (measured: 15.7 % against 11.9 % dev NME after
     one epoch). The inference graph is the original's."""
     info = s.info()
-    with_landmark = bool(s.with_landmark) and info['kind'] == 'onet'
-    names = landmark_head(info['kind'], with_landmark) if s.target_norm else None
+    with_landmark = bool(s.recipe.with_landmark) and info['kind'] == 'onet'
+    names = landmark_head(info['kind'], with_landmark) if s.recipe.target_norm else None
     head = names[1] if names else None
-    if s.target_norm and head is None:
+    if s.recipe.target_norm and head is None:
         raise ValueError('target_norm applies to landmark outputs (an Lnet, or an Onet with --with_landmark)')
-    train_sym = symbols.get_symbol(s.network, 'train', with_landmark=with_landmark, basenum=s.basenum,
+    train_sym = symbols.get_symbol(s.recipe.network, 'train', with_landmark=with_landmark, basenum=s.recipe.basenum,
                                    fixed_head=head is not None)
-    test_sym = symbols.get_symbol(s.network, 'test', with_landmark=with_landmark, basenum=s.basenum)
-    arg, aux = init_params(train_sym, (1, 3, info['size'], info['size']), s.seed, s.prelu_init)
+    test_sym = symbols.get_symbol(s.recipe.network, 'test', with_landmark=with_landmark, basenum=s.recipe.basenum)
+    arg, aux = init_params(train_sym, (1, 3, info['size'], info['size']), s.recipe.seed, s.recipe.prelu_init)
     if head is not None:
         if stats is None:
             raise ValueError('target_norm needs the targets\' (mean, std)')
@@ -156,7 +160,7 @@ def build_model(s, stats=None):
         aux[head + '_moving_mean'] = mx.nd.zeros(len(mean))
         aux[head + '_moving_var'] = mx.nd.array(np.full(len(mean), 1.0 - BN_EPS))  # (z − 0)/√(var + eps) = z
         arg[names[0] + '_weight'] = arg[names[0] + '_weight'] / 10.0
-    return Model(s.network, train_sym, test_sym, arg, aux, with_landmark, s.basenum, head)
+    return Model(s.recipe.network, train_sym, test_sym, arg, aux, with_landmark, s.recipe.basenum, head)
 
 
 def _load_into(model, path, strict):
@@ -191,13 +195,13 @@ def restore(model, s, prefix):
         if not own and not s.pretrained and s.begin_epoch == 0:
             raise ModelError('--resume: nothing to resume from (give --begin_epoch N of a saved epoch, '
                              'or --pretrained PREFIX --epoch N)')
-        src, epoch = (prefix, s.begin_epoch) if own else (s.pretrained or prefix, s.epoch or s.begin_epoch)
+        src, epoch = (prefix, s.begin_epoch) if own else (s.pretrained or prefix, s.run.epoch or s.begin_epoch)
         n = _load_into(model, _checkpoint(src, epoch), strict=True)
         log.info('weights: %d parameters from %s epoch %d', n, src, epoch)
         states = '%s-%04d.states' % (prefix, s.begin_epoch)
         return states if own and os.path.isfile(states) else None
     if s.pretrained:
-        epoch = s.epoch if s.epoch is not None else 0
+        epoch = s.run.epoch if s.run.epoch is not None else 0
         n = _load_into(model, _checkpoint(s.pretrained, epoch), strict=False)
         log.info('weights: fine-tuning from %s epoch %d (%d parameters)', s.pretrained, epoch, n)
     return None
@@ -418,27 +422,27 @@ def _fmt(metrics):
 
 def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
-    cfg = loss_config(s.ohem, s.landmark_loss)
-    schedule = 'lr %g, x0.1 at epochs %s' % (s.lr, ','.join(map(str, s.lr_epoch)) or 'none')
-    photometric = s.photometric or not s.online
-    blur = ', blur' if s.enable_blur and photometric else ''
-    aug = ('detector-framed landmark crops (shift, scale, rotation, flip%s) + ' % blur if s.framing == 'box' else
-           'online landmark crops (rotation, crop jitter, flip%s) + ' % blur) if s.online else \
-        ('mirrored copies (epoch doubled) + ' if s.flip else '')
+    cfg = loss_config(s.recipe.ohem, s.recipe.landmark_loss)
+    schedule = 'lr %g, x0.1 at epochs %s' % (s.phase.lr, ','.join(map(str, s.phase.lr_epoch)) or 'none')
+    photometric = s.recipe.photometric or not s.recipe.online
+    blur = ', blur' if s.recipe.enable_blur and photometric else ''
+    aug = ('detector-framed landmark crops (shift, scale, rotation, flip%s) + ' % blur if s.recipe.framing == 'box' else
+           'online landmark crops (rotation, crop jitter, flip%s) + ' % blur) if s.recipe.online else \
+        ('mirrored copies (epoch doubled) + ' if s.recipe.flip else '')
     colour = [n for n, k in (('brightness', 'enable_color_jitter'), ('grey/colour gains', 'enable_gray'),
-                             ('gaussian noise', 'enable_gaussian_noise')) if getattr(s, k)]
-    return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.network, info['kind'], info['size'], info['size'],
-                                                             s.image_set, n_samples),
+                             ('gaussian noise', 'enable_gaussian_noise')) if getattr(s.recipe, k)]
+    return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.recipe.network, info['kind'], info['size'], info['size'],
+                                                             s.recipe.image_set, n_samples),
             'epochs %d..%d, batch %d%s, %s, %s %g, weight decay %g (weights and gammas)'
-            % (s.begin_epoch + 1, s.end_epoch, s.batch_size, ' in chunks of %d' % micro if micro else '',
-               schedule, 'SGD momentum' if s.optimizer == 'sgd' else 'Adam beta1', optim.MOMENTUM, s.wd),
+            % (s.begin_epoch + 1, s.phase.end_epoch, s.phase.batch_size, ' in chunks of %d' % micro if micro else '',
+               schedule, 'SGD momentum' if s.phase.optimizer == 'sgd' else 'Adam beta1', optim.MOMENTUM, s.phase.wd),
             'OHEM: classification %s, boxes %s, landmarks %s' % tuple(
                 ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
                  (cfg.LANDMARK_OHEM, cfg.LANDMARK_OHEM_RATIO))),
             'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + (
-        ['landmarks: %s loss%s' % (s.landmark_loss.upper(), ', output BatchNorm frozen at the targets\' mean/std'
-                                   if s.target_norm else '')] if info['kind'] == 'lnet' or s.with_landmark else [])
+        ['landmarks: %s loss%s' % (s.recipe.landmark_loss.upper(), ', output BatchNorm frozen at the targets\' mean/std'
+                                   if s.recipe.target_norm else '')] if info['kind'] == 'lnet' or s.recipe.with_landmark else [])
 
 
 @dataclasses.dataclass
@@ -464,39 +468,38 @@ class Run:
 def setup(s):
     """Devices, data, model (restored as the flags say), trainer and loss graph of a run."""
     info = s.info()
-    ctxs = contexts(s.gpus)
-    dist = s.kvstore.startswith('dist')
-    kv = mx.kv.create(s.kvstore) if dist else s.kvstore
+    ctxs = contexts(s.run.gpus)
+    dist = s.run.kvstore.startswith('dist')
+    kv = mx.kv.create(s.run.kvstore) if dist else s.run.kvstore
     rank, parts = (kv.rank, kv.num_workers) if dist else (0, 1)
-    prefix = s.prefix.replace('{rank}', str(rank))  # '{rank}' in a prefix: every worker saves its own
-    saves = rank == 0 or '{rank}' in s.prefix
-    mx.random.seed(s.seed)
+    prefix = s.recipe.prefix.replace('{rank}', str(rank))  # '{rank}' in a prefix: every worker saves its own
+    saves = rank == 0 or '{rank}' in s.recipe.prefix
+    mx.random.seed(s.recipe.seed)
     train_loader, val_loader = D.make_loaders(s, info, shard=(rank, parts))
-    stats = D.target_stats(train_loader.maker, seed=s.seed) if s.target_norm or (
+    stats = D.target_stats(train_loader.maker, seed=s.recipe.seed) if s.recipe.target_norm or (
         info['kind'] == 'lnet' and info['n_points'] == 5 and val_loader is not None) else None
-    model = build_model(s, stats if s.target_norm else None)
+    model = build_model(s, stats if s.recipe.target_norm else None)
     state_file = restore(model, s, prefix)
     net = make_block(model.train_sym, model.arg, model.aux, ctxs)
     if model.frozen_head:
         for name in ('_gamma', '_beta'):
             net.collect_params()[model.frozen_head + name].grad_req = 'null'
-    micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.micro_batch < 0 else s.micro_batch,
-                              s.batch_size // len(ctxs))
-    opt_settings = dict(lr=s.lr, lr_epoch=list(s.lr_epoch), origin_epoch=s.begin_epoch, batch_size=s.batch_size,
-                        phase=s.phase, samples_per_epoch=train_loader.num_samples // parts, wd=s.wd,
-                        momentum=optim.MOMENTUM, optimizer=s.optimizer, devices=len(ctxs), workers=parts)
-    trainer = optim.make_trainer(net.collect_params(), opt_settings, kvstore=kv)
+    micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.run.micro_batch < 0 else s.run.micro_batch,
+                              s.phase.batch_size // len(ctxs))
+    samples_per_epoch = train_loader.num_samples // parts
+    trainer = optim.make_trainer(net.collect_params(), s.phase, s.begin_epoch, samples_per_epoch, kvstore=kv)
+    opt_settings = optim.state_settings(s.phase, s.phase_number, s.begin_epoch, samples_per_epoch, len(ctxs), parts)
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)
-    if s.phase > 1 and s.fresh_optimizer and (not state_file or optim.read_state(state_file)[0].get('phase') != s.phase):
+    if s.phase_number > 1 and s.phase.fresh_optimizer and (not state_file or optim.read_state(state_file)[0].get('phase') != s.phase_number):
         log.info('phase %d of %d: the weights of epoch %d and a fresh %s at lr %g (the phase says fresh_optimizer)',
-                 s.phase, len(s.recipe.phases), s.begin_epoch, optim.NAMES[s.optimizer], s.lr)
+                 s.phase_number, len(s.recipe.phases), s.begin_epoch, optim.NAMES[s.phase.optimizer], s.phase.lr)
     elif state_file:
         restored, why = optim.restore_state(state_file, trainer, opt_settings)
-        log.info('optimizer: %s', why if restored else 'fresh %s from the loaded weights, %s' % (optim.NAMES[s.optimizer], why))
+        log.info('optimizer: %s', why if restored else 'fresh %s from the loaded weights, %s' % (optim.NAMES[s.phase.optimizer], why))
     elif s.resume or s.pretrained:
-        log.info('optimizer: fresh %s from the loaded weights', optim.NAMES[s.optimizer])
-    graph = LossGraph(net, info['kind'], model.with_landmark, loss_config(s.ohem, s.landmark_loss),
+        log.info('optimizer: fresh %s from the loaded weights', optim.NAMES[s.phase.optimizer])
+    graph = LossGraph(net, info['kind'], model.with_landmark, loss_config(s.recipe.ohem, s.recipe.landmark_loss),
                       2 * info['n_points'] if info['kind'] == 'lnet' else None)
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
     return Run(s, prefix, rank, saves, ctxs, model, net, graph, trainer, opt_settings, micro, train_loader,
@@ -507,7 +510,7 @@ def _logger(r, epoch):
     """The per-``frequent`` callback of :func:`train_epoch`: the original's Speedometer line and a CSV row."""
     def on_log(b, speed, window, bar):
         if r.rank == 0:
-            (log.info if r.settings.quiet else bar.write)('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\t%s'
+            (log.info if r.settings.run.quiet else bar.write)('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\t%s'
                                                          % (epoch, b, speed, window.format()))
         if r.log:
             r.log.add(dict(phase='train', epoch=epoch + 1, batch=b, batches=len(r.train_loader), speed=speed,
@@ -518,10 +521,10 @@ def _logger(r, epoch):
 def end_of_epoch(r, epoch, metrics, seconds):
     """Checkpoint (every ``save_every`` epochs and the last), validation, log rows and the plot."""
     s = r.settings
-    due = (epoch + 1) % s.save_every == 0 or epoch + 1 == s.end_epoch
+    due = (epoch + 1) % s.recipe.save_every == 0 or epoch + 1 == s.phase.end_epoch
     if due:
         save_checkpoint(r.prefix, epoch + 1, r.model, r.net, r.trainer, r.opt_settings, r.ctxs[0],
-                        s.landmark106_migu_weighting)
+                        s.recipe.landmark106_migu_weighting)
     r.log.add(dict(phase='train_epoch', epoch=epoch + 1, time=seconds, lr=r.trainer.learning_rate, **metrics['train']))
     log.info('Epoch[%d] Train-%s', epoch + 1, _fmt(metrics['train']).replace('\t', '\tTrain-'))
     if r.val_loader is not None and due:
@@ -530,31 +533,31 @@ def end_of_epoch(r, epoch, metrics, seconds):
         log.info('Epoch[%d] Validation-%s', epoch + 1, _fmt(metrics['val']).replace('\t', '\tValidation-'))
     log.info('Epoch[%d] Time cost=%.3f%s', epoch + 1, seconds, '; saved %s' % params_path(r.prefix, epoch + 1)
              if due else '')
-    r.log.plot(r.prefix + '-curves.png', '%s: %s' % (s.network, os.path.basename(r.prefix)))
+    r.log.plot(r.prefix + '-curves.png', '%s: %s' % (s.recipe.network, os.path.basename(r.prefix)))
     return metrics
 
 
 def train(recipe, phase=1, run=None, begin_epoch=None):
     """Train phase ``phase`` of ``recipe`` (a :class:`core.recipes.training_recipe.StageRecipe`) with ``run``'s options
-    (see :class:`Settings` for ``begin_epoch``); returns the last epoch's metrics {'train': …, 'val': …},
+    (see :func:`settings` for ``begin_epoch``); returns the last epoch's metrics {'train': …, 'val': …},
     or {} when a resumed run has nothing left to do."""
-    s = Settings(recipe, phase, run, begin_epoch)
-    if s.resume and s.begin_epoch >= s.end_epoch:
-        log.info('nothing to do: %s is at epoch %d, end_epoch is %d', s.prefix, s.begin_epoch, s.end_epoch)
+    s = settings(recipe, phase, run, begin_epoch)
+    if s.resume and s.begin_epoch >= s.phase.end_epoch:
+        log.info('nothing to do: %s is at epoch %d, end_epoch is %d', s.recipe.prefix, s.begin_epoch, s.phase.end_epoch)
         return {}
-    if s.begin_epoch >= s.end_epoch:
-        raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.end_epoch))
+    if s.begin_epoch >= s.phase.end_epoch:
+        raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.phase.end_epoch))
     r = setup(s)
     last, epoch = {}, s.begin_epoch
     try:
-        for epoch in range(s.begin_epoch, s.end_epoch):
+        for epoch in range(s.begin_epoch, s.phase.end_epoch):
             t0 = time.time()
-            last = {'train': train_epoch(r.graph, r.trainer, r.train_loader, epoch, r.ctxs, r.micro, s.frequent,
-                                         _logger(r, epoch), progress=r.rank == 0 and not s.quiet, epochs=s.end_epoch)}
+            last = {'train': train_epoch(r.graph, r.trainer, r.train_loader, epoch, r.ctxs, r.micro, s.phase.frequent,
+                                         _logger(r, epoch), progress=r.rank == 0 and not s.run.quiet, epochs=s.phase.end_epoch)}
             if r.saves:
                 last = end_of_epoch(r, epoch, last, time.time() - t0)
     except KeyboardInterrupt:
-        saved = available_epochs(s.prefix)
+        saved = available_epochs(s.recipe.prefix)
         raise Interrupted('interrupted in epoch %d; %s' % (epoch + 1, 'to continue from epoch %d, run the same command '
                           'with --resume --begin_epoch last' % saved[-1] if saved else 'no epoch was saved yet'))
     finally:
