@@ -14,6 +14,7 @@ REQUIRES = [
     'protobuf==7.36.2',
     'onnxruntime==1.32.0',
     'pytest==9.2.0',
+    'radon==6.0.1',          # the layout test's complexity check
     'scikit-image==0.22.0',  # embedded demo set: LFW face crops + natural images ship in its wheel
     'matplotlib==3.9.4',     # plots (PR, ROC, CED, training curves); 3.9 is the last line for numpy 1.23
     'contourpy==1.3.2',      # matplotlib's dependency, pinned to a release that accepts numpy 1.23.5

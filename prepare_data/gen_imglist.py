@@ -152,34 +152,22 @@ def _require_finished(folder, classes):
                               'or failed); rerun it to finish them' % (folder, cls, manifest_name(cls)))
 
 
-def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
-             plus=False, size=None, classes=None, extra=()):
-    """Write the list; returns {class: (pool size, taken)}. ``extra``: sample folders whose positives and
-    parts join those pools (after the main folder's) before the counts are drawn."""
-    rng = np.random.RandomState(seed)
-    list_dir = os.path.dirname(os.path.abspath(out_path))
-    report = {}
-    counts = {c: None for c in classes} if classes else class_counts(base_num, with_hard, with_landmark, plus, size)
+def _pools(folder, extra, counts, list_dir):
+    """Each class's pool as (folder, size) parts, the main folder first; a clear error for an empty pool."""
     _require_finished(folder, counts)
     for root in extra:
         _require_finished(root, [c for c in EXTRA_CLASSES if c in counts])
-    # each class pool: (folder, size) parts, the main folder first
     parts = {cls: [(folder, pool_size(folder, cls, list_dir))] +
              [(root, pool_size(root, cls, list_dir)) for root in extra if cls in EXTRA_CLASSES] for cls in counts}
-    sizes = {cls: sum(n for _, n in p) for cls, p in parts.items()}
-    empty = [c for c, n in sizes.items() if not n]
+    empty = [c for c, p in parts.items() if not sum(n for _, n in p)]
     if empty:
         raise FormatError('%s: no %s samples (%s)' % (folder, ', '.join(empty), 'hard-example mining found none: '
                           'the previous stage is too weak or its threshold too high' if any(
                               c.startswith('neg_hard') for c in empty) else 'generate them first'))
-    if keep_ratio and not classes:
-        fill = min(1.0, min(sizes[c] / float(w) for c, w in counts.items()))
-        counts = {c: max(1, int(round(w * fill))) for c, w in counts.items()}
-    picks = {}
-    for cls, want in counts.items():  # the draws of the seeded generator, class by class as before
-        n = sizes[cls]
-        picks[cls] = np.sort(draw(rng, n, want)) if want is not None and n > want else None
-        report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
+    return parts
+
+
+def _write_list(out_path, counts, parts, picks, list_dir):
     with atomic_write(out_path) as f:
         for cls in counts:
             start = 0
@@ -190,6 +178,26 @@ def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, wit
                 for line in pool_lines(root, cls, list_dir, pick):
                     f.write(line + '\n')
                 start += n
+
+
+def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
+             plus=False, size=None, classes=None, extra=()):
+    """Write the list; returns {class: (pool size, taken)}. ``extra``: sample folders whose positives and
+    parts join those pools (after the main folder's) before the counts are drawn."""
+    rng = np.random.RandomState(seed)
+    list_dir = os.path.dirname(os.path.abspath(out_path))
+    counts = {c: None for c in classes} if classes else class_counts(base_num, with_hard, with_landmark, plus, size)
+    parts = _pools(folder, extra, counts, list_dir)
+    sizes = {cls: sum(n for _, n in p) for cls, p in parts.items()}
+    if keep_ratio and not classes:
+        fill = min(1.0, min(sizes[c] / float(w) for c, w in counts.items()))
+        counts = {c: max(1, int(round(w * fill))) for c, w in counts.items()}
+    picks, report = {}, {}
+    for cls, want in counts.items():  # the draws of the seeded generator, class by class as before
+        n = sizes[cls]
+        picks[cls] = np.sort(draw(rng, n, want)) if want is not None and n > want else None
+        report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
+    _write_list(out_path, counts, parts, picks, list_dir)
     return report
 
 

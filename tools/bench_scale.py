@@ -215,40 +215,43 @@ def run_measured(argv, log_path, interval=0.2, max_seconds=0):
 # --- the stages ----------------------------------------------------------------------------------------
 
 def stage_commands(d, wider, landmark_list, landmark_root, workers):
-    """{stage: argv} for one scale's folder ``d``, with the default models' settings of the pipeline."""
+    """{stage: argv} for one scale's folder ``d``: the default recipe's data settings and the default
+    models' mining, as the pipeline runs them (no dev split; one epoch of Pnet training)."""
     from core.detect.cascade import default_card
-    card = default_card()
+    from core.recipes.fields import flag_text
+    from core.recipes.pipeline_recipe import DEFAULT_RECIPE, load_recipe
+    card, r = default_card(), load_recipe(DEFAULT_RECIPE)
     py = sys.executable
     anno, samples, lists = os.path.join(d, 'anno.txt'), os.path.join(d, 'samples'), os.path.join(d, 'lists')
-    w = ['--workers', str(workers)]
+    w, seed = ['--workers', str(workers)], ['--seed', str(r.seed)]
     gen = lambda size, base: [py, 'prepare_data/gen_data.py', '--size', str(size), '--base_num', str(base),  # noqa: E731
-                              '--min_face', '20', '--anno', anno, '--out', samples, '--seed', '0'] + w
+                              '--min_face', str(r.data.min_face), '--anno', anno, '--out', samples] + seed + w
     lst = lambda size, base, name, hard: ([py, 'prepare_data/gen_imglist.py', '--size', str(size),  # noqa: E731
-                                           '--base_num', str(base), '--samples', samples, '--seed', '0',
-                                           '--out', os.path.join(lists, name)]
-                                          + (['--with_hard', '--keep_ratio'] if hard else []))
-    p, r = card.prefix[0], card.prefix[1]
-    e = [str(x) for x in card.epoch]
+                                           '--base_num', str(base), '--samples', samples, '--out',
+                                           os.path.join(lists, name)] + seed
+                                          + (['--with_hard'] + (['--keep_ratio'] if r.data.keep_ratio else [])
+                                             if hard else []))
+    mine = lambda mode, n, thresh: [py, 'prepare_data/gen_hard_example.py', '--test_mode', mode,  # noqa: E731
+                                    '--prefix', ','.join(card.prefix[:n]), '--epoch', ','.join(map(str, card.epoch[:n])),
+                                    '--thresh', flag_text(thresh), '--min_face', flag_text(r.detector.min_face),
+                                    '--anno', anno, '--out', samples, '--backend', 'onnx'] + w
+    p = r.p.train
     cmds = {
         'anno': [py, 'prepare_data/gen_anno_and_train_list.py', '--wider_root', wider, '--source', 'txt',
                  '--anno', anno, '--list', os.path.join(d, 'train.txt')],
-        'p_data': gen(20, 4), 'p_list': lst(20, 4, 'p.txt', False),
-        'r_data': gen(24, 2),
-        'r_hard': [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'rnet', '--prefix', p, '--epoch', e[0],
-                   '--thresh', '0.3', '--min_face', '20', '--anno', anno, '--out', samples, '--backend', 'onnx'] + w,
-        'r_list': lst(24, 2, 'r.txt', True),
-        'o_data': gen(48, 2),
-        'o_hard': [py, 'prepare_data/gen_hard_example.py', '--test_mode', 'onet', '--prefix', p + ',' + r,
-                   '--epoch', e[0] + ',' + e[1], '--thresh', '0.3,0.3', '--min_face', '20', '--anno', anno,
-                   '--out', samples, '--backend', 'onnx'] + w,
-        'o_list': lst(48, 2, 'o.txt', True),
-        'p_train': [py, 'train_P20.py', '--network', 'Pnet20_v1', '--image_set', os.path.join(lists, 'p.txt'),
-                    '--prefix', os.path.join(d, 'model', 'pnet20'), '--lr', '0.02', '--end_epoch', '1',
-                    '--batch_size', '256', '--frequent', '100000', '--seed', '0', '--quiet', '--no_ohem'] + w,
+        'p_data': gen(20, r.p.base_num), 'p_list': lst(20, r.p.base_num, 'p.txt', False),
+        'r_data': gen(24, r.r.base_num), 'r_hard': mine('rnet', 1, r.r.mine_thresh),
+        'r_list': lst(24, r.r.base_num, 'r.txt', True),
+        'o_data': gen(48, r.o.base_num), 'o_hard': mine('onet', 2, r.o.mine_thresh),
+        'o_list': lst(48, r.o.base_num, 'o.txt', True),
+        'p_train': [py, 'train_P20.py', '--network', p.network, '--image_set', os.path.join(lists, 'p.txt'),
+                    '--prefix', os.path.join(d, 'model', 'pnet20'), '--lr', flag_text(p.phases[0].lr),
+                    '--end_epoch', '1', '--batch_size', str(p.phases[0].batch_size), '--frequent', '100000',
+                    '--seed', str(r.seed), '--quiet'] + (['--no_ohem'] if not p.ohem else []) + w,
     }
     if landmark_list:
         cmds['landmarks'] = [py, 'prepare_data/gen_landmark.py', '--list', landmark_list, '--format', 'cuhk',
-                             '--image_root', landmark_root, '--size', '48', '--out', samples, '--seed', '0'] + w
+                             '--image_root', landmark_root, '--size', '48', '--out', samples] + seed + w
     return cmds
 
 
@@ -281,7 +284,7 @@ def table(results, scales, stages):
     return rows, growth
 
 
-def main(argv=None):
+def _args(argv):
     ap = cli.parser(__doc__)
     ap.add_argument('--wider_root', default=os.path.join(config.shared, 'data', 'widerface'))
     ap.add_argument('--landmarks', default=os.path.join(config.shared, 'data', 'landmarks5', 'new_training.txt'),
@@ -289,61 +292,70 @@ def main(argv=None):
     ap.add_argument('--scales', default='1,3,10')
     ap.add_argument('--stages', default=','.join(STAGES), help='a subset of the stages, in their order')
     ap.add_argument('--out', default=os.path.join('runs', 'scale'))
-    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--workers', type=cli.positive_int('--workers'), default=2)
     ap.add_argument('--train_seconds', type=float, default=0,
                     help='stop p_train after this long (0 = its whole epoch): memory set-up measured, time not')
     ap.add_argument('--keep', action='store_true', help='keep each scale\'s data (default: removed once measured)')
     ap.add_argument('--fresh', action='store_true', help='forget earlier results in --out')
     args = ap.parse_args(argv)
-    from core.common.fileio import save_json, write_lines
-    from core.common.plot import scale_plot
-    scales = cli.csv_list(args.scales, int, 'scale')
-    stages = cli.csv_list(args.stages, str, 'stage')
+    args.scales = cli.csv_list(args.scales, int, '--scales')
+    stages = cli.csv_list(args.stages, str, '--stages')
     bad = [s for s in stages if s not in STAGES]
     if bad:
-        raise ValueError('unknown stage(s) %s (%s)' % (', '.join(bad), ', '.join(STAGES)))
-    stages = [s for s in STAGES if s in stages]
+        raise cli.SettingError('--stages: unknown stage(s) %s (%s)' % (', '.join(bad), ', '.join(STAGES)))
+    args.stages = [s for s in STAGES if s in stages]
     if not os.path.isfile(os.path.join(args.wider_root, 'wider_face_split', 'wider_face_train_bbx_gt.txt')):
         raise FileNotFoundError('%s: no wider_face_split/wider_face_train_bbx_gt.txt' % args.wider_root)
     if args.landmarks and not os.path.isfile(args.landmarks):
         print('landmark list %s not found: the landmarks stage is skipped' % args.landmarks)
         args.landmarks = ''
+    return args
+
+
+def measure_scale(k, args, results, res_path, logs):
+    """Run the stages not yet measured at scale ``k``, recording each in ``results`` as it ends."""
+    from core.common.fileio import save_json
+    d = os.path.abspath(os.path.join(args.out, 'x%d' % k))
+    if args.fresh and os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d, exist_ok=True)
+    wider, n_images = scaled_wider(args.wider_root, d, k)
+    lm_list, lm_root = scaled_landmarks(args.landmarks, d, k) if args.landmarks else ('', '')
+    cmds = stage_commands(d, wider, lm_list, lm_root, args.workers)
+    done = results.setdefault('%d' % k, {})
+    for st in [st for st in args.stages if st in cmds and st not in done]:
+        size0, files0 = disk_usage(d)
+        print('[%d×, %d images] %s ...' % (k, n_images, st), flush=True)
+        log = os.path.join(logs, 'x%d_%s.log' % (k, st))
+        m = run_measured(cmds[st], log, max_seconds=args.train_seconds if st == 'p_train' else 0)
+        if m['returncode'] != 0:
+            raise RuntimeError('%d× %s failed (exit %d); log %s:\n%s' % (k, st, m['returncode'], log,
+                                                                        open(log).read()[-1500:]))
+        size1, files1 = disk_usage(d)
+        m.update(disk_mb=round((size1 - size0) / 2 ** 20, 1), files=files1 - files0, images=n_images)
+        done[st] = m
+        save_json(res_path, results)
+        print('  %.1f s, peak %.0f MB (without file pages %.0f MB; largest process %.0f MB, main %.0f MB), '
+              '%+.1f MB on disk, %+d files' % (m['seconds'], m['peak_rss_mb'], m['anon_mb'], m['largest_rss_mb'],
+                                                m['main_rss_mb'], m['disk_mb'], m['files']), flush=True)
+    if not args.keep:
+        shutil.rmtree(d)
+
+
+def main(argv=None):
+    args = _args(argv)
+    from core.common.fileio import write_lines
+    from core.common.plot import scale_plot
     logs = os.path.join(args.out, 'logs')
     os.makedirs(logs, exist_ok=True)
     res_path = os.path.join(args.out, 'scale.json')
     results = {} if args.fresh or not os.path.isfile(res_path) else json.load(open(res_path))
-    for k in scales:
-        d = os.path.abspath(os.path.join(args.out, 'x%d' % k))
-        if args.fresh and os.path.isdir(d):
-            shutil.rmtree(d)
-        os.makedirs(d, exist_ok=True)
-        wider, n_images = scaled_wider(args.wider_root, d, k)
-        lm_list, lm_root = scaled_landmarks(args.landmarks, d, k) if args.landmarks else ('', '')
-        cmds = stage_commands(d, wider, lm_list, lm_root, args.workers)
-        done = results.setdefault('%d' % k, {})
-        for st in stages:
-            if st not in cmds or st in done:
-                continue
-            size0, files0 = disk_usage(d)
-            print('[%d×, %d images] %s ...' % (k, n_images, st), flush=True)
-            log = os.path.join(logs, 'x%d_%s.log' % (k, st))
-            m = run_measured(cmds[st], log, max_seconds=args.train_seconds if st == 'p_train' else 0)
-            if m['returncode'] != 0:
-                raise RuntimeError('%d× %s failed (exit %d); log %s:\n%s' % (k, st, m['returncode'], log,
-                                                                            open(log).read()[-1500:]))
-            size1, files1 = disk_usage(d)
-            m.update(disk_mb=round((size1 - size0) / 2 ** 20, 1), files=files1 - files0, images=n_images)
-            done[st] = m
-            save_json(res_path, results)
-            print('  %.1f s, peak %.0f MB (without file pages %.0f MB; largest process %.0f MB, main %.0f MB), '
-                  '%+.1f MB on disk, %+d files' % (m['seconds'], m['peak_rss_mb'], m['anon_mb'], m['largest_rss_mb'],
-                                                    m['main_rss_mb'], m['disk_mb'], m['files']), flush=True)
-        if not args.keep:
-            shutil.rmtree(d)
-    rows, growth = table(results, scales, stages)
+    for k in args.scales:
+        measure_scale(k, args, results, res_path, logs)
+    rows, growth = table(results, args.scales, args.stages)
     write_lines(os.path.join(args.out, 'scale.md'), rows)
-    flat = [dict(stage=st, scale=int(k), mem_mb=_mem(v), **v) for k, per in results.items() if int(k) in scales
-            for st, v in per.items() if st in stages]
+    flat = [dict(stage=st, scale=int(k), mem_mb=_mem(v), **v) for k, per in results.items() if int(k) in args.scales
+            for st, v in per.items() if st in args.stages]
     scale_plot(flat, os.path.join(args.out, 'scale.png'), title='data stages against data size (%s)' % args.wider_root)
     print('\n'.join(rows))
     known = [g for g in growth.values() if g]

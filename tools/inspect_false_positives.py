@@ -114,34 +114,19 @@ def tile(img, box, size, marks=(), text=None, context=0.25):
     return out
 
 
-def main(argv=None):
-    ap = cli.parser(__doc__)
-    ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')
-    ap.add_argument('--out', default=os.path.join('runs', 'false_positives'))
-    ap.add_argument('--top', type=int, default=40, help='tiles in each contact sheet')
-    ap.add_argument('--tile', type=int, default=128, help='tile size in pixels')
-    ap.add_argument('--limit', type=int, default=0, help='only the first N images (0: all)')
-    cli.add_detector_args(ap, committed_defaults=True, point='default')
-    args = ap.parse_args(argv)
-    if args.top < 1 or args.tile < 32 or args.limit < 0:
-        raise ValueError('--top must be at least 1, --tile at least 32 and --limit at least 0')
-    from prepare_data.wider import read_anno
+def inspect(det, anno, max_pixels):
+    """(tally, false boxes, missed faces, skipped images) of a cascade over the annotated images; false
+    boxes as (score, image index, box, best IoU), missed faces as (side, image index, box, nearest final
+    box or None, its IoU)."""
     from tqdm import tqdm
-    anno = read_anno(args.gt_anno)
-    if args.limit:
-        anno = anno[:args.limit]
-    det = cli.detector_from_args(args, landmarks=False)
-    if det.onet is None:
-        raise ValueError('--prefix: the inspection needs a whole cascade, Pnet, Rnet and Onet')
-    min_face = det.min_face
     tally, false, missed, skipped = Tally(), [], [], []
     for k, (path, gt) in enumerate(tqdm(anno, desc='inspect', unit='img')):
         try:
-            img = read_image(path, args.max_pixels)
+            img = read_image(path, max_pixels)
         except ImageError as exc:  # counted and reported, the other images still inspected
             skipped.append(str(exc))
             continue
-        counted = gt[larger_side(gt) >= min_face]
+        counted = gt[larger_side(gt) >= det.min_face]
         sides = larger_side(counted)
         final = det.detect_face(img)
         tally.add(counted, det.stage_boxes)
@@ -153,48 +138,77 @@ def main(argv=None):
             missed.append((float(sides[j]), k, counted[j].copy(), near, float(best[j])))
     false.sort(key=lambda f: -f[0])
     missed.sort(key=lambda m: -m[0])
+    return tally, false, missed, skipped
+
+
+def _tiles_of(anno, items, draw, max_pixels):
+    """``draw(img, item)`` for each item (its image index at item[1]), in the items' order; each image is
+    decoded once and only one is held at a time."""
+    out = [None] * len(items)
+    by_image = sorted(range(len(items)), key=lambda i: items[i][1])
+    for k, group in itertools.groupby(by_image, key=lambda i: items[i][1]):
+        img = read_image(anno[k][0], max_pixels)
+        for i in group:
+            out[i] = draw(img, items[i])
+    return out
+
+
+def write_sheets(out, anno, false, missed, top, size, max_pixels):
+    """The contact sheets of the top false boxes (highest score first) and missed faces (largest first);
+    returns the number of tiles of each."""
+    green, red = (0, 255, 0), (0, 0, 255)
+    fp_tiles = _tiles_of(anno, false[:top], lambda img, f: tile(
+        img, f[2], size, [(g, green) for g in anno[f[1]][1]] + [(f[2], red)], '%.3f' % f[0]), max_pixels)
+    miss_tiles = _tiles_of(anno, missed[:top], lambda img, m: tile(
+        img, m[2], size, [(m[2], green)] + ([(m[3], red)] if m[3] is not None else []), 'IoU %.3f' % m[4],
+        context=0.5), max_pixels)
+    for name, tiles in (('false_positives.png', fp_tiles), ('missed.png', miss_tiles)):
+        grid = contact_sheet(tiles)
+        path = os.path.join(out, name)
+        if grid is not None:
+            write_image(path, grid)
+        elif os.path.exists(path):
+            os.remove(path)  # nothing of that kind this time: no stale sheet from an earlier run
+    return len(fp_tiles), len(miss_tiles)
+
+
+def main(argv=None):
+    ap = cli.parser(__doc__)
+    ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')
+    ap.add_argument('--out', default=os.path.join('runs', 'false_positives'))
+    ap.add_argument('--top', type=cli.positive_int('--top'), default=40, help='tiles in each contact sheet')
+    ap.add_argument('--tile', type=int, default=128, help='tile size in pixels (at least 32)')
+    ap.add_argument('--limit', type=cli.positive_int('--limit', zero=True), default=0,
+                    help='only the first N images (0: all)')
+    cli.add_detector_args(ap, committed_defaults=True, point='default')
+    args = ap.parse_args(argv)
+    if args.tile < 32:
+        ap.error('argument --tile: %d is below 32' % args.tile)
+    from prepare_data.wider import read_anno
+    anno = read_anno(args.gt_anno)
+    if args.limit:
+        anno = anno[:args.limit]
+    det = cli.detector_from_args(args, landmarks=False)
+    if det.onet is None:
+        raise cli.SettingError('--prefix: the inspection needs a whole cascade, Pnet, Rnet and Onet')
+    tally, false, missed, skipped = inspect(det, anno, args.max_pixels)
     os.makedirs(args.out, exist_ok=True)
     write_lines(os.path.join(args.out, 'false_positives.tsv'),
                 ['image\tx1\ty1\tx2\ty2\tscore\tbest_iou'] +
                 ['%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.4f\t%.3f' % ((anno[k][0],) + tuple(b) + (s, iou))
                  for s, k, b, iou in false])
-
-    def tiles_of(items, draw):
-        """``draw(img, item)`` for each item (its image index at item[1]), in the items' order; each
-        image is decoded once and only one is held at a time."""
-        out = [None] * len(items)
-        by_image = sorted(range(len(items)), key=lambda i: items[i][1])
-        for k, group in itertools.groupby(by_image, key=lambda i: items[i][1]):
-            img = read_image(anno[k][0], args.max_pixels)
-            for i in group:
-                out[i] = draw(img, items[i])
-        return out
-
-    green, red = (0, 255, 0), (0, 0, 255)  # highest score first; largest face first
-    fp_tiles = tiles_of(false[:args.top], lambda img, f: tile(
-        img, f[2], args.tile, [(g, green) for g in anno[f[1]][1]] + [(f[2], red)], '%.3f' % f[0]))
-    miss_tiles = tiles_of(missed[:args.top], lambda img, m: tile(
-        img, m[2], args.tile, [(m[2], green)] + ([(m[3], red)] if m[3] is not None else []), 'IoU %.3f' % m[4],
-        context=0.5))
-    for name, tiles in (('false_positives.png', fp_tiles), ('missed.png', miss_tiles)):
-        grid = contact_sheet(tiles)
-        path = os.path.join(args.out, name)
-        if grid is not None:
-            write_image(path, grid)
-        elif os.path.exists(path):
-            os.remove(path)  # nothing of that kind this time: no stale sheet from an earlier run
-    n_faces = sum(tally.faces.values())
+    n_fp, n_miss = write_sheets(args.out, anno, false, missed, args.top, args.tile, args.max_pixels)
     if skipped:
         more = '; ...' if len(skipped) > 3 else ''
         print('warning: %d images skipped (%s%s)' % (len(skipped), '; '.join(skipped[:3]), more))
     print('images %d, faces >= %g px %d, final boxes at threshold %s: %d false, %d faces missed'
-          % (len(anno) - len(skipped), min_face, n_faces, ','.join('%g' % t for t in det.thresh), len(false),
-             len(missed)))
+          % (len(anno) - len(skipped), det.min_face, sum(tally.faces.values()), ','.join('%g' % t for t in det.thresh),
+             len(false), len(missed)))
     for line in tally.lines():
         print(line)
     print('sheets: %s (%d), %s (%d); list: %s' % (
-        os.path.join(args.out, 'false_positives.png'), len(fp_tiles), os.path.join(args.out, 'missed.png'),
-        len(miss_tiles), os.path.join(args.out, 'false_positives.tsv')))
+        os.path.join(args.out, 'false_positives.png'), n_fp, os.path.join(args.out, 'missed.png'),
+        n_miss, os.path.join(args.out, 'false_positives.tsv')))
     return 0
 
 

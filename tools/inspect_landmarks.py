@@ -107,7 +107,7 @@ def _source(name):
     return parts[0] if len(parts) > 1 else '.'
 
 
-def main(argv=None):
+def _parser():
     ap = cli.parser(__doc__)
     ap.add_argument('--list', required=True, help='landmark list')
     ap.add_argument('--format', choices=FORMATS, default='cuhk')
@@ -120,13 +120,35 @@ def main(argv=None):
     ap.add_argument('--shift', action='append', default=[], metavar='PREFIX:DX,DY',
                     help='move the points of the lines whose path starts with PREFIX by DX,DY pixels before the '
                          'checks (repeatable; the CUHK training list: net_7876/_:0,27.7)')
-    ap.add_argument('--worst', type=int, default=48, help='lines in the PNG grid')
-    ap.add_argument('--content_offset', type=int, default=0, metavar='N',
+    ap.add_argument('--worst', type=cli.positive_int('--worst'), default=48, help='lines in the PNG grid')
+    ap.add_argument('--content_offset', type=cli.positive_int('--content_offset', zero=True), default=0, metavar='N',
                     help='per source folder, the offset of the dark centroid of the mean patch from each labelled '
                          'point, over up to N lines (0: off)')
+    return ap
+
+
+def _write_report(out, raw, flags, names):
+    """The per-source table of checks (report.txt, and printed)."""
+    rows = report([_source(n) for n, _ in raw], {k: flags[k] for k in names})
+    widths = [max(len(str(r[0])) for r in rows + [['source']])] + [max(8, len(k)) for k in ['lines'] + names + ['flagged']]
+    table = [' '.join(str(v).rjust(w) for v, w in zip(['source', 'lines'] + names + ['flagged'], widths))]
+    table += [' '.join(str(v).rjust(w) for v, w in zip(r, widths)) for r in rows]
+    write_lines(os.path.join(out, 'report.txt'), table)
+    print('\n'.join(table))
+
+
+def _write_kept(path, raw, bad, root):
+    """The list without the flagged lines, its paths relative to where it is written."""
+    dest = os.path.dirname(os.path.abspath(path))
+    kept = [' '.join([os.path.relpath(os.path.join(root, name.replace('\\', '/')), dest)] + numbers)
+            for (name, numbers), b in zip(raw, bad) if not b]
+    write_lines(path, kept)
+    print('%s: %d lines kept, %d dropped' % (path, len(kept), bad.sum()))
+
+
+def main(argv=None):
+    ap = _parser()
     args = ap.parse_args(argv)
-    if args.content_offset < 0:
-        ap.error('--content_offset takes a number of lines, 0 or more (got %d)' % args.content_offset)
     shifts = [_shift_spec(t) for t in args.shift]
     if shifts and args.format == 'celeba':
         ap.error('--shift moves the points of cuhk and l106 lists (a celeba line also has a face box)')
@@ -143,12 +165,7 @@ def main(argv=None):
     reasons = [','.join(k for k in names if flags[k][i]) for i in range(len(items))]
     out = args.out or os.path.splitext(os.path.abspath(args.list))[0] + '_check'
     os.makedirs(out, exist_ok=True)
-    rows = report([_source(n) for n, _ in raw], {k: flags[k] for k in names})
-    widths = [max(len(str(r[0])) for r in rows + [['source']])] + [max(8, len(k)) for k in ['lines'] + names + ['flagged']]
-    table = [' '.join(str(v).rjust(w) for v, w in zip(['source', 'lines'] + names + ['flagged'], widths))]
-    table += [' '.join(str(v).rjust(w) for v, w in zip(r, widths)) for r in rows]
-    write_lines(os.path.join(out, 'report.txt'), table)
-    print('\n'.join(table))
+    _write_report(out, raw, flags, names)
     order = sorted(np.flatnonzero(bad), key=lambda i: -score[i])
     write_lines(os.path.join(out, 'flagged.tsv'), ['line\tpath\tchecks\tscore'] + [
         '%d\t%s\t%s\t%.1f' % (i + 1, raw[i][0], reasons[i], score[i]) for i in order])
@@ -156,15 +173,12 @@ def main(argv=None):
     grid = _grid(items, shown, reasons)
     if grid is not None:
         atomic_call(os.path.join(out, 'worst.png'), lambda tmp: cv2.imwrite(tmp, grid))
-    print('%d of %d lines flagged; report, flagged lines and worst.png in %s' % (bad.sum(), len(items), out))
+    print('%d of %d lines flagged; report.txt and flagged.tsv%s in %s' % (
+        bad.sum(), len(items), ' and worst.png' if grid is not None else ' (no readable image for worst.png)', out))
     if args.content_offset:
         _print_content_offsets(items, [_source(n) for n, _ in raw], args.content_offset)
     if args.drop_outliers:
-        dest = os.path.dirname(os.path.abspath(args.drop_outliers))
-        kept = [' '.join([os.path.relpath(os.path.join(root, name.replace('\\', '/')), dest)] + numbers)
-                for (name, numbers), b in zip(raw, bad) if not b]
-        write_lines(args.drop_outliers, kept)
-        print('%s: %d lines kept, %d dropped' % (args.drop_outliers, len(kept), bad.sum()))
+        _write_kept(args.drop_outliers, raw, bad, root)
     return 0
 
 

@@ -292,6 +292,16 @@ def pair_prelu(graph_model):
     return fold_pointwise(graph_model)
 
 
+def _pointwise_pair(n, producer, inits, users, outs):
+    """The full convolution a bias-free 1x1 convolution ``n`` can be folded into, or None."""
+    p = producer.get(n.input[0])
+    if n.op_type != 'Conv' or len(n.input) != 2 or _group(n) != 1 or n.input[1] not in inits:
+        return None
+    if p is None or p.op_type != 'Conv' or _group(p) != 1 or len(users[p.output[0]]) != 1 or p.output[0] in outs:
+        return None
+    return p if all(i in inits for i in p.input[1:]) else None
+
+
 def fold_pointwise(graph_model):
     """In place: a bias-free 1x1 convolution whose input is the only use of a full convolution's
     output is folded into that convolution (``M·(W∗x + b)`` = ``(M·W)∗x + M·b``); unused weights go."""
@@ -302,10 +312,8 @@ def fold_pointwise(graph_model):
     producer = {o: n for n in g.node for o in n.output}
     drop = set()
     for n in g.node:
-        p = producer.get(n.input[0])
-        if (n.op_type != 'Conv' or len(n.input) != 2 or _group(n) != 1 or n.input[1] not in inits
-                or p is None or p.op_type != 'Conv' or _group(p) != 1 or len(users[p.output[0]]) != 1
-                or p.output[0] in outs or any(i not in inits for i in p.input[1:])):
+        p = _pointwise_pair(n, producer, inits, users, outs)
+        if p is None:
             continue
         m = numpy_helper.to_array(inits[n.input[1]])
         if m.shape[2:] != (1, 1):
@@ -325,6 +333,34 @@ def fold_pointwise(graph_model):
     return graph_model
 
 
+def _softmax_source(n, producer, users, inits, outs):
+    """(the constant scaling steps, the two-channel convolution) a channel Softmax ``n`` reads, or None."""
+    if n.op_type != 'Softmax' or next((a.i for a in n.attribute if a.name == 'axis'), -1) != 1:
+        return None
+    chain, x = [], n.input[0]
+    while x in producer and producer[x].op_type in ('BatchNormalization', 'Div', 'Mul') \
+            and len(users[x]) == 1 and x not in outs and all(i in inits for i in producer[x].input[1:]):
+        chain.append(producer[x])
+        x = producer[x].input[0]
+    conv = producer.get(x)
+    if conv is None or conv.op_type != 'Conv' or _group(conv) != 1 or len(users[x]) != 1 or x in outs:
+        return None
+    if any(i not in inits for i in conv.input[1:]) or inits[conv.input[1]].shape[0] != 2:
+        return None
+    return chain, conv
+
+
+def _affine(step, inits):
+    """(scale, shift) per channel of a constant BatchNormalization, Div or Mul step."""
+    if step.op_type == 'BatchNormalization':
+        gamma, beta, mean, var = (inits[i].astype(np.float64) for i in step.input[1:5])
+        eps = next((a.f for a in step.attribute if a.name == 'epsilon'), 1e-5)
+        scale = gamma / np.sqrt(var + eps)
+        return scale, beta - scale * mean
+    k = inits[step.input[1]].astype(np.float64).reshape(-1)
+    return (1.0 / k if step.op_type == 'Div' else k) * np.ones(2), np.zeros(2)
+
+
 def sigmoid_softmax(graph_model):
     """In place: a two-class ``Softmax`` over the channels of a convolution's map (through constant
     BatchNormalization / Div / Mul steps) becomes one convolution giving ``[z0 − z1; z1 − z0]`` and a
@@ -334,32 +370,17 @@ def sigmoid_softmax(graph_model):
     g = graph_model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     producer = {o: n for n in g.node for o in n.output}
-    users = _users(g)
-    outs = {o.name for o in g.output}
+    users, outs = _users(g), {o.name for o in g.output}
     drop, replace = set(), {}
     for n in g.node:
-        if n.op_type != 'Softmax' or next((a.i for a in n.attribute if a.name == 'axis'), -1) != 1:
+        found = _softmax_source(n, producer, users, inits, outs)
+        if found is None:
             continue
-        chain, x = [], n.input[0]
-        while x in producer and producer[x].op_type in ('BatchNormalization', 'Div', 'Mul') \
-                and len(users[x]) == 1 and x not in outs and all(i in inits for i in producer[x].input[1:]):
-            chain.append(producer[x])
-            x = producer[x].input[0]
-        conv = producer.get(x)
-        if (conv is None or conv.op_type != 'Conv' or _group(conv) != 1 or len(users[x]) != 1 or x in outs
-                or any(i not in inits for i in conv.input[1:]) or inits[conv.input[1]].shape[0] != 2):
-            continue
+        chain, conv = found
         w = inits[conv.input[1]].astype(np.float64)
         b = inits[conv.input[2]].astype(np.float64) if len(conv.input) > 2 else np.zeros(2)
         for step in reversed(chain):  # z = scale · conv + shift, applied in graph order
-            if step.op_type == 'BatchNormalization':
-                gamma, beta, mean, var = (inits[i].astype(np.float64) for i in step.input[1:5])
-                eps = next((a.f for a in step.attribute if a.name == 'epsilon'), 1e-5)
-                scale = gamma / np.sqrt(var + eps)
-                shift = beta - scale * mean
-            else:
-                k = inits[step.input[1]].astype(np.float64).reshape(-1)
-                scale, shift = (1.0 / k if step.op_type == 'Div' else k) * np.ones(2), np.zeros(2)
+            scale, shift = _affine(step, inits)
             w, b = w * scale[:, None, None, None], b * scale + shift
         flip = np.array([[1.0, -1.0], [-1.0, 1.0]])
         name = n.output[0]

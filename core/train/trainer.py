@@ -465,40 +465,59 @@ class Run:
     mean_shape: object = None  # 5-point nets: the training targets' mean (validation's lmNME floor)
 
 
-def setup(s):
-    """Devices, data, model (restored as the flags say), trainer and loss graph of a run."""
-    info = s.info()
-    ctxs = contexts(s.run.gpus)
+def _distribution(s):
+    """(kvstore, rank, number of workers, this worker's prefix, whether it saves) of a run."""
     dist = s.run.kvstore.startswith('dist')
     kv = mx.kv.create(s.run.kvstore) if dist else s.run.kvstore
     rank, parts = (kv.rank, kv.num_workers) if dist else (0, 1)
     prefix = s.recipe.prefix.replace('{rank}', str(rank))  # '{rank}' in a prefix: every worker saves its own
-    saves = rank == 0 or '{rank}' in s.recipe.prefix
+    return kv, rank, parts, prefix, rank == 0 or '{rank}' in s.recipe.prefix
+
+
+def _target_stats(s, info, train_loader, val_loader):
+    """The landmark targets' (mean, std) where a run needs them: a frozen output BatchNorm, or a 5-point
+    net's validation floor."""
+    if s.recipe.target_norm or (info['kind'] == 'lnet' and info['n_points'] == 5 and val_loader is not None):
+        return D.target_stats(train_loader.maker, seed=s.recipe.seed)
+    return None
+
+
+def _start_optimizer(s, trainer, state_file, opt_settings):
+    """Continue the optimizer state of ``state_file`` where the settings allow it, and say what happens."""
+    name = optim.NAMES[s.phase.optimizer]
+    later_phase = s.phase_number > 1 and s.phase.fresh_optimizer
+    if later_phase and (not state_file or optim.read_state(state_file)[0].get('phase') != s.phase_number):
+        log.info('phase %d of %d: the weights of epoch %d and a fresh %s at lr %g (the phase says fresh_optimizer)',
+                 s.phase_number, len(s.recipe.phases), s.begin_epoch, name, s.phase.lr)
+    elif state_file:
+        restored, why = optim.restore_state(state_file, trainer, opt_settings)
+        log.info('optimizer: %s', why if restored else 'fresh %s from the loaded weights, %s' % (name, why))
+    elif s.resume or s.pretrained:
+        log.info('optimizer: fresh %s from the loaded weights', name)
+
+
+def setup(s):
+    """Devices, data, model (restored as the flags say), trainer and loss graph of a run."""
+    info = s.info()
+    ctxs = contexts(s.run.gpus)
+    kv, rank, parts, prefix, saves = _distribution(s)
     mx.random.seed(s.recipe.seed)
     train_loader, val_loader = D.make_loaders(s, info, shard=(rank, parts))
-    stats = D.target_stats(train_loader.maker, seed=s.recipe.seed) if s.recipe.target_norm or (
-        info['kind'] == 'lnet' and info['n_points'] == 5 and val_loader is not None) else None
+    stats = _target_stats(s, info, train_loader, val_loader)
     model = build_model(s, stats if s.recipe.target_norm else None)
     state_file = restore(model, s, prefix)
     net = make_block(model.train_sym, model.arg, model.aux, ctxs)
     if model.frozen_head:
         for name in ('_gamma', '_beta'):
             net.collect_params()[model.frozen_head + name].grad_req = 'null'
-    micro = use_micro_batches(net, micro_batch_size(info['size'], ctxs[0]) if s.run.micro_batch < 0 else s.run.micro_batch,
-                              s.phase.batch_size // len(ctxs))
+    micro = micro_batch_size(info['size'], ctxs[0]) if s.run.micro_batch < 0 else s.run.micro_batch
+    micro = use_micro_batches(net, micro, s.phase.batch_size // len(ctxs))
     samples_per_epoch = train_loader.num_samples // parts
     trainer = optim.make_trainer(net.collect_params(), s.phase, s.begin_epoch, samples_per_epoch, kvstore=kv)
     opt_settings = optim.state_settings(s.phase, s.phase_number, s.begin_epoch, samples_per_epoch, len(ctxs), parts)
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)
-    if s.phase_number > 1 and s.phase.fresh_optimizer and (not state_file or optim.read_state(state_file)[0].get('phase') != s.phase_number):
-        log.info('phase %d of %d: the weights of epoch %d and a fresh %s at lr %g (the phase says fresh_optimizer)',
-                 s.phase_number, len(s.recipe.phases), s.begin_epoch, optim.NAMES[s.phase.optimizer], s.phase.lr)
-    elif state_file:
-        restored, why = optim.restore_state(state_file, trainer, opt_settings)
-        log.info('optimizer: %s', why if restored else 'fresh %s from the loaded weights, %s' % (optim.NAMES[s.phase.optimizer], why))
-    elif s.resume or s.pretrained:
-        log.info('optimizer: fresh %s from the loaded weights', optim.NAMES[s.phase.optimizer])
+    _start_optimizer(s, trainer, state_file, opt_settings)
     graph = LossGraph(net, info['kind'], model.with_landmark, loss_config(s.recipe.ohem, s.recipe.landmark_loss),
                       2 * info['n_points'] if info['kind'] == 'lnet' else None)
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
