@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 
-from prepare_data.landmark_data import ListError, celeba_cut, read_list  # noqa: E402
+from prepare_data.landmark_data import ListError, celeba_cut, read_landmark_list  # noqa: E402
 
 
 def _read_table(path, n_values):
@@ -61,7 +61,7 @@ def cmd_lists(args):
 
 def cmd_cut(args):
     from tqdm import tqdm
-    samples = read_list(args.list, 'celeba', args.images)
+    samples = read_landmark_list(args.list, 'celeba', args.images)
     os.makedirs(args.out_images, exist_ok=True)
     lines, skipped, unreadable = [], 0, 0
     for path, box, pts in tqdm(samples, desc='celeba_cut', unit='img'):
@@ -82,7 +82,7 @@ def cmd_cut(args):
 
 
 def cmd_from_cuhk(args):
-    samples = read_list(args.list, 'cuhk', '')
+    samples = read_landmark_list(args.list, 'cuhk', '')
     lines = []
     for path, _, pts in samples:
         img = cv2.imread(os.path.join(os.path.dirname(os.path.abspath(args.list)), path))

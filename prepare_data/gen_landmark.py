@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
-from prepare_data.landmark_data import Landmark5Job, Landmark106Job, read_list  # noqa: E402
+from prepare_data.landmark_data import Landmark5Job, Landmark106Job, read_landmark_list  # noqa: E402
 
 
 def main(argv=None):
@@ -50,7 +50,7 @@ def main(argv=None):
     base = args.base_num or (1 if args.points == 5 else 10)
     from config import landmark_image_root
     args.list = cli.resolve_list(args.list)[0]
-    samples = read_list(args.list, fmt, args.image_root or landmark_image_root(args.list))
+    samples = read_landmark_list(args.list, fmt, args.image_root or landmark_image_root(args.list))
     if args.limit:
         samples = samples[:args.limit]
     if args.points == 5:

@@ -83,9 +83,9 @@ def main(argv=None):
     cli.add_detector_args(ap, committed_defaults=True, point='accurate')
     ap.set_defaults(backend='onnx', threads=1)  # a batch job over small images: ONNX Runtime, one thread
     args = ap.parse_args(argv)
-    from core.evaluation.landmark_eval import read_list
+    from core.evaluation.landmark_eval import read_points
     from core.common.fileio import save_json, write_lines
-    samples = read_list(args.list, 5, args.image_root)
+    samples = read_points(args.list, 5, args.image_root)
     from core.detect.cascade import load_cascade
     kw = dict(cli.resolve_detector_args(args), lnet=None, lnet106=None)  # boxes only
     det = load_cascade(**kw)

@@ -1,6 +1,6 @@
 """Landmark lists and offline landmark crops.
 
-List formats (``read_list(path, fmt)``), each giving (image path, box x,y,w,h or None, P×2 points):
+List formats (``read_landmark_list(path, fmt)``), each giving (image path, box x,y,w,h or None, P×2 points):
 
 * ``celeba``  — ``name x y w h lx1 ly1 … lx5 ly5`` (the original's img_*_celeba lists);
 * ``cuhk``    — ``path x1 … x5 y1 … y5`` (../shared/data/landmarks5; the crop is the face box);
@@ -13,7 +13,7 @@ import numpy as np
 
 from core.train.augment import half_side, offline_crops5, offline_crops106, side_border
 from core.common.fileio import LANDMARK
-from core.landmarks.points import FORMATS, ListError, read_list, to_vector  # noqa: F401
+from core.landmarks.points import FORMATS, ListError, read_landmark_list, to_vector  # noqa: F401
 
 
 def celeba_cut(img, box, points, max_side=200):

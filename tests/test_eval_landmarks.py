@@ -24,16 +24,16 @@ def test_metric_definitions():
 def test_cuhk_list_parsing_and_errors(tmp_path):
     lst = tmp_path / 'l.txt'
     lst.write_text('a/b.jpg 1 2 3 4 5 6 7 8 9 10\n')
-    (path, pts), = el.read_list(str(lst), 5)
+    (path, pts), = el.read_points(str(lst), 5)
     assert path == str(tmp_path / 'a' / 'b.jpg')
     np.testing.assert_array_equal(pts, [[1, 6], [2, 7], [3, 8], [4, 9], [5, 10]])
     lst.write_text('a.jpg 1 2 3\n')
     with pytest.raises(ValueError, match='l.txt:1'):
-        el.read_list(str(lst), 5)
+        el.read_points(str(lst), 5)
 
 
 def test_real_5point_list_parses():
-    samples = el.read_list(shared_path('data', 'landmarks5', 'new_testing.txt'), 5)
+    samples = el.read_points(shared_path('data', 'landmarks5', 'new_testing.txt'), 5)
     assert len(samples) == 2995 and os.path.isfile(samples[0][0])
 
 

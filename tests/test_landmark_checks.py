@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from core.landmarks.label_checks import check_points, content_offset, outlier_mask
-from core.landmarks.points import read_list
+from core.landmarks.points import read_landmark_list
 from conftest import shared_path
 
 # left eye, right eye, nose, left mouth, right mouth in an 80 px crop (CUHK-like)
@@ -44,7 +44,7 @@ def _fixture(tmp_path, n_good=60, seed=0):
 
 def test_planted_bad_lines_are_found_and_nothing_else(tmp_path):
     lst, planted = _fixture(tmp_path)
-    items = read_list(lst, 'cuhk')
+    items = read_landmark_list(lst, 'cuhk')
     flags, score = check_points(np.stack([p for _, _, p in items]), np.full((len(items), 2), 80.0))
     assert set(np.flatnonzero(outlier_mask(flags))) == set(planted)
     for i, check in planted.items():
@@ -62,7 +62,7 @@ def test_tool_writes_report_grid_and_a_cleaned_list_that_loads(tmp_path):
     flagged = (tmp_path / 'check' / 'flagged.tsv').read_text().splitlines()[1:]
     assert {int(r.split('\t')[0]) - 1 for r in flagged} == set(planted)
     assert cv2.imread(str(tmp_path / 'check' / 'worst.png')) is not None
-    kept = read_list(str(clean), 'cuhk')  # paths relative to the new list's folder
+    kept = read_landmark_list(str(clean), 'cuhk')  # paths relative to the new list's folder
     assert len(kept) == 60 and all(os.path.isfile(p) for p, _, _ in kept)
 
 
@@ -92,7 +92,7 @@ def test_content_offset_reads_a_label_shift_without_a_model(capsys, tmp_path):
 
 def test_real_cuhk_list_shifted_block_is_found():
     path = shared_path('data', 'landmarks5', 'new_training.txt')
-    items = read_list(path, 'cuhk')
+    items = read_landmark_list(path, 'cuhk')
     flags, _ = check_points(np.stack([p for _, _, p in items]), np.full((len(items), 2), 80.0))
     bad = outlier_mask(flags)
     shifted = np.array(['net_7876/_' in p for p, _, _ in items])
@@ -126,9 +126,9 @@ def test_shift_repairs_a_block_of_offset_lines(tmp_path, capsys):
     assert main(['--list', str(lst), '--out', str(tmp_path / 'c1'), '--drop_outliers', str(clean),
                  '--shift', 'bad/:0,27']) == 0
     assert '--shift bad/: 8 lines moved by (0, 27) pixels' in capsys.readouterr().out
-    kept = read_list(str(clean), 'cuhk')
+    kept = read_landmark_list(str(clean), 'cuhk')
     assert len(kept) == 30
-    want = np.stack([p for _, _, p in read_list(str(lst), 'cuhk')]) + np.array([[[0, 0]]] * 22 + [[[0, 27]]] * 8)
+    want = np.stack([p for _, _, p in read_landmark_list(str(lst), 'cuhk')]) + np.array([[[0, 0]]] * 22 + [[[0, 27]]] * 8)
     np.testing.assert_allclose(np.stack([p for _, _, p in kept]), want, atol=1e-6)
     for bad in (['--shift', 'bad/'], ['--shift', ':0,1'], ['--shift', 'bad/:0,1', '--format', 'celeba']):
         try:

@@ -158,8 +158,8 @@ def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
     r = subprocess.run([sys.executable, 'prepare_data/landmark_boxes.py', '--list', str(small), '--out', str(out),
                         '--anno_out', str(anno)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    from core.landmarks.points import read_list
-    items = read_list(str(out), 'celeba')
+    from core.landmarks.points import read_landmark_list
+    items = read_landmark_list(str(out), 'celeba')
     assert len(items) >= 18
     for path, box, p in items:
         assert os.path.isfile(path)

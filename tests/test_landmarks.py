@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, landmark_sublist, shared_path
 from core.train import augment as A
 from core.train import batches as D
-from core.landmarks.points import JD_TO_MIGU, MIGU_TO_JD, read_list, reorder_106
+from core.landmarks.points import JD_TO_MIGU, MIGU_TO_JD, read_landmark_list, reorder_106
 
 
 def _run(args, env=None, timeout=900):
@@ -22,7 +22,7 @@ def _run(args, env=None, timeout=900):
 
 
 def _cuhk(n=None):
-    return read_list(shared_path('data', 'landmarks5', 'new_training.txt'), 'cuhk')[:n]
+    return read_landmark_list(shared_path('data', 'landmarks5', 'new_training.txt'), 'cuhk')[:n]
 
 
 def _face106(size=160, seed=0):

@@ -11,7 +11,7 @@ from core.common.packed import RecordReader, RecordWriter, pack, unpack
 from prepare_data import wider
 from prepare_data.gen_data import generate
 from prepare_data.gen_imglist import assemble, class_counts
-from prepare_data.landmark_data import Landmark5Job, Landmark106Job, ListError, celeba_cut, read_list
+from prepare_data.landmark_data import Landmark5Job, Landmark106Job, ListError, celeba_cut, read_landmark_list
 from core.common.boxes import iou_matrix
 from core.common.fileio import NEGATIVE as NEG, PART, POSITIVE as POS
 from prepare_data.sampling import sample_boxes, sample_image
@@ -244,7 +244,7 @@ def test_flip_permutations():
 
 
 def test_landmark_lists_and_crops():
-    samples = read_list(shared_path('data', 'landmarks5', 'new_training.txt'), 'cuhk')
+    samples = read_landmark_list(shared_path('data', 'landmarks5', 'new_training.txt'), 'cuhk')
     assert len(samples) == 10000 and samples[0][2].shape == (5, 2)
     job = Landmark5Job(samples[:3], 48, 1, min_bs=20)
     records, stats = job(0, 0)
@@ -261,12 +261,12 @@ def test_106_crops_and_list_errors(tmp_path):
     pts = np.stack([100 + 40 * np.cos(t), 100 + 50 * np.sin(t)], 1)
     lst = tmp_path / 'l.txt'
     lst.write_text('f.jpg ' + ' '.join('%.1f' % v for v in pts.ravel()) + '\n')
-    samples = read_list(str(lst), 'l106')
+    samples = read_landmark_list(str(lst), 'l106')
     records, stats = Landmark106Job(samples, 80, 3)(0, 0)
     assert len(records) == 3 and len(records[0][2]) == 213
     lst.write_text('f.jpg 1 2 3\n')
     with pytest.raises(ListError, match='l.txt:1'):
-        read_list(str(lst), 'l106')
+        read_landmark_list(str(lst), 'l106')
 
 
 def test_celeba_cut_geometry():
@@ -292,7 +292,7 @@ def test_celeba_lists_and_cut_cli(tmp_path):
     cut_list = tmp_path / 'cut.txt'
     assert celeba.main(['cut', '--list', str(out), '--images', str(imgs), '--out_images', str(tmp_path / 'cut'),
                         '--out', str(cut_list)]) == 0
-    (path, box, pts), = read_list(str(cut_list), 'celeba', str(tmp_path / 'cut'))
+    (path, box, pts), = read_landmark_list(str(cut_list), 'celeba', str(tmp_path / 'cut'))
     assert os.path.isfile(path) and pts.shape == (5, 2)
     (tmp_path / 'bad.txt').write_text('2\nh\n000001.jpg 1 2\n')
     assert celeba.main(['lists', '--bbox', str(tmp_path / 'bad.txt'), '--landmarks', str(tmp_path / 'lm.txt'),
@@ -320,7 +320,7 @@ def test_end_to_end_on_real_wider_images(tmp_path):
         assert m['counts']['neg'] >= 150 and m['counts']['pos'] > 0
     rep = assemble(str(tmp_path / 's' / '20'), str(tmp_path / 'l.txt'))
     from core.train import batches as D
-    entries = D.read_list(str(tmp_path / 'l.txt'))
+    entries = D.read_sample_list(str(tmp_path / 'l.txt'))
     src = D.SampleSource(entries, 20)
     img, code, bbox, _ = src.get(0)
     assert img.shape == (20, 20, 3) and code == 1 and np.abs(bbox).max() < 1

@@ -219,7 +219,7 @@ def _tiny_data(tmp_path, n=8):
 
 def test_worker_loader_equals_in_process_and_reports_errors(tmp_path):
     lst = _tiny_data(tmp_path)
-    maker = D.BatchMaker(D.SampleSource(D.read_list(lst), 20))
+    maker = D.BatchMaker(D.SampleSource(D.read_sample_list(lst), 20))
     ref = [dict((k, v.copy()) for k, v in b.items()) for b in D.Loader(maker, 16, 3, 0).batches(1)]
     loader = D.Loader(maker, 16, 3, workers=2, prefetch=1)
     try:
@@ -234,7 +234,7 @@ def test_worker_loader_equals_in_process_and_reports_errors(tmp_path):
         assert len(list(loader.batches(0))) == len(ref)
     finally:
         loader.close()
-    bad = D.Loader(D.BatchMaker(D.SampleSource(D.read_list(lst), 24)), 16, 0, workers=1)  # wrong size
+    bad = D.Loader(D.BatchMaker(D.SampleSource(D.read_sample_list(lst), 24)), 16, 0, workers=1)  # wrong size
     try:
         with pytest.raises(D.DataError, match='expected 24x24'):
             list(bad.batches(0))
@@ -292,7 +292,7 @@ def test_bad_lists_give_clear_errors(tmp_path):
                           ('a 1 0.1\n', 'label 1 needs 4 values'), ('a 1 0.1 0.1 nan 0.1\n', 'l.txt:1: non-finite')):
         bad.write_text(text)
         with pytest.raises(ValueError, match=message):  # DataError / FormatError, both ValueErrors
-            D.read_list(str(bad))
+            D.read_sample_list(str(bad))
     r = _run(['--image_set', str(tmp_path / 'none.txt'), '--prefix', str(tmp_path / 'x')])
     assert r.returncode == 2 and 'none.txt' in r.stderr
 

@@ -133,7 +133,7 @@ def main(argv=None):
             lists = make_samples(args.wider_root, info['size'], os.path.join(work, str(info['size'])), args.samples)
             n_batches = max(4, args.samples // args.batch_size)
             net, trainer, micro = model(network, args.batch_size, args.micro_batch)
-            loader = D.Loader(D.BatchMaker(D.SampleSource(D.read_list(lists['packed']), info['size'])),
+            loader = D.Loader(D.BatchMaker(D.SampleSource(D.read_sample_list(lists['packed']), info['size'])),
                               args.batch_size, 0, args.workers)
             gen = (b for _, b in zip(range(n_batches + 2), loader.batches(0)))
             packed = timed(net, trainer, gen, info['kind'], micro)
@@ -141,7 +141,7 @@ def main(argv=None):
             results[network] = {'packed': packed}
             if i == 0:
                 net, trainer, micro = model(network, args.batch_size, args.micro_batch)
-                base = ThreadLoader(D.read_list(lists['jpg']), args.batch_size, args.threads)
+                base = ThreadLoader(D.read_sample_list(lists['jpg']), args.batch_size, args.threads)
                 results[network]['baseline'] = timed(net, trainer, base.batches(n_batches + 2), info['kind'], micro)
             print('%-10s %s' % (network, '  '.join('%s %.0f samples/s' % kv for kv in results[network].items())))
         r = results[args.network]

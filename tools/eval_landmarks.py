@@ -40,7 +40,7 @@ def crop_protocol(args):
     if model.info['kind'] not in ('onet', 'lnet'):
         raise ModelError('%s: %s is not a landmark net' % (args.prefix, model.network))
     n_points = 5 if model.info['kind'] == 'onet' else model.info['n_points']
-    samples = L.read_list(args.list, n_points, args.image_root)
+    samples = L.read_points(args.list, n_points, args.image_root)
     pred, sides = L.predict(model, samples)
     gt = np.stack([p for _, p in samples])
     res, err = L.metrics(pred, gt, sides, n_points)
@@ -52,7 +52,7 @@ def crop_protocol(args):
 
 
 def detect_protocol(args):
-    samples = L.read_list(args.list, 5, args.image_root)
+    samples = L.read_points(args.list, 5, args.image_root)
     if args.peer == 'caffe':
         from core.detect.peers import CAFFE_MTCNN, caffe_mtcnn
         det = caffe_mtcnn(cli.peer_settings(args, CAFFE_MTCNN))

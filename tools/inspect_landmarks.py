@@ -33,7 +33,7 @@ import cli  # noqa: E402
 from core.common.fileio import atomic_call, split_path, write_lines  # noqa: E402
 from core.common.image import contact_sheet  # noqa: E402
 from core.landmarks.label_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
-from core.landmarks.points import FORMATS, read_list, shift_numbers  # noqa: E402
+from core.landmarks.points import FORMATS, read_landmark_list, shift_numbers  # noqa: E402
 
 
 def _crop_frames(items, fmt):
@@ -152,10 +152,10 @@ def main(argv=None):
     shifts = [_shift_spec(t) for t in args.shift]
     if shifts and args.format == 'celeba':
         ap.error('--shift moves the points of cuhk and l106 lists (a celeba line also has a face box)')
-    items = read_list(args.list, args.format, args.image_root)
+    items = read_landmark_list(args.list, args.format, args.image_root)
     root = args.image_root if args.image_root is not None else os.path.dirname(os.path.abspath(args.list))
     with open(args.list) as f:
-        raw = [split_path(line) for line in f if line.strip()]  # the lines read_list kept, in order
+        raw = [split_path(line) for line in f if line.strip()]  # the lines read_landmark_list kept, in order
     _apply_shifts(raw, items, shifts, args.format)
     pts, sizes, readable = _crop_frames(items, args.format)
     flags, score = check_points(pts, sizes, args.z_limit, args.min_shift)

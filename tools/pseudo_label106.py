@@ -47,12 +47,12 @@ def main(argv=None):
     ap.add_argument('--limit', type=int, default=0, help='only the first N images')
     args = ap.parse_args(argv)
     from core.common.fileio import write_lines
-    from core.landmarks.points import read_list
+    from core.landmarks.points import read_landmark_list
     from core.runtime.model_io import ModelError, load_model
     teacher = load_model(args.teacher, args.epoch)
     if teacher.info['kind'] != 'lnet' or teacher.info['n_points'] != 106:
         raise ModelError('%s: %s is not a 106-point net' % (args.teacher, teacher.network))
-    paths = [p for p, _, _ in read_list(args.list, 'cuhk')][:args.limit or None]
+    paths = [p for p, _, _ in read_landmark_list(args.list, 'cuhk')][:args.limit or None]
     pts = label(teacher, paths)
     base = os.path.dirname(os.path.abspath(args.out))
     lines = ['%s %s' % (os.path.relpath(p, base), ' '.join('%.1f' % v for v in q.ravel())) for p, q in zip(paths, pts)]

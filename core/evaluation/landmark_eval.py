@@ -12,9 +12,9 @@ import numpy as np
 EYES = {5: (0, 1), 106: (52, 61)}
 
 
-def read_list(path, n_points, image_root=None):
+def read_points(path, n_points, image_root=None):
     """[(image path, P×2 pixel points)] of a 5-point (CUHK layout) or 106-point list."""
-    from core.landmarks.points import read_list as read_landmarks
+    from core.landmarks.points import read_landmark_list as read_landmarks
     return [(p, pts) for p, _, pts in read_landmarks(path, 'cuhk' if n_points == 5 else 'l106', image_root)]
 
 
@@ -82,7 +82,7 @@ def mean_shape_baseline(samples, sides, train_list=None, n_points=5):
     if train_list is None or not os.path.isfile(train_list) or n_points != 5:
         return None
     import cv2
-    train = read_list(train_list, n_points)
+    train = read_points(train_list, n_points)
     norm = []
     for path, pts in train[:2000]:
         img = cv2.imread(path)

@@ -136,7 +136,7 @@ def extent(points):
     return float(max(np.ptp(pts[:, 0]), np.ptp(pts[:, 1])))
 
 
-def read_list(path, fmt, image_root=None, min_size=0):
+def read_landmark_list(path, fmt, image_root=None, min_size=0):
     """[(image path, box x,y,w,h or None, P×2 pixel points)] of a ``celeba``/``cuhk``/``l106`` list.
 
     Paths may contain spaces and are relative to ``image_root`` (default: the list's folder).

@@ -65,7 +65,7 @@ class ListEntries:
                            None if self.val_id is None else self.val_id[indices])
 
 
-def read_list(path):
+def read_sample_list(path):
     """The :class:`ListEntries` of a training list (paths may contain spaces)."""
     from array import array
     if not os.path.isfile(path):
@@ -544,7 +544,7 @@ def make_loaders(s, info, shard=(0, 1)):
     n_points = info['n_points'] if info['kind'] == 'lnet' else 5
     rng = np.random.RandomState(s.recipe.seed)
     if s.recipe.online:
-        from core.landmarks.points import read_list as read_landmarks
+        from core.landmarks.points import read_landmark_list as read_landmarks
         samples = read_landmarks(s.recipe.image_set, s.recipe.list_format, s.run.image_root, s.recipe.min_landmark_size)
         if s.run.val_list:
             train, val = samples, read_landmarks(s.run.val_list, s.recipe.list_format, s.run.image_root, s.recipe.min_landmark_size)
@@ -553,9 +553,9 @@ def make_loaders(s, info, shard=(0, 1)):
         tmaker = LandmarkOnlineMaker(train, info['size'], n_points, True, cfg)
         vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
     else:
-        entries = read_list(s.recipe.image_set)
+        entries = read_sample_list(s.recipe.image_set)
         if s.run.val_list:
-            val = read_list(s.run.val_list)
+            val = read_sample_list(s.run.val_list)
         else:
             entries, val = _held_out(entries, s.recipe.val_ratio, rng)
         tmaker = BatchMaker(SampleSource(entries, info['size'], n_points), True, s.recipe.flip, cfg['enable_black_border'], cfg)
