@@ -49,20 +49,23 @@ def positive_int(flag, zero=False):
     return parse
 
 
-def expected_errors():
-    """The exception types that mean bad input (reported in one line, not as a traceback)."""
-    from core.common.fileio import FormatError
-    errors = (OSError, ValueError, FormatError, EOFError)
-    try:
-        from core.runtime.model_io import ModelError
-        errors += (ModelError,)
-    except ImportError:  # pragma: no cover - mxnet missing
-        pass
-    return errors
+def input_errors():
+    """The exception types that mean bad input, reported in one line naming the file, line or flag:
+    this project's :class:`core.common.errors.InputError` (format, setting, model, image and data errors),
+    a network asked for with settings it does not have, and the operating system's file errors. Anything
+    else is a bug."""
+    from core.common.errors import InputError
+    from symbols import NetworkError
+    return (InputError, NetworkError, OSError)
+
+
+BUG = ('error: the above is a bug in train-mtcnn, not a problem with your input; please report it with the command '
+       'line and the traceback')
 
 
 def run(main, argv=None):
-    """Run ``main(argv)`` under the error policy; returns the exit code. SIGTERM is handled like
+    """Run ``main(argv)`` under the error policy; returns the exit code: 0, 2 for bad input (one line),
+    3 for a bug (its traceback and a line saying so), 130 when interrupted. SIGTERM is handled like
     Ctrl-C, and a command started by the pipeline stops when the pipeline is gone."""
     from core.common.lifecycle import terminate_as_interrupt, watch_env
     terminate_as_interrupt()
@@ -76,9 +79,14 @@ def run(main, argv=None):
     except BrokenPipeError:  # the reader went away (e.g. `| head`, or a killed pipeline): stop quietly
         sys.stdout = sys.stderr = open(os.devnull, 'w')
         return 0
-    except expected_errors() as exc:
+    except input_errors() as exc:
         say('error: %s' % exc)
         return 2
+    except Exception:  # noqa: BLE001 - a bug: shown whole, and called one
+        import traceback
+        say(traceback.format_exc().rstrip())
+        say(BUG)
+        return 3
 
 
 def say(text):
@@ -317,7 +325,7 @@ def check_kind(script, network):
         want = {'pnet': 'Pnet%d' % (size or 0), 'rnet': 'Rnet', 'onet': 'Onet', 'lnet': '%d-point landmark' % (size or 0)}
         right = next(sc for sc, (k, n, _) in SCRIPT_KINDS.items() if k == info['kind'] and n in (
             None, info['size'] if k == 'pnet' else info['n_points']))
-        raise ValueError('%s trains %s networks; %s is a %s net (use %s)' % (script, want[kind], network,
+        raise SettingError('%s trains %s networks; %s is a %s net (use %s)' % (script, want[kind], network,
                                                                            info['kind'], right))
     return network
 
@@ -339,7 +347,7 @@ def training_run(args, script):
     recipe = R.load(recipe_name)
     recipe.phase(phase)  # a clear error for a phase the recipe does not have
     if recipe.script and recipe.script != script:
-        raise ValueError('recipe %s is for %s, not %s' % (recipe_name, recipe.script, script))
+        raise SettingError('recipe %s is for %s, not %s' % (recipe_name, recipe.script, script))
     recipe = dataclasses.replace(recipe, prefix=os.path.join(config.root, recipe.prefix))
     recipe = R.override(recipe, phase, given, 'command line')
     network = check_kind(script, recipe.network)

@@ -28,6 +28,7 @@ from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.common.boxes import iou_matrix  # noqa: E402
 from core.common.fileio import NEGATIVE, PART, POSITIVE  # noqa: E402
 from core.recipes.cascade_settings import DEFAULTS, stage_thresholds  # noqa: E402
+from core.common.errors import InputError  # noqa: E402
 
 MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': (2, 48),
          'hardrnet': (2, 24), 'hardonet': (3, 48)}
@@ -231,7 +232,7 @@ def main(argv=None):
         out, ' '.join('%s=%d' % kv for kv in sorted(man['counts'].items())), recall, st.get('faces', 0),
         st.get('candidates', 0) / max(1, st.get('images', 1))))
     if recall < args.min_recall:
-        raise ValueError('%s: the cascade found only %.1f %% of the training faces: the stage it mines with is too '
+        raise InputError('%s: the cascade found only %.1f %% of the training faces: the stage it mines with is too '
                          'weak (train it longer) or --thresh %s is too high; the mined pool is not usable'
                          % (out, 100 * recall, args.thresh))
     return 0

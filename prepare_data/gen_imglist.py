@@ -37,6 +37,7 @@ import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.common.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, atomic_write  # noqa: E402
 from core.recipes.pipeline_recipe import StagePlan  # noqa: E402
+from core.common.errors import SettingError  # noqa: E402
 
 CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK,
          'pos_hard': POSITIVE, 'part_hard': PART}  # *_hard: mined with gen_hard_example --keep_pos_part
@@ -75,7 +76,7 @@ def code_of(cls):
         if cls.startswith(prefix):
             return CODES[prefix]
     if cls not in CODES:
-        raise ValueError('unknown sample class %r (%s)' % (cls, ', '.join(CODES)))
+        raise SettingError('unknown sample class %r (%s)' % (cls, ', '.join(CODES)))
     return CODES[cls]
 
 
@@ -107,7 +108,7 @@ def pool_lines(folder, cls, list_dir, pick=None):
                 if not parts:
                     continue
                 if len(parts) < 2 or parts[1] not in ('1', '0', '-1', '-2'):
-                    raise ValueError('%s:%d: expected "<path> <label code> [values]"' % (path, k))
+                    raise FormatError('%s:%d: expected "<path> <label code> [values]"' % (path, k))
                 out = line.rstrip('\n')
             if want is None:
                 yield out

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from config import data_dir  # noqa: E402
+from core.common.errors import InputError  # noqa: E402
 
 
 def detector_boxes(det, samples, upscale=2.0, progress=True):
@@ -94,7 +95,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     lines = box_lines(samples, boxes, os.path.dirname(out))
     if not lines:
-        raise ValueError('%s: the detector found none of the %d faces' % (args.list, len(samples)))
+        raise InputError('%s: the detector found none of the %d faces' % (args.list, len(samples)))
     write_lines(out, lines)
     if args.anno_out:
         anno = os.path.abspath(args.anno_out)

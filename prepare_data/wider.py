@@ -10,6 +10,7 @@ import numpy as np
 
 from core.common.fileio import FormatError, parse_floats, split_path, write_lines
 from core.recipes.pipeline_recipe import DataSettings
+from core.common.errors import SettingError
 
 
 class AnnotationError(FormatError):
@@ -142,7 +143,7 @@ def split_images(kept, dev_fraction=DataSettings.dev_fraction, seed=DataSettings
     ``train_fraction`` is kept for training (learning curves). Stratified by event folder; images
     within an event are ordered by name first, so the split does not depend on the input order."""
     if not 0 <= dev_fraction < 1 or not 0 < train_fraction <= 1:
-        raise ValueError('dev_fraction must be in [0, 1) and train_fraction in (0, 1]')
+        raise SettingError('dev_fraction must be in [0, 1) and train_fraction in (0, 1]')
     events = {}
     for item in kept:
         events.setdefault(os.path.basename(os.path.dirname(item[0])), []).append(item)

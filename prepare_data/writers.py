@@ -9,6 +9,7 @@ import os
 import cv2
 
 from core.common.packed import RecordWriter, encode_raw, frame_many, pack
+from core.common.errors import SettingError
 
 FOLDERS = {'pos': 'positive', 'part': 'part', 'neg': 'negative', 'neg_hard': 'neg_hard',
            'landmark': 'landmark', 'landmark106': 'landmark106'}
@@ -114,4 +115,4 @@ def make_sink(fmt, folder, classes, state=None):
         return PackedSink(folder, classes, state)
     if fmt == 'jpg':
         return JpgSink(folder, classes, state)
-    raise ValueError('unknown sample format %r (packed or jpg)' % fmt)
+    raise SettingError('unknown sample format %r (packed or jpg)' % fmt)

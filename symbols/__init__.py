@@ -7,10 +7,15 @@ os.environ.setdefault('MXNET_SUBGRAPH_BACKEND', 'NONE')
 from .builder import build  # noqa: E402
 from .zoo import NETWORKS  # noqa: E402
 
-__all__ = ['get_symbol', 'list_networks', 'network_info', 'canonical_name', 'UnknownNetwork', 'NETWORKS']
+__all__ = ['get_symbol', 'list_networks', 'network_info', 'canonical_name', 'NetworkError', 'UnknownNetwork',
+           'NETWORKS']
 
 
-class UnknownNetwork(KeyError, ValueError):
+class NetworkError(ValueError):
+    """A network asked for with settings it does not have (bad input, reported in one line)."""
+
+
+class UnknownNetwork(KeyError, NetworkError):
     """A network name that is not registered (the message lists close matches)."""
 
     def __str__(self):
@@ -64,8 +69,8 @@ def get_symbol(name, mode='test', with_landmark=False, basenum=None, fixed_head=
     """
     info = network_info(name)
     if with_landmark and info['kind'] != 'onet':
-        raise ValueError('with_landmark applies to Onet variants only, not %s' % name)
+        raise NetworkError('with_landmark applies to Onet variants only, not %s' % name)
     if basenum is not None and not info['basenum']:
-        raise ValueError('basenum applies to Lnet/Lnet106 variants only, not %s' % name)
+        raise NetworkError('basenum applies to Lnet/Lnet106 variants only, not %s' % name)
     return build(NETWORKS[info['name']], mode=mode, with_landmark=with_landmark, basenum=basenum,
                  fixed_head=fixed_head)

@@ -32,6 +32,8 @@ sys.path.insert(0, REPO)
 
 import cli  # noqa: E402
 from config import config  # noqa: E402
+from core.common.fileio import FormatError  # noqa: E402
+from core.common.errors import InputError  # noqa: E402
 
 STAGES = ('anno', 'p_data', 'p_list', 'r_data', 'r_hard', 'r_list', 'o_data', 'o_hard', 'o_list', 'landmarks',
           'p_train')
@@ -53,7 +55,7 @@ def read_gt_blocks(path, image_root):
         try:
             n = int(lines[i + 1])
         except (IndexError, ValueError):
-            raise ValueError('%s:%d: expected a face count after %s' % (path, i + 2, name)) from None
+            raise FormatError('%s:%d: expected a face count after %s' % (path, i + 2, name)) from None
         body = lines[i + 1:i + 2 + max(n, 1)]
         if os.path.isfile(os.path.join(image_root, name)):
             blocks.append((name, body))
@@ -329,7 +331,7 @@ def measure_scale(k, args, results, res_path, logs):
         log = os.path.join(logs, 'x%d_%s.log' % (k, st))
         m = run_measured(cmds[st], log, max_seconds=args.train_seconds if st == 'p_train' else 0)
         if m['returncode'] != 0:
-            raise RuntimeError('%d× %s failed (exit %d); log %s:\n%s' % (k, st, m['returncode'], log,
+            raise InputError('%d× %s failed (exit %d); log %s:\n%s' % (k, st, m['returncode'], log,
                                                                         open(log).read()[-1500:]))
         size1, files1 = disk_usage(d)
         m.update(disk_mb=round((size1 - size0) / 2 ** 20, 1), files=files1 - files0, images=n_images)

@@ -17,6 +17,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
+from core.common.errors import InputError, SettingError  # noqa: E402
 
 KINDS = ('blur', 'noise', 'dim', 'half')
 
@@ -36,7 +37,7 @@ def degrade(img, kind, rng):
         x = cv2.resize(cv2.resize(x, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA), (w, h),
                        interpolation=cv2.INTER_LINEAR)
     else:
-        raise ValueError('unknown degradation %r (%s)' % (kind, ', '.join(KINDS)))
+        raise SettingError('unknown degradation %r (%s)' % (kind, ', '.join(KINDS)))
     return np.clip(np.round(x), 0, 255).astype(np.uint8)
 
 
@@ -67,7 +68,7 @@ def degrade_split(anno_path, out_dir, seed=0, quality=30, progress=True):
         counts[kind] += 1
         kept.append((dst, boxes))
     if not kept:
-        raise ValueError('%s: none of the %d images could be read' % (anno_path, len(anno)))
+        raise InputError('%s: none of the %d images could be read' % (anno_path, len(anno)))
     write_annotations(kept, os.path.join(out_dir, 'anno.txt'))
     return counts
 

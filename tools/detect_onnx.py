@@ -27,6 +27,8 @@ from core.common.image import MAX_PIXELS, ImageError, check_size, read_image, wr
 from core.runtime.mobile_runtime import open_stage  # noqa: E402
 from core.detect.zqcnn_scheme import SCHEMES  # noqa: E402
 from core.recipes.cascade_settings import DEFAULTS, stage_thresholds  # noqa: E402
+from core.common.fileio import FormatError  # noqa: E402
+from core.common.errors import SettingError  # noqa: E402
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -36,7 +38,7 @@ def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
     ``scheme='zqcnn'``: ZQCNN's candidate flow (:class:`core.detect.zqcnn_scheme.ZqcnnDetector`, which also
     takes ``nms``)."""
     if scheme not in SCHEMES:
-        raise ValueError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))
+        raise SettingError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))
     path = os.path.join(folder, 'cascade.json')
     if not os.path.isfile(path):
         raise FileNotFoundError('%s: not found (export a cascade with tools/export_onnx.py --cascade)' % path)
@@ -45,7 +47,7 @@ def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
     runtime = card.get('runtime', 'onnxruntime')
     models = {stage: open_stage(folder, entry, runtime, threads) for stage, entry in card['stages'].items()}
     if 'pnet' not in models:
-        raise ValueError('%s: the cascade has no Pnet' % path)
+        raise FormatError('%s: the cascade has no Pnet' % path)
     settings = DEFAULTS.replace(path, thresh=card.get('thresh'), min_face=card.get('min_face'),
                                 factor=card.get('factor'),
                                 lnet_flip=bool(card.get('lnet_flip')) and scheme == 'original')  # ZQCNN: one pass
@@ -131,7 +133,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         if args.nms and args.scheme != 'zqcnn':
-            raise ValueError('--nms applies to --scheme zqcnn only')
+            raise SettingError('--nms applies to --scheme zqcnn only')
         nms = dict(nms=[float(t) for t in args.nms.split(',')]) if args.nms else {}
         det = load_onnx_cascade(args.models, args.threads, args.scheme, thresh=args.thresh, min_face=args.min_face,
                                 **nms)

@@ -28,12 +28,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from cli import config  # noqa: E402
 from core.evaluation import landmark_eval as L  # noqa: E402
+from core.common.errors import SettingError  # noqa: E402
 
 
 def crop_protocol(args):
     from core.runtime.model_io import ModelError, load_model
     if not args.prefix or args.epoch is None:
-        raise ValueError('the crop protocol needs --prefix and --epoch of a landmark net (or use --detect)')
+        raise SettingError('the crop protocol needs --prefix and --epoch of a landmark net (or use --detect)')
     model = load_model(args.prefix, args.epoch, network=args.network)
     if model.info['kind'] == 'onet' and not model.with_landmark:
         raise ModelError('%s: %s has no landmark head' % (args.prefix, model.network))
@@ -64,7 +65,7 @@ def detect_protocol(args):
         label = 'this cascade (%s)' % ('Lnet' if det.lnet is not None else 'Onet landmark head')
         if det.lnet is None and not (det.onet is not None and det.onet.info.get('kind') == 'onet'
                                      and getattr(det.onet, 'with_landmark', False)):
-            raise ValueError('the cascade has no landmark source: give --lnet PREFIX,EPOCH or an Onet with '
+            raise SettingError('the cascade has no landmark source: give --lnet PREFIX,EPOCH or an Onet with '
                              'a landmark head')
     pred, found = L.detect_points(det, samples, args.upscale)
     gt = np.stack([p for _, p in samples])

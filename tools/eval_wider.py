@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from cli import config  # noqa: E402
 from core.evaluation import wider_eval as W  # noqa: E402
+from core.common.errors import InputError  # noqa: E402
 
 
 def add_args(ap):
@@ -42,7 +43,7 @@ def _official(args):
         unknown = sorted(d for d in os.listdir(args.pred_dir) if os.path.isdir(os.path.join(args.pred_dir, d))
                          and d not in gt)
         if unknown:
-            raise ValueError('%s: event folders not in the ground truth: %s' % (args.pred_dir, ', '.join(unknown[:5])))
+            raise InputError('%s: event folders not in the ground truth: %s' % (args.pred_dir, ', '.join(unknown[:5])))
         events = sorted(e for e in gt if os.path.isdir(os.path.join(args.pred_dir, e)))
         if os.path.isdir(args.image_root):
             events = sorted(set(events) | set(W.present_events(args.image_root, gt)))

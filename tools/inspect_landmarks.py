@@ -34,6 +34,7 @@ from core.common.fileio import atomic_call, split_path, write_lines  # noqa: E40
 from core.common.image import contact_sheet  # noqa: E402
 from core.landmarks.label_checks import CHECKS, check_points, content_offset, outlier_mask, report  # noqa: E402
 from core.landmarks.points import FORMATS, read_landmark_list, shift_numbers  # noqa: E402
+from core.common.errors import SettingError  # noqa: E402
 
 
 def _crop_frames(items, fmt):
@@ -86,9 +87,9 @@ def _shift_spec(text):
     try:
         dx, dy = (float(v) for v in move.split(','))
     except ValueError:
-        raise ValueError('--shift takes PREFIX:DX,DY (e.g. net_7876/_:0,27.7), got %r' % text)
+        raise SettingError('--shift takes PREFIX:DX,DY (e.g. net_7876/_:0,27.7), got %r' % text)
     if not prefix:
-        raise ValueError('--shift takes PREFIX:DX,DY with a path prefix, got %r' % text)
+        raise SettingError('--shift takes PREFIX:DX,DY with a path prefix, got %r' % text)
     return prefix, dx, dy
 
 

@@ -31,6 +31,7 @@ import cli  # noqa: E402
 
 from core.common.fileio import load_json, save_json  # noqa: E402
 from core.recipes.cascade_settings import DEFAULTS, CascadeSettings  # noqa: E402
+from core.common.errors import InputError, SettingError  # noqa: E402
 
 GRID = '0.2,0.3;0.4,0.5;0.6,0.6;0.6,0.7;0.7,0.8;0.8,0.8;0.8,0.9;0.9,0.9'
 ONET = '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.98,0.99,0.995'
@@ -44,7 +45,7 @@ def parse_tta(text):
     flip = 'flip' in parts
     rest = [t for t in parts if t != 'flip']
     if len(rest) > 1 or (rest and not rest[0].isdigit()) or (rest and int(rest[0]) < 1):
-        raise ValueError("--tta takes 'none', 'flip', a pass count or 'flip,N' (e.g. flip,2), got %r" % text)
+        raise SettingError("--tta takes 'none', 'flip', a pass count or 'flip,N' (e.g. flip,2), got %r" % text)
     return dict(onet_flip=flip, onet_passes=int(rest[0]) if rest else 1)
 
 
@@ -108,12 +109,12 @@ def choose(rows, min_precision, max_seconds=None):
     accurate = max(rows, key=lambda x: (x['dev_ap'], -x['s_per_img']))
     ok = [x for x in rows if x['precision'] >= min_precision and plain(x)]
     if not ok:
-        raise ValueError('no setting reaches a dev precision of %g (best %.4f): add higher thresholds to '
+        raise InputError('no setting reaches a dev precision of %g (best %.4f): add higher thresholds to '
                          '--onet' % (min_precision, max(x['precision'] for x in rows)))
     if max_seconds:
         fast = [x for x in ok if x['s_per_img'] <= max_seconds]
         if not fast:
-            raise ValueError('no setting with a dev precision of %g is within %.3f s/img (fastest %.3f): add '
+            raise InputError('no setting with a dev precision of %g is within %.3f s/img (fastest %.3f): add '
                              'higher Pnet/Rnet thresholds to --grid' % (min_precision, max_seconds,
                                                                           min(x['s_per_img'] for x in ok)))
         ok = fast
@@ -150,7 +151,7 @@ def main(argv=None):
     card = default_card()
     grid = [tuple(cli.csv_list(g, float, 'threshold')) for g in args.grid.split(';') if g.strip()]
     if any(len(g) != 2 for g in grid):
-        raise ValueError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
+        raise SettingError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
     onet = sorted(cli.csv_list(args.onet, float, 'threshold'))
     gt, images = W.ground_truth_from_anno(read_anno(args.gt_anno), card.settings().min_face)
     if args.rows:

@@ -26,6 +26,7 @@ from config import REPO_ROOT  # noqa: E402
 from core.common.fileio import FormatError, atomic_call, load_json, save_json  # noqa: E402
 from core.recipes.cascade_settings import CascadeSettings, card_from_json, stage_thresholds  # noqa: E402
 from core.recipes.fields import build  # noqa: E402
+from core.common.errors import InputError  # noqa: E402
 
 
 def _copy(src_prefix, epoch, dst_prefix, network=None):
@@ -98,7 +99,7 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
         before = (old or {}).get('val_ap')
         if before and not force and sum(aps.values()) < sum(before.values()):
             shutil.rmtree(staging)
-            raise ValueError('%s: the new cascade is worse on WIDER val (%s) than the published one (%s); '
+            raise InputError('%s: the new cascade is worse on WIDER val (%s) than the published one (%s); '
                              'use --force to replace it anyway' % (out, _fmt(aps), _fmt(before)))
     backup = out.rstrip('/') + '.old'
     shutil.rmtree(backup, ignore_errors=True)
@@ -117,7 +118,7 @@ def attach_lnet(out, lnet, note='', flip=True):
     prefix, epoch = lnet
     from core.runtime.model_io import load_model
     if load_model(prefix, int(epoch)).info['kind'] != 'lnet':
-        raise ValueError('%s: not a landmark net' % prefix)
+        raise InputError('%s: not a landmark net' % prefix)
     network = _copy(prefix, int(epoch), os.path.join(out, 'lnet'))
     old = card.get('lnet') or {}
     if old.get('epoch') not in (None, int(epoch)):

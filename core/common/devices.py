@@ -1,6 +1,7 @@
 """Device contexts with a clear message when a GPU is asked for on a CPU-only MXNet build."""
 import symbols  # noqa: F401  (sets the MXNet environment first)
 import mxnet as mx
+from .errors import SettingError
 
 CPU_BUILD_HINT = ('this MXNet is a CPU-only build; for GPUs install the CUDA wheel '
                   '(MXNET_VARIANT=cu112 bash scripts/env.sh, see the README) or drop --gpus')
@@ -16,10 +17,10 @@ def available_gpus():
 def gpu_context(i):
     """``mx.gpu(i)`` after checking that the build and the machine have it."""
     if not mx.runtime.Features().is_enabled('CUDA'):
-        raise ValueError('GPU %d requested: %s' % (i, CPU_BUILD_HINT))
+        raise SettingError('GPU %d requested: %s' % (i, CPU_BUILD_HINT))
     n = available_gpus()
     if not 0 <= i < n:
-        raise ValueError('GPU %d requested but this machine has %d GPU(s)' % (i, n))
+        raise SettingError('GPU %d requested but this machine has %d GPU(s)' % (i, n))
     return mx.gpu(i)
 
 
@@ -32,5 +33,5 @@ def contexts(gpus):
         return [gpu_context(int(g)) for g in ids]
     except ValueError as exc:
         if 'invalid literal' in str(exc):
-            raise ValueError('--gpus takes GPU ids like 0 or 0,1, got %r' % gpus)
+            raise SettingError('--gpus takes GPU ids like 0 or 0,1, got %r' % gpus)
         raise

@@ -13,3 +13,7 @@ class InputError(ValueError):
 
 class SettingError(InputError):
     """A setting of a recipe, a model card or a flag that has the wrong type, is out of range or unknown."""
+
+
+class ModelError(InputError):
+    """A checkpoint or exported model that cannot be found, read or matched to a network."""

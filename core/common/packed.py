@@ -11,6 +11,7 @@ import os
 import struct
 
 import numpy as np
+from .fileio import FormatError
 
 MAGIC = 0xced7230a
 _HEADER = struct.Struct('IfQQ')  # flag, label, id, id2 (mx.recordio.IRHeader)
@@ -134,7 +135,7 @@ class RecordReader:
             for k, line in enumerate(f, 1):
                 parts = line.split()
                 if len(parts) != 2:
-                    raise ValueError('%s.idx:%d: expected "index<TAB>offset"' % (self.path, k))
+                    raise FormatError('%s.idx:%d: expected "index<TAB>offset"' % (self.path, k))
                 offsets.append(int(parts[1]))
         self.offsets = np.frombuffer(offsets, np.int64) if len(offsets) else np.zeros(0, np.int64)
         self._fh = self._mm = None
@@ -152,10 +153,10 @@ class RecordReader:
             self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b''
         off = int(self.offsets[i])
         if off + 8 > len(self._mm):
-            raise ValueError('%s.rec: record %d lies beyond the end of the file' % (self.path, i))
+            raise FormatError('%s.rec: record %d lies beyond the end of the file' % (self.path, i))
         magic, n = struct.unpack_from('II', self._mm, off)
         if magic != MAGIC:
-            raise ValueError('%s.rec: bad record magic at index %d' % (self.path, i))
+            raise FormatError('%s.rec: bad record magic at index %d' % (self.path, i))
         return unpack(self._mm[off + 8:off + 8 + (n & ((1 << 29) - 1))])
 
     def __getstate__(self):

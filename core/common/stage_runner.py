@@ -23,6 +23,7 @@ import time
 
 from .fileio import load_json, save_json
 from .lifecycle import PARENT_ENV, alive, preexec_die_with_parent
+from .errors import SettingError
 
 
 @dataclasses.dataclass
@@ -152,7 +153,7 @@ def run_stages(run, stages, cwd, start=None, only=None, log=print, extra=None):
     names = [s.name for s in stages]
     for flag in (start, only):
         if flag and flag not in names:
-            raise ValueError('unknown stage %r (stages: %s)' % (flag, ', '.join(names)))
+            raise SettingError('unknown stage %r (stages: %s)' % (flag, ', '.join(names)))
     for entry in manifest['stages'].values():
         _stop_leftover(entry, log)
     previous, forced = '', False

@@ -29,6 +29,7 @@ from core.common.errors import SettingError
 from core.common.image import to_tensor
 from core.landmarks.points import flip_points, from_vector
 from core.recipes.cascade_settings import DEFAULTS
+from core.common.errors import InputError
 
 EMPTY = np.zeros((0, 5), dtype=np.float64)
 
@@ -41,12 +42,12 @@ class MtcnnDetector:
     def __init__(self, pnet, rnet=None, onet=None, lnet=None, lnet106=None, settings=DEFAULTS, legacy_clip=False,
                  chunk=(16, 8), interp=cv2.INTER_LINEAR, **overrides):
         if pnet is None or pnet.info.get('kind') != 'pnet':
-            raise ValueError('the first stage must be a Pnet model')
+            raise SettingError('the first stage must be a Pnet model')
         for model, kind in ((rnet, 'rnet'), (onet, 'onet'), (lnet, 'lnet'), (lnet106, 'lnet')):
             if model is not None and model.info.get('kind') != kind:
-                raise ValueError('expected a %s model, got %s' % (kind, model.network))
+                raise SettingError('expected a %s model, got %s' % (kind, model.network))
         if onet is not None and rnet is None:
-            raise ValueError('an Onet stage needs an Rnet stage before it')
+            raise SettingError('an Onet stage needs an Rnet stage before it')
         self.pnet, self.rnet, self.onet, self.lnet, self.lnet106 = pnet, rnet, onet, lnet, lnet106
         self.settings = s = settings.replace('detector settings', **overrides) if overrides else settings
         stages = 1 + (rnet is not None) + (onet is not None)
@@ -222,7 +223,7 @@ def _denormalise_points(pts, crops):
 
 def _check_image(img):
     if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-        raise ValueError('expected a BGR uint8 image H×W×3, got %s'
+        raise InputError('expected a BGR uint8 image H×W×3, got %s'
                          % (getattr(img, 'shape', type(img)),))
 
 

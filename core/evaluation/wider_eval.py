@@ -20,6 +20,7 @@ import numpy as np
 from core.common.boxes import iou_matrix
 from core.common.fileio import FormatError, atomic_write, parse_floats, split_path, where
 from core.recipes.cascade_settings import DEFAULTS
+from core.common.errors import InputError
 
 SETTINGS = ('easy', 'medium', 'hard')
 DEV_SETTINGS = ('dev', 'dev40')
@@ -209,7 +210,7 @@ def evaluate(preds, gt, events=None):
     events = sorted(events if events is not None else preds)
     missing = [e for e in events if e not in gt]
     if missing:
-        raise ValueError('events not in the ground truth: %s' % ', '.join(missing))
+        raise InputError('events not in the ground truth: %s' % ', '.join(missing))
     settings = next((tuple(keep) for e in events for _, keep in gt[e].values()), SETTINGS)
     lo, scale = _score_range(preds, events)
     aps, curves, counts = {}, {}, {}

@@ -18,6 +18,7 @@ import tempfile
 
 from core.common.fileio import atomic_call, save_json
 from .onnx_export import STAGE_FILES, export_cascade
+from core.common.errors import SettingError
 
 TARGETS = ('ncnn', 'mnn')
 
@@ -104,7 +105,7 @@ def export_mobile_cascade(models, out_dir, settings, target):
     ``pnet.mnn`` (MNN) …, and ``cascade.json``. ``models``: {stage: InferenceModel}; ``settings``: the
     :class:`core.recipes.cascade_settings.CascadeSettings` it records. Returns the card."""
     if target not in TARGETS:
-        raise ValueError('unknown target %r (%s)' % (target, ', '.join(TARGETS)))
+        raise SettingError('unknown target %r (%s)' % (target, ', '.join(TARGETS)))
     os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix='mtcnn-onnx-') as tmp:
         card = export_cascade(models, tmp, settings, opset=11, fast_prelu=False)

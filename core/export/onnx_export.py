@@ -20,6 +20,7 @@ import symbols  # noqa: F401  (sets the MXNet environment first)
 import mxnet as mx
 
 from core.common.fileio import atomic_call, save_json, scratch_file
+from core.common.errors import SettingError
 
 OUTPUT_NAMES = {'pnet': ['prob', 'bbox'], 'rnet': ['prob', 'bbox'], 'onet': ['prob', 'bbox', 'landmarks'],
                 'lnet': ['landmarks']}
@@ -100,10 +101,10 @@ def retarget_opset(graph_model, target, channel_softmax=False):
         graph_model.opset_import[0].version = target
         return graph_model
     if target < MIN_OPSET:
-        raise ValueError('opset %d is too old for these graphs (they need %d or newer)' % (target, MIN_OPSET))
+        raise SettingError('opset %d is too old for these graphs (they need %d or newer)' % (target, MIN_OPSET))
     unknown = sorted({n.op_type for n in graph_model.graph.node} - SAME_SINCE_11)
     if unknown:
-        raise ValueError('cannot retarget %s to opset %d' % (', '.join(unknown), target))
+        raise SettingError('cannot retarget %s to opset %d' % (', '.join(unknown), target))
     nodes = []
     for n in graph_model.graph.node:
         kept = [a for a in n.attribute if not (n.op_type == 'BatchNormalization' and a.name == 'training_mode') and
@@ -445,7 +446,7 @@ def export_cascade(models, out_dir, settings, opset=None, fast_prelu=True):
     the folder records (thresholds of the stages exported, minimum face, factor, and ``lnet_flip`` with a
     landmark net)."""
     if not settings.single_onet_pass:
-        raise ValueError('a deployed cascade runs one plain Onet pass: export an operating point without the '
+        raise SettingError('a deployed cascade runs one plain Onet pass: export an operating point without the '
                          'Onet test-time options (--onet_flip off --onet_passes 1, or --point default)')
     stages = {}
     for stage in STAGE_FILES:

@@ -25,6 +25,7 @@ from config import config
 
 from core.common.fileio import atomic_call, atomic_write
 from . import zqcnn_format as zq
+from core.common.errors import InputError
 
 HEAD_NAMES = {'pnet': ['prob1', 'conv4-2'], 'rnet': ['prob1', 'conv5-2'],
               'onet': ['prob1', 'conv6-2', 'conv6-3'], 'lnet': ['conv6-3']}
@@ -111,14 +112,14 @@ class _Writer:
                 continue
             handler = self.HANDLERS.get(n['op'])
             if handler is None:
-                raise ValueError('%s: operator %s has no ZQCNN equivalent' % (n['name'], n['op']))
+                raise InputError('%s: operator %s has no ZQCNN equivalent' % (n['name'], n['op']))
             src = n['inputs'][0][0]
             top = self.blob[src] if n['op'] == 'Flatten' else self.head_names.get(i, n['name'])
             self.blob[i], self.scale[i] = top, handler(self, i, n, n.get('attrs', {}), self.blob[src],
                                                        self.scale[src], top)
         for h in self.heads:
             if self.scale[h] != 1.0:
-                raise ValueError('output %s ended with scale %g' % (self.nodes[h]['name'], self.scale[h]))
+                raise InputError('output %s ended with scale %g' % (self.nodes[h]['name'], self.scale[h]))
         return self
 
     def linear(self, i, n, attrs, bottom, s_in, top):
@@ -145,7 +146,7 @@ class _Writer:
         elif groups == c_out and self.param(i, 1).shape[1] == 1:
             kind = 'DepthwiseConvolution'
         else:
-            raise ValueError('%s: grouped convolution is not supported by ZQCNN' % n['name'])
+            raise InputError('%s: grouped convolution is not supported by ZQCNN' % n['name'])
         return ('%s name=%s bottom=%s top=%s num_output=%d kernel_H=%d kernel_W=%d stride_H=%d stride_W=%d '
                 'pad_H=%d pad_W=%d%s' % (kind, n['name'], bottom, top, c_out, k[0], k[1], st[0], st[1], pd[0], pd[1],
                                          ' bias' if has_bias else ''))
@@ -159,14 +160,14 @@ class _Writer:
 
     def prelu(self, i, n, attrs, bottom, s_in, top):
         if attrs.get('act_type') != 'prelu':
-            raise ValueError('%s: only PReLU activations are exported' % n['name'])
+            raise InputError('%s: only PReLU activations are exported' % n['name'])
         self.lines.append('PReLU name=%s bottom=%s top=%s' % (n['name'], bottom, top))
         self.chunks.append(self.param(i, 1))
         return s_in
 
     def pooling(self, i, n, attrs, bottom, s_in, top):
         if attrs.get('pool_type') != 'max':
-            raise ValueError('%s: only max pooling is exported' % n['name'])
+            raise InputError('%s: only max pooling is exported' % n['name'])
         self.lines.append('Pooling name=%s bottom=%s top=%s pool=MAX kernel_size=%d stride=%d'
                           % (n['name'], bottom, top, _ints(attrs['kernel'], '')[0], _ints(attrs.get('stride'), '(1, 1)')[0]))
         return s_in
@@ -176,14 +177,14 @@ class _Writer:
 
     def softmax(self, i, n, attrs, bottom, s_in, top):
         if s_in != 1.0:
-            raise ValueError('%s: softmax input must be unscaled' % n['name'])
+            raise InputError('%s: softmax input must be unscaled' % n['name'])
         self.lines.append('Softmax name=%s bottom=%s top=%s axis=1' % (n['name'], bottom, top))
         return 1.0
 
     def add(self, i, n, attrs, bottom, s_in, top):
         other = n['inputs'][1][0]
         if self.scale[other] != s_in:
-            raise ValueError('%s: residual inputs have different scales' % n['name'])
+            raise InputError('%s: residual inputs have different scales' % n['name'])
         self.lines.append('Eltwise operation=sum name=%s bottom=%s bottom=%s top=%s'
                           % (n['name'], bottom, self.blob[other], top))
         return s_in

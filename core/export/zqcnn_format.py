@@ -9,6 +9,7 @@ in numpy, in ZQCNN's two loading modes:
 It shares no code with the exporter, so it checks the written files, not the exporter's intent.
 """
 import numpy as np
+from core.common.fileio import FormatError
 
 SMALL = 1e-9
 
@@ -36,7 +37,7 @@ def parse(param_path):
     with open(param_path, 'rb') as f:
         raw = f.read()
     if b'\r' in raw:
-        raise ValueError('%s: contains \\r (CRLF line endings break ZQCNN)' % param_path)
+        raise FormatError('%s: contains \\r (CRLF line endings break ZQCNN)' % param_path)
     layers = []
     for ln, line in enumerate(raw.decode().split('\n'), 1):
         if not line.strip():
@@ -48,7 +49,7 @@ def parse(param_path):
                            bottom=kv.get('bottom', []), top=kv.get('top', kv.get('name'))[0],
                            name=kv.get('name', [''])[0], flags=flags, line=ln))
     if not layers or layers[0]['kind'] != 'input' or sum(l['kind'] == 'input' for l in layers) != 1:
-        raise ValueError('%s: the first layer must be the only Input layer' % param_path)
+        raise FormatError('%s: the first layer must be the only Input layer' % param_path)
     return layers
 
 
@@ -60,7 +61,7 @@ def bind(layers, bin_path, input_shape):
     def take(n, layer):
         nonlocal pos
         if pos + n > len(weights):
-            raise ValueError('%s: ran out of weights at .zqparams line %d' % (bin_path, layer['line']))
+            raise FormatError('%s: ran out of weights at .zqparams line %d' % (bin_path, layer['line']))
         v = weights[pos:pos + n]
         pos += n
         return v
@@ -71,7 +72,7 @@ def bind(layers, bin_path, input_shape):
         get = lambda k, d=None: kv.get(k, d)  # noqa: E731
         if kind == 'input':
             if int(get('c')) != input_shape[1]:
-                raise ValueError('Input C=%s but data has %d channels' % (get('c'), input_shape[1]))
+                raise FormatError('Input C=%s but data has %d channels' % (get('c'), input_shape[1]))
             shapes[layer['top']] = tuple(input_shape[1:])
             out.append(layer)
             continue
@@ -219,7 +220,7 @@ def forward(layers, data):
         elif kind == 'relu':
             y = np.maximum(x, 0)
         else:
-            raise ValueError('unsupported layer %s' % kind)
+            raise FormatError('unsupported layer %s' % kind)
         blobs[layer['top']] = y
     return blobs
 
@@ -228,5 +229,5 @@ def read_network(param_path, bin_path, input_shape, mode='plain'):
     """Parse and bind both files for ``input_shape`` and apply a loading ``mode``."""
     layers, used, total = bind(parse(param_path), bin_path, input_shape)
     if used != total:
-        raise ValueError('%s: %d weights read but the file holds %d' % (bin_path, used, total))
+        raise FormatError('%s: %d weights read but the file holds %d' % (bin_path, used, total))
     return prepare(layers, mode)

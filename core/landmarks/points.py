@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from core.common.fileio import FormatError, parse_floats, split_path
+from core.common.errors import SettingError
 
 # Horizontal flip: output point i takes the mirrored source point FLIP5[i] / FLIP106[i].
 FLIP5 = np.array([1, 0, 2, 4, 3])
@@ -123,7 +124,7 @@ def shift_numbers(numbers, fmt, dx, dy):
     """The number fields of a ``cuhk`` or ``l106`` list line with every point moved by (dx, dy) pixels
     (fields after the points are kept as they are): the repair of a line whose labels are all offset."""
     if fmt not in ('cuhk', 'l106'):
-        raise ValueError('shifting points is defined for the cuhk and l106 formats, not %r' % fmt)
+        raise SettingError('shifting points is defined for the cuhk and l106 formats, not %r' % fmt)
     n = 10 if fmt == 'cuhk' else 212
     pts = from_vector(np.array([float(x) for x in numbers[:n]]), n // 2) + [dx, dy]
     moved = np.r_[pts[:, 0], pts[:, 1]] if fmt == 'cuhk' else pts.ravel()

@@ -108,7 +108,7 @@ class StageRecipe:
     def phase(self, n):
         """Phase ``n`` (1-based), with a clear error when the recipe has fewer."""
         if not 1 <= n <= len(self.phases):
-            raise ValueError('recipe %s has %d phase(s), not %d' % (self.prefix or self.network, len(self.phases), n))
+            raise SettingError('recipe %s has %d phase(s), not %d' % (self.prefix or self.network, len(self.phases), n))
         return self.phases[n - 1]
 
     def augment(self):

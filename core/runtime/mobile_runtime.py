@@ -8,6 +8,8 @@ switched off: they moved Pnet outputs by ~3e-3, enough to move boxes).
 import os
 
 import numpy as np
+from core.common.fileio import FormatError
+from core.common.errors import ModelError
 
 RUNTIMES = ('onnxruntime', 'ncnn', 'mnn')
 
@@ -52,7 +54,7 @@ class NcnnModel(_Model):
         self.net.opt = opt
         for path, load in ((param, self.net.load_param), (weights, self.net.load_model)):
             if load(path) != 0:
-                raise ValueError('%s: NCNN cannot load it' % path)
+                raise ModelError('%s: NCNN cannot load it' % path)
 
     def _one(self, x):
         ex = self.net.create_extractor()
@@ -61,7 +63,7 @@ class NcnnModel(_Model):
         for name in self.outputs:
             ret, mat = ex.extract(name)
             if ret != 0:
-                raise RuntimeError('NCNN: no output %r' % name)
+                raise ModelError('NCNN: no output %r' % name)
             outs.append(np.array(mat, dtype=np.float32))
         return outs
 
@@ -109,4 +111,4 @@ def open_stage(folder, entry, runtime='onnxruntime', threads=1):
         return NcnnModel(os.path.join(folder, entry['param']), os.path.join(folder, entry['bin']), entry, threads)
     if runtime == 'mnn':
         return MnnModel(os.path.join(folder, entry['file']), entry, threads)
-    raise ValueError('unknown runtime %r (%s)' % (runtime, ', '.join(RUNTIMES)))
+    raise FormatError('unknown runtime %r (%s)' % (runtime, ', '.join(RUNTIMES)))

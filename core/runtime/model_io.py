@@ -15,14 +15,10 @@ import numpy as np
 import symbols  # sets MXNET_SUBGRAPH_BACKEND before mxnet is imported
 import mxnet as mx
 
-from core.common.errors import InputError
+from core.common.errors import ModelError  # noqa: F401  (raised here, caught by the tools as model_io.ModelError)
 from core.common.fileio import atomic_call, atomic_write
 
 NETWORK_ATTR = 'mtcnn_network'
-
-
-class ModelError(InputError):
-    """A checkpoint that cannot be found, read or matched to a network."""
 
 
 def mx_message(exc):

@@ -7,7 +7,31 @@ opens an MXNet model this way. ONNX Runtime gets graphs without PRelu
 module runs the plain graph, which it fuses itself; it is now the slower of the two (4.jpg with the
 shipped models, 2 threads: Pnet pyramid 16 ms against ONNX Runtime's 12 ms, ``tools/bench_detector.py``).
 """
+import os
+import shutil
+import tempfile
+
 import numpy as np
+
+
+def onnxruntime():
+    """The ``onnxruntime`` module. Its import writes a telemetry session file (``.ses``) into the temp
+    folder; it is imported with the temp folder pointed at a scratch folder that is removed right after,
+    so nothing is left behind."""
+    import sys
+    if 'onnxruntime' in sys.modules:
+        return sys.modules['onnxruntime']
+    scratch, old = tempfile.mkdtemp(prefix='mtcnn-ort-'), os.environ.get('TMPDIR')
+    os.environ['TMPDIR'] = scratch
+    try:
+        import onnxruntime as ort
+    finally:
+        if old is None:
+            os.environ.pop('TMPDIR', None)
+        else:
+            os.environ['TMPDIR'] = old
+        shutil.rmtree(scratch, ignore_errors=True)
+    return ort
 
 
 class OnnxModel:
@@ -15,7 +39,7 @@ class OnnxModel:
     n_points), given or looked up in the registry from ``network``."""
 
     def __init__(self, path, network=None, threads=None, info=None):
-        import onnxruntime as ort
+        ort = onnxruntime()
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = int(threads)

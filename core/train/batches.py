@@ -28,6 +28,7 @@ from core.common.fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, 
 from core.common.lifecycle import die_with_starter, mp_temp_dir
 from core.common.packed import RecordReader, decode_image
 from core.recipes.training_recipe import StageRecipe
+from core.common.errors import SettingError
 
 
 class DataError(FormatError):
@@ -418,11 +419,11 @@ class LandmarkOnlineMaker:
         framing = framing or cfg['framing']
         jitter = cfg['box_jitter'] if jitter is None else jitter
         if framing not in FRAMINGS:
-            raise ValueError('unknown landmark framing %r (%s)' % (framing, ', '.join(FRAMINGS)))
+            raise SettingError('unknown landmark framing %r (%s)' % (framing, ', '.join(FRAMINGS)))
         if framing == 'box' and n_points != 5:
-            raise ValueError("framing='box' is for 5-point lists")
+            raise SettingError("framing='box' is for 5-point lists")
         if len(jitter) != 3:
-            raise ValueError('box jitter takes 3 values (shift, scale, rotation), got %r' % (jitter,))
+            raise SettingError('box jitter takes 3 values (shift, scale, rotation), got %r' % (jitter,))
         self.source = _Sized(samples, n_points)
         self.size, self.n_points, self.augment = size, n_points, augment
         self.cfg = cfg

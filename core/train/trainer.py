@@ -41,6 +41,7 @@ from .metrics import StageMetrics
 from core.common.lifecycle import Interrupted
 from core.recipes.training_recipe import RunOptions
 from core.runtime.model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
+from core.common.errors import SettingError
 
 log = logging.getLogger('train')
 
@@ -147,7 +148,7 @@ def build_model(s, stats=None):
     names = landmark_head(info['kind'], with_landmark) if s.recipe.target_norm else None
     head = names[1] if names else None
     if s.recipe.target_norm and head is None:
-        raise ValueError('target_norm applies to landmark outputs (an Lnet, or an Onet with --with_landmark)')
+        raise SettingError('target_norm applies to landmark outputs (an Lnet, or an Onet with --with_landmark)')
     train_sym = symbols.get_symbol(s.recipe.network, 'train', with_landmark=with_landmark, basenum=s.recipe.basenum,
                                    fixed_head=head is not None)
     test_sym = symbols.get_symbol(s.recipe.network, 'test', with_landmark=with_landmark, basenum=s.recipe.basenum)
@@ -565,7 +566,7 @@ def train(recipe, phase=1, run=None, begin_epoch=None):
         log.info('nothing to do: %s is at epoch %d, end_epoch is %d', s.recipe.prefix, s.begin_epoch, s.phase.end_epoch)
         return {}
     if s.begin_epoch >= s.phase.end_epoch:
-        raise ValueError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.phase.end_epoch))
+        raise SettingError('nothing to do: --begin_epoch %d is not before --end_epoch %d' % (s.begin_epoch, s.phase.end_epoch))
     r = setup(s)
     last, epoch = {}, s.begin_epoch
     try:
