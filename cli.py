@@ -6,6 +6,12 @@ import os
 import sys
 
 REPO = os.path.dirname(os.path.abspath(__file__))
+os.environ.setdefault('OPENCV_LOG_LEVEL', 'ERROR')  # OpenCV's own warnings repeat what the one-line errors say
+if 'cv2' in sys.modules:  # imported before this module: too late for the variable
+    try:
+        sys.modules['cv2'].utils.logging.setLogLevel(sys.modules['cv2'].utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:  # pragma: no cover
+        pass
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
@@ -55,8 +61,10 @@ def input_errors():
     a network asked for with settings it does not have, and the operating system's file errors. Anything
     else is a bug."""
     from core.common.errors import InputError
-    from symbols import NetworkError
-    return (InputError, NetworkError, OSError)
+    errors = (InputError, OSError)
+    if 'symbols' in sys.modules:  # only a command that built networks can have asked for a wrong one
+        errors += (sys.modules['symbols'].NetworkError,)
+    return errors
 
 
 BUG = ('error: the above is a bug in train-mtcnn, not a problem with your input; please report it with the command '
@@ -125,6 +133,8 @@ def add_detector_args(ap, committed_defaults=True, point='default'):
     ap.add_argument('--prefix', default=None, help='checkpoint prefixes P[,R[,O]] (default: %s)'
                     % ('model/default (models.json)' if committed_defaults else "the original's shipped models"))
     ap.add_argument('--epoch', default=None, help='epochs, one per prefix (default: those of the default models)')
+    ap.add_argument('--card', default=None, help='a published cascade: its models.json or the folder holding it '
+                    '(default: model/default)')
     ap.add_argument('--pnet', default=None, help='Pnet variant (default: read/matched from the checkpoint)')
     ap.add_argument('--rnet', default=None, help='Rnet variant')
     ap.add_argument('--onet', default=None, help='Onet variant')
@@ -198,13 +208,16 @@ def resolve_detector_args(args):
     settings flag given."""
     from core.detect.cascade import default_card
     from core.recipes.cascade_settings import DEFAULTS, stage_thresholds
+    if args.prefix and getattr(args, 'card', None):
+        raise SettingError('--card and --prefix name two cascades: give one')
     if args.prefix:
         prefixes, card = csv_list(args.prefix), None
         if not args.epoch:
             raise SettingError('--epoch is required with --prefix (one epoch per prefix, e.g. --epoch 16,16,16)')
         settings = DEFAULTS.replace(thresh=stage_thresholds(None, len(prefixes)))
     else:
-        card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default'))
+        card = default_card(getattr(args, 'committed_defaults', True), getattr(args, 'point', 'default'),
+                            getattr(args, 'card', None))
         prefixes, settings = list(card.prefix), card.settings(getattr(args, 'point', 'default'))
     epochs = csv_list(args.epoch, int, '--epoch') if args.epoch else list(card.epoch)
     scheme = getattr(args, 'scheme', 'original')

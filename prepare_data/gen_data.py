@@ -19,6 +19,7 @@ import cli  # noqa: E402
 
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.recipes.pipeline_recipe import DataSettings, StagePlan  # noqa: E402
+from prepare_data.runner import skip_summary  # noqa: E402
 from prepare_data.sampling import CLASS_NAMES, sample_image  # noqa: E402
 from prepare_data.wider import AnnotationError, read_anno, read_prob  # noqa: E402
 from prepare_data.writers import encode  # noqa: E402
@@ -37,11 +38,9 @@ class SampleJob:
         self.size, self.base_num, self.prob_thresh, self.min_face = size, base_num, prob_thresh, min_face
 
     def __call__(self, index, seed):
-        import cv2
+        from core.common.image import read_image
         path, boxes = self.anno[index]
-        img = cv2.imread(path)
-        if img is None:
-            return [], {'unreadable_images': 1}
+        img = read_image(path, max_pixels=0)  # an unreadable image: a counted skip (prepare_data/runner.py)
         stats = {}
         probs = self.probs[index] if self.probs is not None else None
         records = [(CLASS_NAMES[c], encode(crop, self.encoding), label) for c, crop, label in
@@ -97,7 +96,11 @@ def main(argv=None):
         print('error: %s' % exc, file=sys.stderr)
         return 2
     print('size %d: %s; %s' % (args.size, ' '.join('%s=%d' % kv for kv in sorted(manifest['counts'].items())),
-                               ' '.join('%s=%d' % kv for kv in sorted(manifest['stats'].items()))))
+                               ' '.join('%s=%d' % kv for kv in sorted(manifest['stats'].items())
+                                        if not isinstance(kv[1], list))))
+    skipped = skip_summary(manifest)
+    if skipped:
+        print('warning: ' + skipped)
     return 0
 
 

@@ -97,12 +97,10 @@ class MiningJob:
         from core.common.boxes import crop_batch
         from core.common.image import from_tensor
         from prepare_data.writers import encode
-        from core.common.image import ImageError, read_image
+        from core.common.image import read_image
         path, gt = self.anno[index]
-        try:  # a huge image would need gigabytes in the Pnet pyramid: counted and skipped like a broken one
-            img = read_image(path)
-        except ImageError as exc:
-            return [], {'too_large_images' if 'megapixels' in str(exc) else 'unreadable_images': 1}
+        # a broken image, or a huge one (gigabytes in the Pnet pyramid): a counted skip (prepare_data/runner.py)
+        img = read_image(path)
         h, w = img.shape[:2]
         cands = self.candidates(img)
         big = gt[np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) >= self.min_face] if len(gt) else gt
@@ -193,7 +191,7 @@ def _parse(argv):
 
 
 def main(argv=None):
-    from prepare_data.runner import run
+    from prepare_data.runner import run, skip_summary
     from prepare_data.wider import read_anno
     ap, args = _parse(argv)
     n_stages, size = MODES[args.test_mode]
@@ -231,6 +229,9 @@ def main(argv=None):
     print('%s: %s; recall %.4f of %d faces; %.1f candidates/image' % (
         out, ' '.join('%s=%d' % kv for kv in sorted(man['counts'].items())), recall, st.get('faces', 0),
         st.get('candidates', 0) / max(1, st.get('images', 1))))
+    skipped = skip_summary(man)
+    if skipped:
+        print('warning: ' + skipped)
     if recall < args.min_recall:
         raise InputError('%s: the cascade found only %.1f %% of the training faces: the stage it mines with is too '
                          'weak (train it longer) or --thresh %s is too high; the mined pool is not usable'

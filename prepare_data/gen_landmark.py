@@ -44,7 +44,7 @@ def main(argv=None):
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)
-    from prepare_data.runner import run
+    from prepare_data.runner import run, skip_summary
     fmt = args.format or ('cuhk' if args.points == 5 else 'l106')
     size = args.size or (48 if args.points == 5 else 80)
     base = args.base_num or (1 if args.points == 5 else 10)
@@ -64,7 +64,11 @@ def main(argv=None):
     manifest = run(job, list(range(len(samples))), out, [cls], cfg, fmt=args.format_out, workers=args.workers,
                    seed=args.seed, desc='landmarks %d' % args.points, manifest_name='manifest_%s.json' % cls)
     print('%s: %d %s crops; %s' % (out, manifest['counts'][cls], cls,
-                                   ' '.join('%s=%d' % kv for kv in sorted(manifest['stats'].items()))))
+                                   ' '.join('%s=%d' % kv for kv in sorted(manifest['stats'].items())
+                                            if not isinstance(kv[1], list))))
+    skipped = skip_summary(manifest)
+    if skipped:
+        print('warning: ' + skipped)
     return 0
 
 

@@ -30,14 +30,12 @@ from core.common.errors import InputError  # noqa: E402
 
 def detector_boxes(det, samples, upscale=2.0, progress=True):
     """N×5 boxes (x1, y1, x2, y2, score) in the original images, NaN where the face was missed."""
-    import cv2
     from tqdm import tqdm
+    from core.common.image import read_image
     from core.evaluation.landmark_eval import nearest_face, upscaled
     out = np.full((len(samples), 5), np.nan)
     for k, (path, gt) in enumerate(tqdm(samples, desc='boxes', unit='img', disable=not progress)):
-        img = cv2.imread(path)
-        if img is None:
-            raise FileNotFoundError('cannot read image %s' % path)
+        img = read_image(path, max_pixels=0)
         boxes = det.detect_face(upscaled(img, upscale))
         best = nearest_face(boxes, gt, upscale)
         if best is None:
@@ -84,9 +82,12 @@ def main(argv=None):
     cli.add_detector_args(ap, committed_defaults=True, point='accurate')
     ap.set_defaults(backend='onnx', threads=1)  # a batch job over small images: ONNX Runtime, one thread
     args = ap.parse_args(argv)
-    from core.evaluation.landmark_eval import read_points
+    from core.evaluation.landmark_eval import read_points, skip_line, usable_samples
     from core.common.fileio import save_json, write_lines
-    samples = read_points(args.list, 5, args.image_root)
+    listed = read_points(args.list, 5, args.image_root)
+    samples, skipped = usable_samples(listed)
+    if skip_line(skipped, len(listed)):
+        print('warning: ' + skip_line(skipped, len(listed)))
     from core.detect.cascade import load_cascade
     kw = dict(cli.resolve_detector_args(args), lnet=None, lnet106=None)  # boxes only
     det = load_cascade(**kw)
@@ -101,7 +102,7 @@ def main(argv=None):
         anno = os.path.abspath(args.anno_out)
         os.makedirs(os.path.dirname(anno), exist_ok=True)
         write_lines(anno, anno_lines(lines, os.path.dirname(out)))
-    report = dict(list=os.path.abspath(args.list), faces=len(samples), kept=len(lines),
+    report = dict(list=os.path.abspath(args.list), faces=len(samples), skipped=len(skipped), kept=len(lines),
                   missed=len(samples) - len(lines), upscale=args.upscale,
                   detector=dict(prefix=[os.path.basename(p) for p in kw['prefixes']], epoch=list(kw['epochs']),
                                 thresh=list(det.thresh), min_face=det.min_face, onet_flip=det.onet_flip,

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.train.augment import half_side, offline_crops5, offline_crops106, side_border
 from core.common.fileio import LANDMARK
+from core.common.image import read_image
 from core.landmarks.points import FORMATS, ListError, read_landmark_list, to_vector  # noqa: F401
 
 
@@ -48,9 +49,7 @@ class Landmark5Job:
     def __call__(self, index, seed):
         from prepare_data.writers import encode
         path, box, pts = self.samples[index]
-        img = cv2.imread(path)
-        if img is None:
-            return [], {'unreadable_images': 1}
+        img = read_image(path, max_pixels=0)  # an unreadable image: a counted skip (prepare_data/runner.py)
         crops = offline_crops5(img, pts, self.size, _rng(seed, index), box, self.base_num, self.min_bs, self.flip)
         if not crops:
             return [], {'faces_skipped': 1}
@@ -69,9 +68,7 @@ class Landmark106Job:
     def __call__(self, index, seed):
         from prepare_data.writers import encode
         path, _, pts = self.samples[index]
-        img = cv2.imread(path)
-        if img is None:
-            return [], {'unreadable_images': 1}
+        img = read_image(path, max_pixels=0)  # an unreadable image: a counted skip (prepare_data/runner.py)
         rng = _rng(seed, index)
         crops = offline_crops106(img, pts, self.size, rng, self.base_num, self.flip, self.min_rot, self.max_rot)
         if self.black_border:

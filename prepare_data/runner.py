@@ -6,6 +6,11 @@ parallel; the main process writes results in item order, so the output does not 
 number of workers. A ``state.json`` checkpoint (written atomically every few items) records how
 many items are done and how long each class file was; a rerun truncates back to it and goes on.
 A finished run writes ``manifest.json``; its absence marks the folder as incomplete.
+
+An item whose input is bad (a job raises :class:`core.common.errors.InputError`: an unreadable or
+oversized image, a bad line) is skipped: counted in the stats (``skipped``), its first few messages
+kept (``skipped_examples``) and printed by :func:`skip_summary`. Any other exception is a bug and stops
+the run, which resumes after the last item stored.
 """
 import multiprocessing as mp
 import os
@@ -15,6 +20,7 @@ import time
 from tqdm import tqdm
 
 from cli import say
+from core.common.errors import InputError
 from core.common.fileio import load_json, save_json
 from core.common.lifecycle import deferred_signals, die_with_starter, mp_temp_dir
 
@@ -23,6 +29,15 @@ from .writers import make_sink
 
 _JOB = None
 _PACK = False
+EXAMPLES = 5  # skipped items named in the manifest and on the console
+
+
+def guarded(job, item, seed):
+    """``job(item, seed)``, or no records and a counted skip when the item's input is bad."""
+    try:
+        return job(item, seed)
+    except InputError as exc:
+        return [], {'skipped': 1, 'skipped_examples': [str(exc)]}
 
 
 def _init_worker(job, pack_in_worker, mp_dir):
@@ -37,7 +52,7 @@ def _init_worker(job, pack_in_worker, mp_dir):
 
 def _call(args):
     item, seed = args
-    records, stats = _JOB(item, seed)
+    records, stats = guarded(_JOB, item, seed)
     if _PACK:  # frame the records here so the writing process only appends bytes
         from .writers import PackedSink
         return PackedSink.prepare(records, item if isinstance(item, int) else 0), stats, True
@@ -62,7 +77,7 @@ def _results(job, items, start, seed, workers, packed):
     """(pool or None, iterator of (records, stats, framed)) from item ``start`` on, in item order."""
     tasks = ((items[i], seed) for i in range(start, len(items)))
     if workers <= 1:
-        return None, (job(item, s) + (False,) for item, s in tasks)
+        return None, (guarded(job, item, s) + (False,) for item, s in tasks)
     # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
     pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, packed, mp_temp_dir()))
     return pool, pool.imap(_call, tasks, chunksize=4)
@@ -133,7 +148,10 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
             with deferred_signals():  # an item is written and counted whole, or not at all
                 _store(sink, classes, records, framed, items[done] if isinstance(items[done], int) else done)
                 for key, v in item_stats.items():
-                    stats[key] = stats.get(key, 0) + v
+                    if key == 'skipped_examples':
+                        stats[key] = (stats.get(key, []) + v)[:EXAMPLES]
+                    else:
+                        stats[key] = stats.get(key, 0) + v
                 done += 1
             bar.update(1)
             if time.time() - last > checkpoint_every:
@@ -160,3 +178,11 @@ def run(job, items, folder, classes, config, fmt='packed', workers=1, seed=0, de
     if os.path.exists(state_path):
         os.remove(state_path)
     return manifest
+
+
+def skip_summary(manifest):
+    """The console line about the items a run skipped (None when it skipped none)."""
+    st = manifest.get('stats', {})
+    if not st.get('skipped'):
+        return None
+    return 'skipped %d item(s) with bad input, e.g. %s' % (st['skipped'], '; '.join(st.get('skipped_examples', [])))

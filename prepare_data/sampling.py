@@ -5,8 +5,10 @@ Per image: random negatives until ``50·base_num`` are kept; then for each usabl
 ``25·base_num`` positive/part attempts. IoU uses the +1 convention with crop box [x, y, x+s, y+s].
 
 Fixes of the original's crashes: an image whose short side is too small for the size range
-(min(W,H)/2 ≤ S) gives no random/near negatives instead of raising, and the random-negative loop
-stops after ``MAX_NEG_TRIES·base_num`` attempts (counted in the stats).
+(min(W,H)/2 ≤ S) gives no random/near negatives instead of raising, the random-negative loop
+stops after ``MAX_NEG_TRIES·base_num`` attempts (counted in the stats), and a face box narrower or
+lower than ``MIN_SIDE`` pixels (its ±0.2·side jitter would be an empty range) is skipped and counted
+(``faces_degenerate``). Every crop lies inside the image.
 """
 import random
 
@@ -18,6 +20,7 @@ from core.common.fileio import NEGATIVE, PART, POSITIVE
 from core.recipes.pipeline_recipe import DataSettings, StagePlan
 
 MAX_NEG_TRIES = 5000
+MIN_SIDE = 5  # a face box's smaller side, in pixels, for its ±0.2·side jitter to be a range
 CLASS_NAMES = {POSITIVE: 'pos', PART: 'part', NEGATIVE: 'neg'}
 NEG_LABEL = np.zeros(5, np.float32)
 
@@ -131,6 +134,9 @@ def sample_boxes(shape, boxes, size, base_num=StagePlan.base_num, prob_thresh=0.
         score = probs[k] if probs is not None and k < len(probs) else 1.0
         if max(bw, bh) < min_face or x1 < 0 or y1 < 0 or score < prob_thresh:
             stats['faces_skipped'] = stats.get('faces_skipped', 0) + 1
+            continue
+        if min(bw, bh) < MIN_SIDE:
+            stats['faces_degenerate'] = stats.get('faces_degenerate', 0) + 1
             continue
         stats['faces_used'] = stats.get('faces_used', 0) + 1
         if room:

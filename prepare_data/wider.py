@@ -206,7 +206,7 @@ def read_prob(prob_path, anno):
     """Per-box scores of the original's ``prob.txt`` (``<path> p1 … pK``, one score per box of the
     image in annotation order), aligned to ``anno`` by image (event/name), so a subset or a
     reordered annotation file still gets each box its own score. Images absent from the file keep
-    every box (score 1)."""
+    every box (score 1); a file that scores none of them is an error."""
     by_key = {}
     with open(prob_path) as f:
         for k, line in enumerate(f, 1):
@@ -214,11 +214,17 @@ def read_prob(prob_path, anno):
                 continue
             path, vals = split_path(line)
             by_key[_image_key(path)] = (np.asarray(parse_floats(vals, prob_path, k, 'score'), np.float64), k)
-    out = []
+    out, matched = [], 0
     for path, boxes in anno:
         probs, k = by_key.get(_image_key(path), (np.ones(len(boxes)), None))
         if len(probs) != len(boxes):
             raise AnnotationError('%s:%d: %d scores for %s, which has %d boxes in the annotations'
                                   % (prob_path, k, len(probs), path, len(boxes)))
+        matched += k is not None
         out.append(probs)
+    if anno and not matched:
+        raise AnnotationError('%s: scores none of the %d annotated images (lines are matched by event/name, e.g. %s)'
+                              % (prob_path, len(anno), _image_key(anno[0][0])))
+    if matched < len(anno):
+        print('note: %s scores %d of %d images; the others keep every face' % (prob_path, matched, len(anno)))
     return out

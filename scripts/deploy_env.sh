@@ -15,7 +15,7 @@ if [ ! -f "$STAMP" ]; then
   echo "[deploy] installing $PINS $PNNX" >&2
   # no dependency resolution: MNN and ncnn would otherwise be free to replace the pinned numpy
   "$PY" -m pip install -q --no-deps $PINS $PNNX >&2
-  "$PY" -c "import ncnn, MNN; from core.export.mobile import pnnx_binary; pnnx_binary()" >/dev/null
+  "$PY" -c "import ncnn, MNN; from core.export.mobile_export import pnnx_binary; pnnx_binary()" >/dev/null
   rm -f .venv/.deploy-*
   touch "$STAMP"
 fi

@@ -40,8 +40,8 @@ if [ ! -x "$BIN" ] || [ tools/zqcnn/zqcnn_detect.cpp -nt "$BIN" ]; then
 fi
 mkdir -p "$ZQ/models"
 if [ -z "${PREFIXES:-}" ]; then
-  PREFIXES=$("$PY" -c "from core.cascade import default_card; print(','.join(default_card()['prefix']))")
-  EPOCHS=$("$PY" -c "from core.cascade import default_card; print(','.join(map(str, default_card()['epoch'])))")
+  PREFIXES=$("$PY" -c "from core.detect.cascade import default_card; print(','.join(default_card().prefix))")
+  EPOCHS=$("$PY" -c "from core.detect.cascade import default_card; print(','.join(map(str, default_card().epoch)))")
 fi
 IFS=, read -r -a prefixes <<< "$PREFIXES"; IFS=, read -r -a epochs <<< "${EPOCHS:?EPOCHS with PREFIXES}"
 # what was exported, for the scripts that compare against it

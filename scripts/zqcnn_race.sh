@@ -15,7 +15,7 @@ bash scripts/zqcnn_build.sh
 source "$ZQ/models/cascade.env"
 IMAGE="${IMAGE:-$("$PY" -c "from config import config; import os; print(os.path.join(config.shared, 'images', '4.jpg'))")}"
 CORE="${CORE:-1}"; ROUNDS="${ROUNDS:-4}"; RUNS="${RUNS:-30}"; BACKEND="${BACKEND:-opencv}"
-THRESH="${THRESH:-$("$PY" -c "from core.cascade import default_card; print(','.join(map(str, default_card()['thresh'])))")}"
+THRESH="${THRESH:-$("$PY" -c "from core.detect.cascade import default_card; print(','.join(map(str, default_card().settings().thresh)))")}"
 ratios=()
 time_ours() {
   taskset -c "$CORE" "$PY" tools/bench_detector.py --image "$IMAGE" --prefix "$PREFIXES" --epoch "$EPOCHS" \

@@ -22,7 +22,7 @@ abs=(); for r in "${images[@]}"; do abs+=("$SHARED/$r"); done
 # repository-relative prefixes when the models live in the repository
 rel_prefixes=$("$PY" -c "import os, sys; print(','.join(os.path.relpath(p) if os.path.abspath(p).startswith(os.getcwd() + os.sep) else os.path.abspath(p) for p in sys.argv[1].split(',')))" "$PREFIXES")
 sha=$("$PY" -c "import sys; sys.path.insert(0, 'tools'); from zqcnn_parity import fingerprint; print(fingerprint(sys.argv[1].split(','), sys.argv[2].split(',')))" "$PREFIXES" "$EPOCHS")
-min_face=$("$PY" -c "from core.cascade import default_card; print(int(default_card()['min_face']))")
+min_face=$("$PY" -c "from core.detect.cascade import default_card; print(int(default_card().settings().min_face))")
 NMS="0.4 0.5 0.5"; FACTOR=0.709
 tmp="$OUT.tmp.$$"; trap 'rm -f "$tmp"' EXIT
 mkdir -p "$(dirname "$OUT")"
@@ -31,7 +31,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "# models PREFIXES EPOCHS sha FINGERPRINT; point NAME key value...; image PATH W H faces N, then N boxes"
   echo "models $rel_prefixes $EPOCHS sha $sha"
   for point in default accurate; do
-    thresh=$("$PY" -c "from core.cascade import default_card; print(' '.join(map(str, default_card(point='$point')['thresh'])))")
+    thresh=$("$PY" -c "from core.detect.cascade import default_card; print(' '.join(map(str, default_card().settings('$point').thresh)))")
     echo "point $point thresh ${thresh// /,} nms ${NMS// /,} min_face $min_face factor $FACTOR"
     OMP_NUM_THREADS=1 "$ZQ/zqcnn_detect" --model-dir "$ZQ/models" --min-face "$min_face" --thresh $thresh \
       --nms $NMS --factor "$FACTOR" "${abs[@]}" | sed "s|^image $SHARED/|image |"

@@ -8,6 +8,7 @@ Each command is interrupted in a chain (kill, rerun, kill the rerun, ...) so one
 signal at the cost of about two runs."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,7 +143,7 @@ def test_killed_trainer_leaves_no_worker_and_resumes_exactly(tmp_path):
     cmd = Command(train(cut), str(tmp_path))
     resume = ['--resume', '--begin_epoch', 'last']
     said = cmd.interrupt('int', lambda: os.path.exists(cut + '-0001.params'))
-    assert 'run the same command with --resume --begin_epoch last' in said, said
+    assert re.search(r'to continue from epoch (\d), run the same command with --resume --begin_epoch \1', said), said
     cmd.interrupt('kill', lambda: os.path.exists(cut + '-0002.params'), resume)
     cmd.interrupt('term', lambda: os.path.exists(cut + '-0003.params'), resume)
     out = cmd.finish(resume)
@@ -242,3 +243,34 @@ def test_a_worker_cleans_up_for_a_starter_still_dying_when_its_pipe_closes(tmp_p
     lifecycle._wait_then_kill(Starter, 0, [str(folder)])  # signal 0: nothing is sent
     os.close(r)
     assert not folder.exists()
+
+
+class _SlowMaker:
+    """A batch maker whose batches take a while, so tasks are in flight when the workers die."""
+    flip_double, size, n_points = False, 4, 5
+
+    def __init__(self):
+        self.source = list(range(64))
+
+    def __call__(self, indices, rng):
+        time.sleep(0.3)
+        import numpy as np
+        return dict(data=np.zeros((len(indices), 3, 4, 4), np.float32))
+
+
+def test_a_group_sigterm_ends_as_an_interrupt_not_as_a_dead_worker():
+    """A job scheduler's SIGTERM reaches the trainer and its data workers at once: the interrupt, not the
+    workers' deaths, is what the trainer reports (then exit 130 and the resume line, as for a SIGTERM to
+    the trainer alone)."""
+    from core.train.batches import Loader
+    loader = Loader(_SlowMaker(), 4, 0, 2)
+    try:
+        batches = loader.batches(0)
+        next(batches)  # the pool runs, with more batches in flight
+        for proc in loader._pool.procs:
+            os.kill(proc.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(KeyboardInterrupt):
+            batches.throw(KeyboardInterrupt)
+    finally:
+        loader.close()

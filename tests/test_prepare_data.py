@@ -225,7 +225,9 @@ def test_corrupt_image_is_a_counted_skip(tmp_path):
     anno = _synthetic(tmp_path, n=2)
     (tmp_path / 'img1.jpg').write_bytes(b'not a jpeg')
     m = generate(anno, 20, str(tmp_path / 'o'), workers=1)
-    assert m['stats']['unreadable_images'] == 1
+    assert m['stats']['skipped'] == 1 and 'img1.jpg: cannot decode image' in m['stats']['skipped_examples'][0]
+    from prepare_data.runner import skip_summary
+    assert skip_summary(m).startswith('skipped 1 item(s) with bad input, e.g. ') and skip_summary({'stats': {}}) is None
 
 
 def test_flip_permutations():

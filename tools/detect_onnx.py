@@ -22,12 +22,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.detect.detector import draw  # noqa: E402  (numpy + OpenCV only)
-from core.common.fileio import atomic_write, write_lines  # noqa: E402
+from core.common.errors import InputError  # noqa: E402
+from core.common.fileio import FormatError, atomic_write, write_lines  # noqa: E402
 from core.common.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
 from core.runtime.mobile_runtime import open_stage  # noqa: E402
 from core.detect.zqcnn_scheme import SCHEMES  # noqa: E402
 from core.recipes.cascade_settings import DEFAULTS, stage_thresholds  # noqa: E402
-from core.common.fileio import FormatError  # noqa: E402
 from core.common.errors import SettingError  # noqa: E402
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -83,85 +83,165 @@ def _median_ms(det, img, runs, warmup=3):
 def _images(args):
     if args.imgfile:
         return [args.imgfile]
+    if not os.path.isdir(args.folder):
+        raise FileNotFoundError('--folder: no such folder: %s' % args.folder)
     names = sorted(n for n in os.listdir(args.folder) if n.lower().endswith(IMAGE_TYPES))
     if not names:
         raise FileNotFoundError('%s: no images (%s)' % (args.folder, ', '.join(IMAGE_TYPES)))
     return [os.path.join(args.folder, n) for n in names]
 
 
-def _video(det, args):
+def _frames(args):
+    """(frame number, frame) of every ``--every``-th frame of the video."""
     import cv2
     cap = cv2.VideoCapture(args.video)
     if not cap.isOpened():
         raise ImageError('%s: cannot open the video' % args.video)
-    frames, k = [], 0
+    k = 0
     try:
         while True:
             ok, frame = cap.read()
             if not ok:
                 break
             if k % args.every == 0:
-                res, _ = _result(det, check_size(frame, args.video, args.max_pixels))
-                frames.append(dict(frame=k, **res))
+                yield k, frame
             k += 1
     finally:
         cap.release()
-    print('%s: %d frames, %d detected, %d faces' % (args.video, k, len(frames), sum(len(f['boxes']) for f in frames)))
-    return frames
 
 
-def main(argv=None):
+class Results:
+    """Results as they arrive: ``.jsonl`` (one JSON line per image, flushed as it comes; a rerun skips the
+    images already there) or ``.json`` (one list, written atomically at the end, also after a skip or an
+    interrupt); images that cannot be read are counted and named."""
+
+    def __init__(self, path):
+        self.path, self.items, self.skipped, self.done = path, [], [], set()
+        self.lines = path is not None and path.endswith('.jsonl')
+        self._file = None
+        if self.lines and os.path.isfile(path):
+            with open(path) as f:
+                for k, line in enumerate(f, 1):
+                    try:
+                        self.done.add(json.loads(line).get('image'))
+                    except (ValueError, AttributeError):
+                        raise FormatError('%s:%d: not a result line of this tool (move it away to start over)'
+                                          % (path, k))
+        if self.lines:
+            self._file = open(path, 'a')
+
+    def add(self, item):
+        if self._file:
+            self._file.write(json.dumps(item) + '\n')
+            self._file.flush()
+        else:
+            self.items.append(item)
+
+    def close(self):
+        if self._file:
+            self._file.close()
+        elif self.path:
+            with atomic_write(self.path) as f:
+                json.dump(self.items, f, indent=1)
+
+
+def _one_image(det, args, path, results):
+    img = read_image(path, args.max_pixels)
+    res, (boxes, scores, points) = _result(det, img)
+    results.add(dict(image=path, **res))
+    print('%s: %d faces' % (path, len(boxes)))
+    if args.imgfile and args.save_dets:
+        write_lines(args.save_dets, ['%.2f %.2f %.2f %.2f %.5f' % (b[0], b[1], b[2], b[3], s)
+                                     for b, s in zip(boxes, scores)])
+    if args.imgfile and args.out:
+        write_image(args.out, draw(img, boxes, scores, points))
+    if args.imgfile and args.runs > 0:
+        print('median_ms=%.3f' % _median_ms(det, img, args.runs))
+
+
+def detect_all(det, args, results):
+    """Every image of ``--imgfile``/``--folder`` or frame of ``--video``; an image that cannot be read is a
+    counted skip in a folder (an error for one image)."""
+    if args.video:
+        n, faces = 0, 0
+        for k, frame in _frames(args):
+            res, _ = _result(det, check_size(frame, args.video, args.max_pixels))
+            results.add(dict(frame=k, **res))
+            n, faces = n + 1, faces + len(res['boxes'])
+        print('%s: %d frames detected, %d faces' % (args.video, n, faces))
+        return
+    todo = [p for p in _images(args) if p not in results.done]
+    if results.done:
+        print('%s: %d images already done, %d to go' % (results.path, len(results.done), len(todo)))
+    for path in todo:
+        try:
+            _one_image(det, args, path, results)
+        except ImageError as exc:
+            if args.imgfile:
+                raise
+            results.skipped.append(str(exc))
+
+
+def _parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--models', required=True, help='exported cascade folder (cascade.json + .onnx files)')
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument('--imgfile', help='one image')
     src.add_argument('--folder', help='every image in a folder')
     src.add_argument('--video', help='a video file (frames read with OpenCV)')
-    ap.add_argument('--every', type=int, default=1, help='video: detect every N-th frame (default: 1)')
+    ap.add_argument('--every', type=_positive, default=1, help='video: detect every N-th frame (default: 1)')
     ap.add_argument('--save_dets', default=None, help='one image: write "x1 y1 x2 y2 score" lines here')
-    ap.add_argument('--json', default=None, help='write all results (boxes, scores, landmarks) as JSON here')
+    ap.add_argument('--json', default=None, help='write the results (boxes, scores, landmarks) here: .json for one '
+                    'list at the end, .jsonl for a line per image as it is done (a rerun skips those)')
     ap.add_argument('--out', default=None, help='one image: write an annotated copy here')
     ap.add_argument('--thresh', default=None, help='override the stage thresholds, e.g. 0.6,0.7,0.7')
     ap.add_argument('--min_face', default=None, help="override the minimum face (default: the cascade's)")
-    ap.add_argument('--threads', type=int, default=2, help='runtime threads (default: 2)')
+    ap.add_argument('--threads', type=_positive, default=2, help='runtime threads (default: 2)')
     ap.add_argument('--scheme', choices=sorted(SCHEMES), default='original',
                     help="candidate flow: the training toolkit's (original, default) or ZQCNN's C++ MTCNN's (zqcnn)")
     ap.add_argument('--nms', default=None, help='zqcnn scheme: NMS thresholds of the three stages (default 0.4,0.5,0.5)')
     ap.add_argument('--runs', type=int, default=0,
                     help='one image: detect it this many more times and print median_ms=<float> (pin with taskset)')
     ap.add_argument('--max_pixels', type=int, default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError('%r is not a whole number of at least 1' % text)
+    return int(text)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    results = None
     try:
         if args.nms and args.scheme != 'zqcnn':
             raise SettingError('--nms applies to --scheme zqcnn only')
         nms = dict(nms=[float(t) for t in args.nms.split(',')]) if args.nms else {}
         det = load_onnx_cascade(args.models, args.threads, args.scheme, thresh=args.thresh, min_face=args.min_face,
                                 **nms)
-        if args.video:
-            results = _video(det, args)
-        else:
-            results = []
-            for path in _images(args):
-                img = read_image(path, args.max_pixels)
-                res, (boxes, scores, points) = _result(det, img)
-                results.append(dict(image=path, **res))
-                print('%s: %d faces' % (path, len(boxes)))
-                if args.imgfile and args.save_dets:
-                    write_lines(args.save_dets, ['%.2f %.2f %.2f %.2f %.5f' % (b[0], b[1], b[2], b[3], s)
-                                                 for b, s in zip(boxes, scores)])
-                if args.imgfile and args.out:
-                    write_image(args.out, draw(img, boxes, scores, points))
-                if args.imgfile and args.runs > 0:
-                    print('median_ms=%.3f' % _median_ms(det, img, args.runs))
-        if args.json:
-            with atomic_write(args.json) as f:
-                json.dump(results, f, indent=1)
+        results = Results(args.json)
+        detect_all(det, args, results)
     except KeyboardInterrupt:
-        print('\ninterrupted', file=sys.stderr)
+        print('\ninterrupted; the results so far are in %s' % args.json if args.json else '\ninterrupted',
+              file=sys.stderr)
         return 130
-    except (OSError, ValueError, KeyError) as exc:
+    except (InputError, OSError) as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 2
+    except Exception:  # noqa: BLE001 - a bug: shown whole, and called one
+        import traceback
+        traceback.print_exc()
+        print('error: the above is a bug in train-mtcnn, not a problem with your input; please report it with the '
+              'command line and the traceback', file=sys.stderr)
+        return 3
+    finally:
+        if results is not None:
+            results.close()
+    if results.skipped:
+        print('warning: skipped %d image(s) that could not be read, e.g. %s' % (
+            len(results.skipped), '; '.join(results.skipped[:3])), file=sys.stderr)
     return 0
 
 

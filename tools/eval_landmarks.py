@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from cli import config  # noqa: E402
 from core.evaluation import landmark_eval as L  # noqa: E402
-from core.common.errors import SettingError  # noqa: E402
+from core.common.errors import InputError, SettingError  # noqa: E402
 
 
 def crop_protocol(args):
@@ -41,7 +41,7 @@ def crop_protocol(args):
     if model.info['kind'] not in ('onet', 'lnet'):
         raise ModelError('%s: %s is not a landmark net' % (args.prefix, model.network))
     n_points = 5 if model.info['kind'] == 'onet' else model.info['n_points']
-    samples = L.read_points(args.list, n_points, args.image_root)
+    samples = _usable(L.read_points(args.list, n_points, args.image_root))
     pred, sides = L.predict(model, samples)
     gt = np.stack([p for _, p in samples])
     res, err = L.metrics(pred, gt, sides, n_points)
@@ -52,8 +52,23 @@ def crop_protocol(args):
     return samples, pred, res, errors, '%s on %s: %d faces, %d points' % (model.network, args.list, res['n'], n_points)
 
 
+def _usable(samples):
+    """The list's lines with a readable image and points on it; the others counted and named."""
+    kept, skipped = L.usable_samples(samples)
+    line = L.skip_line(skipped, len(samples))
+    if line:
+        print('warning: ' + line, flush=True)
+    if not kept:
+        raise InputError('no line of the list has a readable image with its points on it')
+    SKIPPED[0] = len(skipped)
+    return kept
+
+
+SKIPPED = [0]  # lines left out by _usable, for the last line
+
+
 def detect_protocol(args):
-    samples = L.read_points(args.list, 5, args.image_root)
+    samples = _usable(L.read_points(args.list, 5, args.image_root))
     if args.peer == 'caffe':
         from core.detect.peers import CAFFE_MTCNN, caffe_mtcnn
         det = caffe_mtcnn(cli.peer_settings(args, CAFFE_MTCNN))
@@ -102,9 +117,11 @@ def main(argv=None):
     print('samples (green: ground truth, red: prediction): %s; CED: %s' % (png, ced))
     if args.detect:
         print('median signed error, prediction - label: dx %+.2f dy %+.2f pixels' % tuple(res['offset']))
-        print('nme=%.2f failure=%.2f detected=%d/%d' % (res['nme'], res['failure'], res['detected'], res['total']))
+        print('nme=%.2f failure=%.2f detected=%d/%d skipped=%d' % (res['nme'], res['failure'], res['detected'],
+                                                                   res['total'], SKIPPED[0]))
     else:
-        print('nme=%.3f failure_rate=%.2f l1=%.5f l2=%.6f' % (res['nme'], res['failure'], res['l1'], res['l2']))
+        print('nme=%.3f failure_rate=%.2f l1=%.5f l2=%.6f skipped=%d' % (res['nme'], res['failure'], res['l1'],
+                                                                       res['l2'], SKIPPED[0]))
     return 0
 
 

@@ -71,9 +71,7 @@ def main(argv=None):
     pred_dir = args.pred_dir or os.path.join(args.out, 'pred')
     if not args.pred_dir:
         det = cli.detector_from_args(args, landmarks=False)
-        unreadable = W.run_detector(det, images, pred_dir)
-        if unreadable:
-            print('warning: %d images missing or unreadable (no detections for them)' % unreadable)
+        W.run_detector(det, images, pred_dir)
     if not events:
         raise FileNotFoundError('%s: no events to evaluate' % pred_dir)
     preds = W.load_predictions(pred_dir, events)

@@ -23,12 +23,11 @@ model-free check of two lists' pixel conventions against each other.
 import os
 import sys
 
-import cv2
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import cli  # noqa: E402
+import cli  # noqa: E402  (first: it quiets OpenCV's own warnings)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 from core.common.fileio import atomic_call, split_path, write_lines  # noqa: E402
 from core.common.image import contact_sheet  # noqa: E402

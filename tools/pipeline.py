@@ -130,6 +130,9 @@ def main(argv=None):
     if args.plan:
         print('\n'.join(plan_lines(todo)))
         return 0
+    if not args.demo and not os.path.isdir(os.path.join(wider_root, 'wider_face_split')):
+        raise cli.SettingError('--wider_root: %s has no wider_face_split folder (WIDER FACE\'s layout: WIDER_train, '
+                               'WIDER_val, wider_face_split, eval_tools)' % wider_root)
     if args.demo and not os.path.exists(os.path.join(wider_root, 'wider_face_split', 'wider_face_train.mat')):
         from prepare_data.demo_set import make_demo_set
         rep = make_demo_set(wider_root, seed=recipe.seed)

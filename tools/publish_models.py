@@ -45,13 +45,7 @@ def val_ap(out, gt_dir, image_root, threads=2):
         return None
     from core.detect.cascade import default_cascade
     from core.evaluation import wider_eval as W
-    import core.detect.cascade
-    saved = core.detect.cascade.DEFAULT_CARD
-    core.detect.cascade.DEFAULT_CARD = os.path.join(out, 'models.json')
-    try:
-        det = default_cascade(backend='onnx', threads=threads, point='accurate', landmarks=False)
-    finally:
-        core.detect.cascade.DEFAULT_CARD = saved
+    det = default_cascade(backend='onnx', threads=threads, point='accurate', landmarks=False, card=out)
     gt = W.load_ground_truth(gt_dir)
     events = W.present_events(image_root, gt)
     pred_dir = os.path.join(out, '.val_pred')

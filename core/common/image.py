@@ -4,6 +4,11 @@ import os
 import cv2
 import numpy as np
 
+try:  # OpenCV's own warnings (e.g. a file it cannot decode) say nothing our one-line errors do not
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+except AttributeError:  # pragma: no cover - an OpenCV without the logging module
+    pass
+
 from .errors import InputError
 
 MEAN = 127.5

@@ -31,12 +31,19 @@ def shipped_card():
                      SHIPPED['epoch'], (None, None, None), {'default': DEFAULTS})
 
 
-def default_card(prefer_committed=True, point=None):
-    """The default cascade's :class:`core.recipes.cascade_settings.ModelCard`: ``models.json``, or the
-    original's shipped models (``prefer_committed=False``, or no card committed). ``point`` is only
-    checked here (an unknown name is an error); :meth:`ModelCard.settings` gives its settings."""
+def default_card(prefer_committed=True, point=None, card=None):
+    """The default cascade's :class:`core.recipes.cascade_settings.ModelCard`: ``card`` (a ``models.json``, or
+    the folder holding one) when given, else the committed ``model/default/models.json``, or the original's
+    shipped models (``prefer_committed=False``, or no card committed). ``point`` is only checked here (an
+    unknown name is an error); :meth:`ModelCard.settings` gives its settings."""
     if point is not None and point not in POINTS:
         raise SettingError('unknown operating point %r (%s)' % (point, ', '.join(POINTS)))
+    if card:
+        path = os.path.join(card, 'models.json') if os.path.isdir(card) else card
+        if not os.path.isfile(path):
+            raise FileNotFoundError('model card not found: %s (a models.json written by tools/publish_models.py, '
+                                    'or its folder)' % path)
+        return read_card(path)
     if prefer_committed and os.path.isfile(DEFAULT_CARD):
         return read_card(DEFAULT_CARD)
     return shipped_card()
@@ -81,8 +88,10 @@ def load_cascade(prefixes, epochs, networks=None, settings=DEFAULTS, backend='mx
     return SCHEMES[scheme](models[0], models[1], models[2], settings=settings, **extra, **kw)
 
 
-def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='default', landmarks=True, **kw):
-    """The committed default cascade at operating point ``point`` with its landmark net (``landmarks``)."""
-    card = default_card(prefer_committed, point)
+def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='default', landmarks=True, card=None,
+                    **kw):
+    """The committed default cascade (or the one of ``card``) at operating point ``point`` with its landmark
+    net (``landmarks``)."""
+    card = default_card(prefer_committed, point, card)
     return load_cascade(card.prefix, card.epoch, card.networks, card.settings(point), backend=backend,
                         threads=threads, lnet=card.lnet if landmarks else None, **kw)

@@ -18,6 +18,32 @@ def read_points(path, n_points, image_root=None):
     return [(p, pts) for p, _, pts in read_landmarks(path, 'cuhk' if n_points == 5 else 'l106', image_root)]
 
 
+def usable_samples(samples):
+    """(kept samples, skipped messages): a line whose image cannot be read, or whose points lie farther
+    outside its image than the image's own size (a label in another frame, or a typo), is left out."""
+    from core.common.image import ImageError, read_image
+    kept, skipped = [], []
+    for path, pts in samples:
+        try:
+            img = read_image(path, max_pixels=0)
+        except ImageError as exc:
+            skipped.append(str(exc))
+            continue
+        h, w = img.shape[:2]
+        if ((pts[:, 0] < -w) | (pts[:, 0] > 2 * w) | (pts[:, 1] < -h) | (pts[:, 1] > 2 * h)).any():
+            skipped.append('%s: points far outside the %dx%d image' % (path, w, h))
+            continue
+        kept.append((path, pts))
+    return kept, skipped
+
+
+def skip_line(skipped, total, examples=3):
+    """The console line about the lines :func:`usable_samples` left out (None when none)."""
+    if not skipped:
+        return None
+    return 'skipped %d of %d lines, e.g. %s' % (len(skipped), total, '; '.join(skipped[:examples]))
+
+
 def metrics(pred, gt, sides, n_points):
     """NME (% of inter-ocular distance), failure rate (% with NME > 10 %), L1/L2 per coordinate
     on crop-normalised coordinates. ``pred``/``gt``: N×P×2 pixels, ``sides``: N crop sizes (w, h)."""
@@ -35,16 +61,14 @@ def predict(model, samples, batch=256):
     """Run the net on every crop; returns N×P×2 pixel predictions and N×2 crop sizes."""
     import cv2
     from tqdm import tqdm
-    from core.common.image import to_tensor
+    from core.common.image import read_image, to_tensor
     size = model.info['size']
     from core.landmarks.points import from_vector
     preds, sides = [], []
     for start in tqdm(range(0, len(samples), batch), desc='landmarks', unit='batch'):
         imgs, whs = [], []
         for path, _ in samples[start:start + batch]:
-            img = cv2.imread(path)
-            if img is None:
-                raise FileNotFoundError('cannot read image %s' % path)
+            img = read_image(path, max_pixels=0)
             whs.append((img.shape[1], img.shape[0]))
             imgs.append(cv2.resize(img, (size, size)))
         out = model(to_tensor(imgs))
@@ -114,14 +138,12 @@ def detect_points(det, samples, upscale=2.0):
     """Run a cascade on every (upscaled) image and keep the points of the face whose box centre is
     nearest the ground-truth points' centre; returns (N×5×2 points in the original image, found
     mask). ``det.detect`` must return landmarks (an Lnet or an Onet landmark head)."""
-    import cv2
     from tqdm import tqdm
+    from core.common.image import read_image
     pred = np.full((len(samples), 5, 2), np.nan)
     found = np.zeros(len(samples), bool)
     for k, (path, gt) in enumerate(tqdm(samples, desc='detect', unit='img')):
-        img = cv2.imread(path)
-        if img is None:
-            raise FileNotFoundError('cannot read image %s' % path)
+        img = read_image(path, max_pixels=0)
         boxes, _, points = det.detect(upscaled(img, upscale))
         best = nearest_face(boxes, gt, upscale) if points is not None else None
         if best is None:

@@ -254,19 +254,23 @@ def present_events(image_root, gt):
 
 def run_detector(det, images, pred_dir, desc='detect'):
     """Detect on ``images`` (``{(event, name): path}``) and write the official prediction layout;
-    returns the number of images that could not be read (they get no prediction file)."""
+    returns the messages of the images that could not be read (they get no prediction file: no
+    detections), which it also reports on the console."""
     from tqdm import tqdm
     from core.common.image import ImageError, read_image
-    unreadable = 0
+    skipped = []
     for (event, name), path in tqdm(sorted(images.items()), desc=desc, unit='img'):
         try:
             img = read_image(path)
-        except ImageError:
-            unreadable += 1
+        except ImageError as exc:
+            skipped.append(str(exc))
             continue
         boxes, scores, _ = det.detect(img)
         write_prediction(os.path.join(pred_dir, event, name + '.txt'), name, boxes, scores)
-    return unreadable
+    if skipped:
+        print('warning: %d of %d images could not be read (no detections for them), e.g. %s'
+              % (len(skipped), len(images), '; '.join(skipped[:3])), flush=True)
+    return skipped
 
 
 def official_images(image_root, gt, events):

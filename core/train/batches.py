@@ -315,6 +315,11 @@ class _WorkerPool:
                 built = ready.pop(want)
                 held = built.slot
                 yield built.batch if built.batch is not None else _read_slot(self.maps[built.slot], built.layout)
+        except (KeyboardInterrupt, DataError):
+            # the run stops and the pool goes with it: nothing to wait for (a Ctrl-C or a SIGTERM to the
+            # whole process group has stopped the workers too, whose deaths must not replace the interrupt)
+            self.closed = True
+            raise
         finally:
             while in_flight and not self.closed:  # let started tasks finish: no write into a reused slot
                 self._get()

@@ -577,9 +577,12 @@ def train(recipe, phase=1, run=None, begin_epoch=None):
             if r.saves:
                 last = end_of_epoch(r, epoch, last, time.time() - t0)
     except KeyboardInterrupt:
-        saved = available_epochs(s.recipe.prefix)
+        # the newest checkpoint this run wrote (older files of the prefix may belong to another run)
+        saved = [e for e in available_epochs(r.prefix) if s.begin_epoch < e <= epoch] or \
+            ([s.begin_epoch] if s.begin_epoch else [])
         raise Interrupted('interrupted in epoch %d; %s' % (epoch + 1, 'to continue from epoch %d, run the same command '
-                          'with --resume --begin_epoch last' % saved[-1] if saved else 'no epoch was saved yet'))
+                          'with --resume --begin_epoch %d' % (saved[-1], saved[-1]) if saved else
+                          'no epoch was saved yet: run the same command to start again'))
     finally:
         r.train_loader.close()
     return last
