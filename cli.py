@@ -41,18 +41,30 @@ def csv_list(text, cast=str, what='value'):
     return out
 
 
-def positive_int(flag, zero=False):
-    """An argparse type: a whole number of at least 1 (or 0 with ``zero``), the flag named in its error."""
+def number(cast=int, low=None, high=None, above=None, below=None):
+    """An argparse type: a whole number (``cast=int``) or a finite number in the range given (inclusive
+    ``low``/``high``, exclusive ``above``/``below``); argparse names the flag in its error."""
+    import math
+
     def parse(text):
         try:
-            v = int(text)
+            v = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError('%r is not a whole number' % text)
-        if v < (0 if zero else 1):
-            raise argparse.ArgumentTypeError('%s must be at least %d' % (text, 0 if zero else 1))
+            raise argparse.ArgumentTypeError('%r is not %s' % (text, 'a whole number' if cast is int else 'a number'))
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError('%r is not a finite number' % text)
+        for bound, ok, words in ((low, v >= (low or 0), 'at least'), (high, v <= (high or 0), 'at most'),
+                                 (above, v > (above or 0), 'above'), (below, v < (below or 0), 'below')):
+            if bound is not None and not ok:
+                raise argparse.ArgumentTypeError('%s must be %s %s' % (text, words, bound))
         return v
-    parse.__name__ = flag
+    parse.__name__ = 'whole number' if cast is int else 'number'
     return parse
+
+
+def positive_int(flag=None, zero=False):
+    """An argparse type: a whole number of at least 1 (or 0 with ``zero``)."""
+    return number(int, low=0 if zero else 1)
 
 
 def input_errors():

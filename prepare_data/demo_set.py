@@ -160,9 +160,9 @@ def make_demo_set(out, n_train=300, n_val=80, seed=0, size=(320, 240)):
 def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--out', default=os.path.join('data', 'demo'))
-    ap.add_argument('--train', type=int, default=300)
-    ap.add_argument('--val', type=int, default=80)
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--train', type=cli.number(int, low=1), default=300)
+    ap.add_argument('--val', type=cli.number(int, low=1), default=80)
+    ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
     args = ap.parse_args(argv)
     report = make_demo_set(args.out, args.train, args.val, args.seed)
     for split, (n, f) in report.items():

@@ -170,20 +170,20 @@ def _parse(argv):
     ap.add_argument('--min_face', default=None, help='smallest face in pixels (default %g)' % DEFAULTS.min_face)
     ap.add_argument('--anno', default=None, help='anno.txt (default <root>/data/wider/anno.txt)')
     ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
-    ap.add_argument('--target_size', type=int, default=None, help='crop size (default from the mode)')
+    ap.add_argument('--target_size', type=cli.number(int, low=1), default=None, help='crop size (default from the mode)')
     ap.add_argument('--target_fold', default='neg_hard', help='name of the mined pool (neg_hard1, neg_hard2, ... for '
                     'gen_imglist --plus)')
     ap.add_argument('--keep_pos_part', action='store_true', help='also keep mined positives/parts as pos_hard and '
                     'part_hard pools (upstream MTCNN does; gen_imglist --classes picks them up)')
-    ap.add_argument('--target_recall', type=float, default=None, help='pick the last threshold for this recall')
-    ap.add_argument('--calib_images', type=int, default=200)
-    ap.add_argument('--min_recall', type=float, default=0.05,
+    ap.add_argument('--target_recall', type=cli.number(float, above=0, high=1), default=None, help='pick the last threshold for this recall')
+    ap.add_argument('--calib_images', type=cli.number(int, low=1), default=200)
+    ap.add_argument('--min_recall', type=cli.number(float, low=0, high=1), default=0.05,
                     help='fail when the cascade recalls fewer of the training faces (a stage too weak to mine with)')
     ap.add_argument('--backend', choices=['mxnet', 'onnx'], default='mxnet')
     ap.add_argument('--gpus', default='', help='MXNet backend: GPU id for the nets (empty = CPU)')
-    ap.add_argument('--workers', '--thread_num', type=int, default=max(1, os.cpu_count() or 1))
-    ap.add_argument('--limit', type=int, default=0)
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--workers', '--thread_num', type=cli.number(int, low=1), default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--limit', type=cli.number(int, low=0), default=0)
+    ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)

@@ -211,8 +211,8 @@ def list_name(size, base_num, with_hard, with_landmark, classes=None):
 
 def main(argv=None):
     ap = cli.parser(__doc__)
-    ap.add_argument('--size', type=int, required=True)
-    ap.add_argument('--base_num', type=int, default=StagePlan.base_num)
+    ap.add_argument('--size', type=cli.number(int, low=1), required=True)
+    ap.add_argument('--base_num', type=cli.number(int, low=1), default=StagePlan.base_num)
     ap.add_argument('--with_hard', action='store_true', help='add the mined hard negatives (neg_hard)')
     ap.add_argument('--with_landmark', action='store_true', help='add landmark samples (label -2)')
     ap.add_argument('--plus', action='store_true', help="the original's gen_imglist_plus counts (hard-negative folds)")
@@ -221,7 +221,7 @@ def main(argv=None):
     ap.add_argument('--out', default=None, help='list path (default <root>/data/imglists/train_<S>..._<base>.txt)')
     ap.add_argument('--extra', action='append', default=[], metavar='ROOT',
                     help="this sample root's positives and parts join the pools (repeatable)")
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
     ap.add_argument('--keep_ratio', action='store_true',
                     help='scale all class counts by the scarcest pool to keep the recipe proportions')
     add_config_args(ap)

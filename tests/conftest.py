@@ -128,6 +128,13 @@ def stray_processes(mark=SESSION_MARK):
 def pytest_sessionfinish(session, exitstatus):
     import signal
     import time
+    temp = temp_left(session.config)
+    ours = sorted(n for n in temp if n == '.ses' or 'mtcnn' in n or n.startswith(('pymp-', '_')))
+    if ours:  # this toolkit's or a test's: nothing may stay in the temp folder
+        print('\nerror: left in the temp folder: %s' % ', '.join(ours))
+        session.exitstatus = 1
+    elif temp:
+        print('\nnote: new in the temp folder during the tests (other processes?): %s' % ', '.join(sorted(temp)))
     left = stray_processes()
     for _ in range(50):
         if not left:
@@ -141,3 +148,21 @@ def pytest_sessionfinish(session, exitstatus):
             pass
     print('\nerror: %d process(es) outlived the tests (killed): %s' % (len(left), left))
     session.exitstatus = 1
+
+
+
+def pytest_sessionstart(session):
+    import tempfile
+    session.config._temp_before = set(os.listdir(tempfile.gettempdir()))
+
+
+def temp_left(config):
+    """What the tests left in the temp folder (pytest's own tmp_path folders aside)."""
+    import tempfile
+    before = getattr(config, '_temp_before', None)
+    if before is None:
+        return set()
+    import multiprocessing as mp
+    own = mp.current_process()._config.get('tempdir')  # this process's forkserver folder, removed as it exits
+    return {n for n in set(os.listdir(tempfile.gettempdir())) - before
+            if not n.startswith('pytest-of-') and (not own or n != os.path.basename(own))}

@@ -59,10 +59,10 @@ def test_offline_crops_one_angle_per_106_face_and_flips_only_when_asked():
     assert len(five) >= 5  # 11 angles, one crop each when it fits
 
 
-def test_online_106_switches_weighting_init_rotation_and_side_band():
+def test_online_106_switches_weighting_init_rotation_and_side_band(tmp_path):
     img, pts = _face106()
-    cv2.imwrite('/tmp/_face106.png', img)
-    samples = [('/tmp/_face106.png', None, pts)] * 4
+    cv2.imwrite(str(tmp_path / 'face106.png'), img)
+    samples = [(str(tmp_path / 'face106.png'), None, pts)] * 4
     cfg = dict(landmark106_migu_weighting=True, landmark106_migu_init_rot=True, enable_black_border=True,
                enable_blur=False, enable_gray=False, enable_color_jitter=False, enable_gaussian_noise=False)
     plain = D.LandmarkOnlineMaker(samples, 48, 106, False, dict(cfg, landmark106_migu_weighting=False))

@@ -68,9 +68,9 @@ def main(argv=None):
     from core.detect.cascade import BACKENDS
     ap._option_string_actions['--backend'].choices = list(BACKENDS) + ['all', 'both']
     ap.add_argument('--image', default=os.path.join(config.shared, 'images', '4.jpg'))
-    ap.add_argument('--runs', type=int, default=20)
+    ap.add_argument('--runs', type=cli.number(int, low=1), default=20)
     ap.add_argument('--wider_root', default=None, help='also time the WIDER val images under this root')
-    ap.add_argument('--images', type=int, default=50, help='how many WIDER val images')
+    ap.add_argument('--images', type=cli.number(int, low=1), default=50, help='how many WIDER val images')
     ap.add_argument('--json', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     backend = args.backend or 'all'

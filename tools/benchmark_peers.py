@@ -81,9 +81,9 @@ def main(argv=None):
     ap.add_argument('--gt_dir', default=os.path.join(wider, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(wider, 'WIDER_val', 'images'))
     ap.add_argument('--out', default=os.path.join('runs', 'peers'))
-    ap.add_argument('--min_face', type=float, default=DEFAULTS.min_face)
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--images', type=int, default=0, help='use only the first N images (0 = all)')
+    ap.add_argument('--min_face', type=cli.number(float, above=0), default=DEFAULTS.min_face)
+    ap.add_argument('--threads', type=cli.number(int, low=1), default=2)
+    ap.add_argument('--images', type=cli.number(int, low=0), default=0, help='use only the first N images (0 = all)')
     ap.add_argument('--schemes', default='original',
                     help="candidate flows of this project's cascades, e.g. original,zqcnn (see --scheme of demo.py)")
     ap.add_argument('--only', default=None, help='comma-separated substrings of detector names')

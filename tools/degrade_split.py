@@ -77,8 +77,8 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--anno', required=True, help='anno.txt of the split (e.g. a run\'s anno_dev.txt)')
     ap.add_argument('--out', required=True, help='output folder (images and anno.txt)')
-    ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--quality', type=int, default=30, help='JPEG quality of the saved images')
+    ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
+    ap.add_argument('--quality', type=cli.number(int, low=0, high=100), default=30, help='JPEG quality of the saved images')
     args = ap.parse_args(argv)
     if not 1 <= args.quality <= 100:
         ap.error('--quality must be in 1..100')

@@ -98,7 +98,7 @@ def main(argv=None):
     ap.add_argument('--image_root', default=None, help='image folder (default: the list\'s folder)')
     ap.add_argument('--out', default=os.path.join('runs', 'eval_landmarks'))
     ap.add_argument('--detect', action='store_true', help='the detection protocol (cascade + landmark source)')
-    ap.add_argument('--upscale', type=float, default=2.0, help='--detect: image upscale factor')
+    ap.add_argument('--upscale', type=cli.number(float, above=0), default=2.0, help='--detect: image upscale factor')
     ap.add_argument('--peer', choices=['caffe'], default=None, help='--detect with the original MTCNN instead')
     ap.add_argument('--network', default=None, help='crop protocol: the landmark net variant (default: read)')
     ap.add_argument('--mean_shape_list', default=None, help='crop protocol: training list for the mean-shape '

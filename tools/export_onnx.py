@@ -47,7 +47,7 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--cascade', action='store_true', help='export the whole cascade to the folder --out')
     ap.add_argument('--out', required=True, help='.onnx file (one net) or folder (--cascade)')
-    ap.add_argument('--opset', type=int, default=None, help='ONNX opset to convert to (default: the newest)')
+    ap.add_argument('--opset', type=cli.number(int, low=1), default=None, help='ONNX opset to convert to (default: the newest)')
     ap.add_argument('--fast_prelu', action='store_true', help='one net: no PRelu node, rewritten as ONNX Runtime '
                     'runs it fastest (same outputs; Pnets 2.5-3x faster on CPU)')
     ap.add_argument('--plain_prelu', action='store_true', help='--cascade: keep the standard PRelu and Softmax '

@@ -177,13 +177,11 @@ def main(argv=None):
     ap.add_argument('--gt_anno', required=True, help='anno.txt of the dev split (never the evaluation set)')
     ap.add_argument('--out', default=os.path.join('runs', 'false_positives'))
     ap.add_argument('--top', type=cli.positive_int('--top'), default=40, help='tiles in each contact sheet')
-    ap.add_argument('--tile', type=int, default=128, help='tile size in pixels (at least 32)')
+    ap.add_argument('--tile', type=cli.number(int, low=32), default=128, help='tile size in pixels (at least 32)')
     ap.add_argument('--limit', type=cli.positive_int('--limit', zero=True), default=0,
                     help='only the first N images (0: all)')
     cli.add_detector_args(ap, committed_defaults=True, point='default')
     args = ap.parse_args(argv)
-    if args.tile < 32:
-        ap.error('argument --tile: %d is below 32' % args.tile)
     from prepare_data.wider import read_anno
     anno = read_anno(args.gt_anno)
     if args.limit:

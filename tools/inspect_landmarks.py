@@ -114,8 +114,8 @@ def _parser():
     ap.add_argument('--image_root', default=None, help='folder the list paths are relative to (default: its folder)')
     ap.add_argument('--out', default=None, help='report folder (default: <list>_check beside the list)')
     ap.add_argument('--drop_outliers', default=None, metavar='LIST', help='write the list without the flagged lines')
-    ap.add_argument('--z_limit', type=float, default=4.0, help='robust z beyond which centre or size is an outlier')
-    ap.add_argument('--min_shift', type=float, default=0.15, help='smallest centre shift (fraction of the crop) '
+    ap.add_argument('--z_limit', type=cli.number(float, above=0), default=4.0, help='robust z beyond which centre or size is an outlier')
+    ap.add_argument('--min_shift', type=cli.number(float, low=0), default=0.15, help='smallest centre shift (fraction of the crop) '
                     'that counts as off-centre')
     ap.add_argument('--shift', action='append', default=[], metavar='PREFIX:DX,DY',
                     help='move the points of the lines whose path starts with PREFIX by DX,DY pixels before the '

@@ -48,7 +48,7 @@ def main(argv=None):
     ap.add_argument('--gt_dir', default=os.path.join(data, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(data, 'WIDER_val', 'images'))
     ap.add_argument('--out', default=os.path.join('runs', 'learning_curve'))
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=cli.number(int, low=1), default=2)
     args = ap.parse_args(argv)
     from core.evaluation import wider_eval as W
     from core.common.fileio import write_lines

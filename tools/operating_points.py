@@ -139,10 +139,10 @@ def main(argv=None):
     ap.add_argument('--onet', default=ONET, help='Onet thresholds to score')
     ap.add_argument('--tta', default='flip,2', help="also measure every setting with these Onet test-time options "
                     "for the accurate point: 'flip', a pass count, 'flip,N', or 'none' (default: flip,2)")
-    ap.add_argument('--min_precision', type=float, default=0.95)
-    ap.add_argument('--max_time_ratio', type=float, default=1.5,
+    ap.add_argument('--min_precision', type=cli.number(float, low=0, high=1), default=0.95)
+    ap.add_argument('--max_time_ratio', type=cli.number(float, low=0), default=1.5,
                     help="default point: at most this many times the shipped models' dev s/img (0: no limit)")
-    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--threads', type=cli.number(int, low=1), default=1)
     ap.add_argument('--out', default='runs/operating_points', help='prediction folders and points.json')
     ap.add_argument('--write', default=None, metavar='MODELS_JSON', help='record the points in this model card')
     ap.add_argument('--rows', default=None, metavar='POINTS_JSON', help="choose from an earlier run's points.json "

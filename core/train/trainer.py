@@ -578,7 +578,7 @@ def train(recipe, phase=1, run=None, begin_epoch=None):
                 last = end_of_epoch(r, epoch, last, time.time() - t0)
     except KeyboardInterrupt:
         # the newest checkpoint this run wrote (older files of the prefix may belong to another run)
-        saved = [e for e in available_epochs(r.prefix) if s.begin_epoch < e <= epoch] or \
+        saved = [e for e in available_epochs(r.prefix) if s.begin_epoch < e <= epoch + 1] or \
             ([s.begin_epoch] if s.begin_epoch else [])
         raise Interrupted('interrupted in epoch %d; %s' % (epoch + 1, 'to continue from epoch %d, run the same command '
                           'with --resume --begin_epoch %d' % (saved[-1], saved[-1]) if saved else
