@@ -79,7 +79,7 @@ def main(argv=None):
     ap.add_argument('--min_face', type=cli.number(int, low=1), default=DataSettings.min_face, help='faces smaller than this give no samples')
     ap.add_argument('--out', default=None, help='output root (default: <root>/data/samples)')
     ap.add_argument('--format', choices=['packed', 'jpg'], default='packed')
-    ap.add_argument('--workers', '--thread_num', type=cli.number(int, low=1), default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--workers', '--thread_num', type=cli.number(int, low=0), default=max(1, os.cpu_count() or 1))
     ap.add_argument('--encoding', choices=['auto', 'jpeg', 'raw'], default='auto',
                     help='packed crops: auto = raw pixels up to 24 px, JPEG above (MXNet readers need jpeg)')
     ap.add_argument('--seed', type=cli.number(int, low=0), default=0)

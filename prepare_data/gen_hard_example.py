@@ -181,7 +181,7 @@ def _parse(argv):
                     help='fail when the cascade recalls fewer of the training faces (a stage too weak to mine with)')
     ap.add_argument('--backend', choices=['mxnet', 'onnx'], default='mxnet')
     ap.add_argument('--gpus', default='', help='MXNet backend: GPU id for the nets (empty = CPU)')
-    ap.add_argument('--workers', '--thread_num', type=cli.number(int, low=1), default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--workers', '--thread_num', type=cli.number(int, low=0), default=max(1, os.cpu_count() or 1))
     ap.add_argument('--limit', type=cli.number(int, low=0), default=0)
     ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
     add_config_args(ap)

@@ -38,7 +38,7 @@ def main(argv=None):
                     help='106 points: a grey band over the left or right of some crops')
     ap.add_argument('--out', default=None, help='sample root (default <root>/data/samples)')
     ap.add_argument('--format_out', choices=['packed', 'jpg'], default='packed')
-    ap.add_argument('--workers', type=cli.number(int, low=1), default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--workers', type=cli.number(int, low=0), default=max(1, os.cpu_count() or 1))
     ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
     ap.add_argument('--limit', type=cli.number(int, low=0), default=0)
     add_config_args(ap)
