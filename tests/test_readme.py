@@ -1,9 +1,13 @@
-"""Every command in the README's bash blocks runs as written from the repository root with the
-project's Python first on PATH (as after ``source .venv/bin/activate``). Commands marked ``# long``
-(full trainings, the pipeline on WIDER, the test suite itself) are exercised at a smaller scale by the
-pipeline, training and landmark tests; commands that read ``../shared`` skip without it."""
+"""The documentation's commands: every fenced ``bash`` command and ``python`` block of the README, the
+model card and ``docs/*.md`` (not the dated experiments, which name the commit they ran at) runs as written
+from the repository root with the project's Python first on PATH. Commands marked ``# long`` (trainings,
+full evaluations, the test suite itself) run only with ``MTCNN_LONG=1``; every command, long or not, names
+only files and checkpoints that exist. The README stays a guide (a size budget, no commands hidden in
+prose), and the model card says what its ``models.json`` says."""
+import glob
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -12,33 +16,114 @@ import pytest
 from conftest import REPO, SHARED
 
 README = os.path.join(REPO, 'README.md')
+CARD = os.path.join(REPO, 'model', 'default')
+DOCS = [README, os.path.join(CARD, 'README.md')] + sorted(glob.glob(os.path.join(REPO, 'docs', '*.md')))
+README_BUDGET = 25_000  # bytes
+LONG = os.environ.get('MTCNN_LONG') == '1'
 
 
-def readme_commands():
-    text = open(README).read()
+def _blocks(path):
+    text = open(path).read()
+    return re.findall(r'```(bash|python)\n(.*?)```', text, re.S)
+
+
+def doc_commands():
+    """(doc, kind, command) of every command: one per bash line (continuations joined), one per python block."""
     out = []
-    for block in re.findall(r'```bash\n(.*?)```', text, re.S):
-        for cmd in re.sub(r'\\\n\s*', ' ', block).splitlines():
-            cmd = cmd.strip()
-            if not cmd or cmd.startswith('#') or cmd.startswith('source '):
+    for path in DOCS:
+        for kind, block in _blocks(path):
+            if kind == 'python':
+                out.append((path, 'python', block))
                 continue
-            out.append(cmd)
+            for cmd in re.sub(r'\\\n\s*', ' ', block).splitlines():
+                cmd = cmd.strip()
+                if cmd and not cmd.startswith(('#', 'source ')):
+                    out.append((path, 'bash', cmd))
     return out
 
 
-COMMANDS = readme_commands()
+COMMANDS = doc_commands()
 
 
-def test_the_readme_has_commands_and_no_unfilled_parts():
-    assert len(COMMANDS) > 10
-    assert not re.search(r'^[A-Z_]{5,}$', open(README).read(), re.M), 'a placeholder was left in the README'
+def _id(c):
+    return '%s: %s' % (os.path.relpath(c[0], REPO), c[2].split('#')[0].strip()[:60])
 
 
-@pytest.mark.parametrize('cmd', [c for c in COMMANDS if '# long' not in c], ids=lambda c: c.split('#')[0][:60])
-def test_readme_command_runs(cmd):
-    if '../shared' in cmd and not os.path.isdir(SHARED):
+def test_the_docs_have_commands_and_no_unfilled_parts():
+    assert len([c for c in COMMANDS if c[0] == README]) > 10
+    for path in DOCS:
+        assert not re.search(r'^[A-Z_]{5,}$', open(path).read(), re.M), 'a placeholder was left in %s' % path
+
+
+@pytest.mark.parametrize('cmd', COMMANDS, ids=_id)
+def test_doc_command_runs(cmd):
+    path, kind, text = cmd
+    if '# long' in text and not LONG:
+        pytest.skip('long: MTCNN_LONG=1 runs it')
+    if '../shared' in text and not os.path.isdir(SHARED):
         pytest.skip('reference data not available: %s' % SHARED)
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
-    r = subprocess.run(['bash', '-c', cmd.split('  #')[0]], cwd=REPO, capture_output=True, text=True, env=env,
-                       timeout=900)
-    assert r.returncode == 0, (cmd, r.stdout[-1500:], r.stderr[-3000:])
+    argv = [sys.executable, '-c', text] if kind == 'python' else ['bash', '-c', text.split('  #')[0]]
+    r = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=env, timeout=3600 if LONG else 900)
+    assert r.returncode == 0, (text, r.stdout[-1500:], r.stderr[-3000:])
+
+
+# flags whose value a command writes (its outputs need not exist)
+OUTPUTS = {'--out', '--run', '--json', '--save_dets', '--drop_outliers', '--anno_out', '--write'}
+CHECKED = ('model/', '../shared/', 'scripts/', 'tools/', 'prepare_data/', 'docs/', 'core/')
+
+
+def _named_files(cmd):
+    """The repository and reference files a command reads (paths under CHECKED, and each --prefix's
+    checkpoint at its --epoch)."""
+    try:
+        argv = shlex.split(cmd.split('  #')[0])
+    except ValueError:
+        return []
+    files = []
+    for k, tok in enumerate(argv):
+        if k and ((argv[k - 1] in OUTPUTS and argv[k - 1] != '--write') or argv[k - 1] in ('--prefix', '--lnet')):
+            continue
+        for part in tok.split(','):
+            if part.startswith(CHECKED) and not part.startswith('../shared/models/') and '*' not in part:
+                files.append(part)
+    if '--prefix' in argv and '--epoch' in argv:
+        prefixes = argv[argv.index('--prefix') + 1].split(',')
+        epochs = argv[argv.index('--epoch') + 1].split(',')
+        for p, e in zip(prefixes, epochs):
+            if p.startswith(('model/', '../shared/')) and e.isdigit():
+                files.append('%s-%04d.params' % (p, int(e)))
+    if '--lnet' in argv:
+        prefix, _, epoch = argv[argv.index('--lnet') + 1].rpartition(',')
+        if prefix.startswith(('model/', '../shared/')) and epoch.isdigit():
+            files.append('%s-%04d.params' % (prefix, int(epoch)))
+    return files
+
+
+@pytest.mark.parametrize('cmd', COMMANDS, ids=_id)
+def test_doc_command_names_files_that_exist(cmd):
+    path, kind, text = cmd
+    if kind == 'python':
+        return
+    for f in _named_files(text):
+        if f.startswith('../shared/') and not os.path.isdir(SHARED):
+            continue
+        assert os.path.exists(os.path.join(REPO, f)), '%s: %s names %s, which does not exist' % (
+            os.path.relpath(path, REPO), text, f)
+
+
+def test_the_readme_is_a_guide():
+    """Under its size budget, and no command hidden in prose: a `python ...` command is fenced (run by the
+    tests) or not there."""
+    assert os.path.getsize(README) <= README_BUDGET, os.path.getsize(README)
+    for path in DOCS:
+        prose = re.sub(r'```.*?```', '', open(path).read(), flags=re.S)
+        inline = re.findall(r'`((?:python|bash) [^`]+)`', prose)
+        assert not inline, '%s: commands in prose, fence them: %s' % (os.path.relpath(path, REPO), inline[:3])
+
+
+def test_the_model_card_says_what_models_json_says():
+    from tools.publish_models import stale_blocks
+    assert stale_blocks(CARD) == []
+    card = open(os.path.join(CARD, 'README.md')).read()
+    assert card.count('<!-- card:') == 3  # nets, operating points, WIDER val

@@ -184,6 +184,9 @@ def main(argv=None):
         target.update(points=points, sweep=sweep)
         card_from_json(target, args.write)  # only a valid card is written
         save_json(args.write, target)
+        from tools.publish_models import write_readme
+        if os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(args.write)), 'README.md')):
+            write_readme(os.path.dirname(os.path.abspath(args.write)), target)  # the model card follows
         print('%s: points recorded (default %s, accurate %s)' % (args.write, default['thresh'], accurate['thresh']))
     elif os.path.abspath(DEFAULT_CARD) != os.path.abspath(args.out):
         print('(give --write %s to record them)' % os.path.relpath(DEFAULT_CARD))

@@ -3,6 +3,7 @@
     python tools/publish_models.py --run runs/wider --out model/default [--thresh 0.7,0.8,0.9]
         [--lnet runs/lnet/model/lnet,50] [--force]
     python tools/publish_models.py --lnet runs/lbox/lnet_box,16   # add a landmark net to the published cascade
+    python tools/publish_models.py --readme check                 # the model card's README agrees with models.json
 
 Copies the inference checkpoints (``-symbol.json`` + ``.params``; no optimizer states) of the run's
 cascade (the one its manifest names: P with hard negatives, R, O, at the epochs the recipe uses) to
@@ -15,6 +16,7 @@ is refused unless ``--force``. Without ``--run``, ``--lnet`` attaches a 5-point 
 already published in ``--out`` (its checkpoint copied as ``lnet``, ``models.json`` updated).
 """
 import os
+import re
 import shutil
 import sys
 
@@ -86,6 +88,8 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
                             flip=bool(lnet_flip))
     card_from_json(card, os.path.join(out, 'models.json'))
     save_json(os.path.join(staging, 'models.json'), card)
+    if os.path.isfile(os.path.join(out, 'README.md')):  # the card's prose stays; its blocks follow models.json
+        shutil.copyfile(os.path.join(out, 'README.md'), os.path.join(staging, 'README.md'))
     aps = val_ap(staging, gt_dir, image_root)
     if aps:
         card['val_ap'] = {k: round(v, 4) for k, v in aps.items()}
@@ -95,6 +99,7 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
             shutil.rmtree(staging)
             raise InputError('%s: the new cascade is worse on WIDER val (%s) than the published one (%s); '
                              'use --force to replace it anyway' % (out, _fmt(aps), _fmt(before)))
+    write_readme(staging, card)
     backup = out.rstrip('/') + '.old'
     shutil.rmtree(backup, ignore_errors=True)
     if os.path.exists(out):
@@ -121,7 +126,103 @@ def attach_lnet(out, lnet, note='', flip=True):
             os.remove(stale)
     card['lnet'] = dict(prefix='lnet', epoch=int(epoch), network=network, note=note, flip=bool(flip))
     save_json(card_path, card)
+    write_readme(out, card)
     return card
+
+
+# --- the model card's README: blocks generated from models.json, the prose around them written by hand ----
+
+BLOCK = re.compile(r'<!-- card:(\w+) -->\n.*?<!-- /card:\1 -->', re.S)
+
+
+def _thresh(t):
+    return ' / '.join('%g' % v for v in t)
+
+
+def render_blocks(card):
+    """{block name: markdown} of a card's JSON: its nets, its operating points, its WIDER val AP."""
+    rows = ['| stage | network | checkpoint |', '|---|---|---|']
+    for stage, prefix, epoch, net in zip(('Pnet', 'Rnet', 'Onet'), card['prefix'], card['epoch'], card['networks']):
+        rows.append('| %s | `%s` | `%s-%04d.params` |' % (stage, net, prefix, epoch))
+    lnet = card.get('lnet')
+    if lnet:
+        rows.append('| Lnet, 5 points%s | `%s` | `%s-%04d.params` |' % (
+            ' (each face crop and its mirror, points averaged)' if lnet.get('flip') else '', lnet.get('network', ''),
+            lnet['prefix'], lnet['epoch']))
+    models = '\n'.join(rows) + '\n\nMinimum face %g px; trained by `%s`.' % (card['min_face'], card.get('recipe') or
+                                                                        'a pipeline run')
+    pts = ['| point | thresholds P / R / O | Onet | dev AP | dev precision | dev recall | dev s/img |',
+           '|---|---|---|---|---|---|---|']
+    for name in ('default', 'accurate'):
+        p = card['points'].get(name)
+        if not p:
+            continue
+        onet = 'mirrored, %d passes' % p.get('onet_passes', 1) if p.get('onet_flip') else \
+            ('%d passes' % p['onet_passes'] if p.get('onet_passes', 1) > 1 else 'one plain pass')
+        cell = lambda k, f='%.4f': f % p[k] if p.get(k) is not None else ''  # noqa: E731
+        pts.append('| `%s` | %s | %s | %s | %s | %s | %s |' % (name, _thresh(p['thresh']), onet, cell('dev_ap'),
+                                                                cell('precision'), cell('recall'),
+                                                                cell('s_per_img', '%.3f')))
+    sw = card.get('sweep')
+    if sw:
+        pts.append('\nChosen by `tools/operating_points.py` on `%s` (%d dev images): `accurate` is the best dev AP, '
+                   '`default` the best dev recall at a precision of at least %g among the plain settings%s; timed '
+                   'with %d ONNX Runtime thread(s).' % (
+                       sw['split'], sw['images'], sw['min_precision'],
+                       ' at most %g× the shipped models\' %.3f s per image' % (sw['max_time_ratio'],
+                                                                           sw['shipped_s_per_img'])
+                       if sw.get('shipped_s_per_img') and sw.get('max_time_ratio') else '', sw['threads']))
+    val = card.get('val_ap')
+    val_text = ('WIDER val 5-event subset (394 images, min face %g) at the `accurate` point, evaluated once when the '
+                'cascade was published: easy **%.3f**, medium **%.3f**, hard **%.3f**.'
+                % (card['min_face'], val['easy'], val['medium'], val['hard'])) if val else \
+        'Not evaluated on WIDER val (the data was not available when it was published).'
+    return {'models': models, 'points': '\n'.join(pts), 'val': val_text}
+
+
+def fill_blocks(text, blocks):
+    """``text`` with each ``<!-- card:NAME -->`` block replaced by its rendering."""
+    return BLOCK.sub(lambda m: '<!-- card:%s -->\n%s\n<!-- /card:%s -->' % (m.group(1), blocks[m.group(1)],
+                                                                          m.group(1)), text)
+
+
+SKELETON = """# Model card
+
+<!-- card:models -->
+<!-- /card:models -->
+
+## Operating points
+
+<!-- card:points -->
+<!-- /card:points -->
+
+## WIDER val
+
+<!-- card:val -->
+<!-- /card:val -->
+"""
+
+
+def readme_text(folder, card=None):
+    """The model card's README of ``folder`` with its blocks rendered from ``card`` (default: its models.json);
+    a skeleton when it has none yet."""
+    card = card or load_json(os.path.join(folder, 'models.json'), 'model card')
+    path = os.path.join(folder, 'README.md')
+    text = open(path).read() if os.path.isfile(path) else SKELETON
+    return fill_blocks(text, render_blocks(card))
+
+
+def write_readme(folder, card=None):
+    atomic_call(os.path.join(folder, 'README.md'),
+                lambda tmp: open(tmp, 'w').write(readme_text(folder, card)))
+
+
+def stale_blocks(folder):
+    """Names of the README blocks that do not say what models.json says (empty when the card agrees)."""
+    path = os.path.join(folder, 'README.md')
+    have = {m.group(1): m.group(0) for m in BLOCK.finditer(open(path).read())}
+    want = {m.group(1): m.group(0) for m in BLOCK.finditer(readme_text(folder))}
+    return sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
 
 
 def _fmt(aps):
@@ -144,7 +245,19 @@ def main(argv=None):
     ap.add_argument('--gt_dir', default=os.path.join(data, 'eval_tools', 'ground_truth'))
     ap.add_argument('--image_root', default=os.path.join(data, 'WIDER_val', 'images'))
     ap.add_argument('--force', action='store_true', help='replace the published models even if worse on val')
+    ap.add_argument('--readme', choices=('write', 'check'), default=None,
+                    help="the model card's README in --out: rewrite its blocks from models.json, or check that they "
+                         'agree (exit 1 when not)')
     args = ap.parse_args(argv)
+    if args.readme == 'check':
+        stale = stale_blocks(args.out)
+        print('%s: %s' % (os.path.join(args.out, 'README.md'), 'agrees with models.json' if not stale else
+                          'blocks %s differ from models.json (--readme write)' % ', '.join(stale)))
+        return 1 if stale else 0
+    if args.readme == 'write':
+        write_readme(args.out)
+        print('%s: blocks written from models.json' % os.path.join(args.out, 'README.md'))
+        return 0
     lnet = None
     if args.lnet:
         prefix, _, epoch = args.lnet.rpartition(',')
