@@ -93,6 +93,9 @@ def run(main, argv=None):
     try:
         return main(argv)
     except KeyboardInterrupt as exc:
+        # an interrupt can land inside a runtime's object constructor; its half-built objects then fail in their
+        # finalizers as the process exits, which says nothing the interrupt line does not
+        sys.unraisablehook = lambda unraisable: None
         from core.common.lifecycle import Interrupted
         say('\n' + (str(exc) if isinstance(exc, Interrupted) else 'interrupted; rerun the same command to resume'))
         return 130
@@ -215,7 +218,7 @@ def peer_settings(args, settings):
 
 
 def resolve_detector_args(args):
-    """The keyword arguments of :func:`core.detect.cascade.load_cascade` the flags ask for: the default
+    """The keyword arguments of :func:`core.detect.cascade.build_cascade` the flags ask for: the default
     models' card at ``--point`` (or the checkpoints of ``--prefix`` with the default settings), then each
     settings flag given."""
     from core.detect.cascade import default_card
@@ -256,7 +259,7 @@ def resolve_detector_args(args):
 def detector_from_args(args, landmarks=True):
     """An :class:`core.detect.detector.MtcnnDetector` from :func:`add_detector_args` flags; ``landmarks=False``
     leaves the landmark nets out (box evaluations, which would only pay for them)."""
-    from core.detect.cascade import load_cascade
+    from core.detect.cascade import build_cascade
     ctx = None
     if args.gpu >= 0:
         from core.common.devices import gpu_context
@@ -264,7 +267,7 @@ def detector_from_args(args, landmarks=True):
     kw = resolve_detector_args(args)
     if not landmarks:
         kw.update(lnet=None, lnet106=None)
-    return load_cascade(ctx=ctx, **kw)
+    return build_cascade(ctx=ctx, **kw)
 
 
 # --- training --------------------------------------------------------------------------------------

@@ -78,14 +78,14 @@ class MiningJob:
 
     def detector(self):
         if self.det is None:
-            from core.detect.cascade import load_cascade
+            from core.detect.cascade import build_cascade
             ctx = None
             if self.gpus and self.backend == 'mxnet':
                 from core.common.devices import contexts
                 ctx = contexts(self.gpus)[0]
             from core.recipes.cascade_settings import DEFAULTS
             settings = DEFAULTS.replace('mining', thresh=tuple(self.thresh), min_face=self.min_face)
-            self.det = load_cascade(self.prefixes, self.epochs, self.networks, settings, backend=self.backend,
+            self.det = build_cascade(self.prefixes, self.epochs, self.networks, settings, backend=self.backend,
                                     threads=1, ctx=ctx)
         return self.det
 

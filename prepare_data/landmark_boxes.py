@@ -88,9 +88,9 @@ def main(argv=None):
     samples, skipped = usable_samples(listed)
     if skip_line(skipped, len(listed)):
         print('warning: ' + skip_line(skipped, len(listed)))
-    from core.detect.cascade import load_cascade
+    from core.detect.cascade import build_cascade
     kw = dict(cli.resolve_detector_args(args), lnet=None, lnet106=None)  # boxes only
-    det = load_cascade(**kw)
+    det = build_cascade(**kw)
     boxes = detector_boxes(det, samples, args.upscale)
     out = os.path.abspath(args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)

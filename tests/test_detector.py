@@ -8,7 +8,7 @@ import pytest
 
 import symbols
 import mxnet as mx
-from core.detect.detector import MtcnnDetector
+from core.detect.detector import MtcnnDetector, Trace
 from core.runtime.model_io import InferenceModel, load_model
 from conftest import REPO, shared_path
 
@@ -36,9 +36,10 @@ def test_parity_with_original_on_4jpg(legacy_clip):
     import cv2
     img = cv2.imread(shared_path('images', '4.jpg'))
     det = MtcnnDetector(*_shipped(), min_face=20, thresh=(0.5, 0.5, 0.7), legacy_clip=legacy_clip)
-    boxes, scores, points = det.detect(img)
+    trace = Trace()
+    boxes, scores, points = det.detect(img, trace=trace)
     _match(np.c_[boxes, scores], _reference())
-    assert det.counts == {'pnet': 130, 'rnet': 73, 'onet': 4}  # the original's cascade on 4.jpg: 130 Pnet boxes, 73 after Rnet, 4 faces
+    assert trace.counts == {'pnet': 130, 'rnet': 73, 'onet': 4}  # the original's cascade on 4.jpg: 130 Pnet boxes, 73 after Rnet, 4 faces
     assert points is None
 
 
@@ -94,10 +95,11 @@ def test_onet_landmarks_and_lnet_outputs():
     det = MtcnnDetector(_random_model('Pnet20_v1'), _random_model('Rnet_v1'),
                         _random_model('Onet_v1', with_landmark=True), thresh=(0.0, 0.0, 0.0),
                         lnet=_random_model('Lnet_v1'))
-    boxes, scores, points = det.detect(img)
+    trace = Trace()
+    boxes, scores, points = det.detect(img, trace=trace)
     assert len(boxes) > 0
     assert points.shape == (len(boxes), 5, 2)
-    assert det.landmarks5.shape == (len(boxes), 5, 2)
+    assert trace.landmarks5.shape == (len(boxes), 5, 2)
 
 
 def test_demo_cli_writes_dets(tmp_path):
@@ -136,10 +138,10 @@ def test_demo106_cli(tmp_path):
 
 def test_onnx_backend_leaves_no_temporary_files():
     import tempfile
-    from core.detect.cascade import load_cascade
+    from core.detect.cascade import build_cascade
     base = os.path.join(shared_path('models', 'train-mtcnn'), 'pnet20_v1')
     before = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith('mtcnn-onnx-')}
-    det = load_cascade([base], [16], backend='onnx', threads=1)
+    det = build_cascade([base], [16], backend='onnx', threads=1)
     assert det.pnet.info['kind'] == 'pnet'
     after = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith('mtcnn-onnx-')}
     assert after <= before
@@ -267,6 +269,6 @@ def test_lnet_flip_maps_the_mirrored_points_back():
     found = np.array([[5.3, 8.1, 60.7, 70.2, 0.9]])
     for on in (False, True):
         det = MtcnnDetector(_random_model('Pnet20_v1'), lnet=lnet, lnet_flip=on)
-        det.landmarks5, det.detect_face = None, lambda image, candidates=False: found
+        det.detect_face = lambda image, candidates=False, trace=None: found
         np.testing.assert_allclose(det.detect(img)[2], det.landmarks(img, found, lnet, flip=on))
     assert not np.allclose(det.landmarks(img, found, lnet), det.landmarks(img, found, lnet, flip=True))

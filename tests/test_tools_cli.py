@@ -59,8 +59,10 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     assert r.returncode == 0, r.stderr
     card = json.load(open(out / 'models.json'))
     assert card['epoch'] == [2, 4, 5] and card['networks'] == ['Pnet20_v1', 'Rnet_v1', 'Onet_v1']
-    assert sorted(os.listdir(out)) == ['models.json', 'onet-0005.params', 'onet-symbol.json', 'pnet20-0002.params',
-                                       'pnet20-symbol.json', 'rnet-0004.params', 'rnet-symbol.json']
+    assert sorted(os.listdir(out)) == ['README.md', 'models.json', 'onet-0005.params', 'onet-symbol.json',
+                                       'pnet20-0002.params', 'pnet20-symbol.json', 'rnet-0004.params', 'rnet-symbol.json']
+    readme = open(out / 'README.md').read()  # the model card's blocks, written from models.json
+    assert '| Onet | `Onet_v1` | `onet-0005.params` |' in readme and '| `default` | 0.4 / 0.5 / 0.6 |' in readme
     monkeypatch.setattr(cascade, 'DEFAULT_CARD', str(out / 'models.json'))
     card = cascade.default_card()
     assert card.prefix[1] == str(out / 'rnet') and card.epoch == (2, 4, 5) and card.settings().thresh == (0.4, 0.5, 0.6)

@@ -31,17 +31,19 @@ def _median(values):
 
 def measure(det, images, runs, warmup=2):
     """Median total and per-stage ms over ``runs`` passes of each image."""
-    totals, stages = [], {}
+    from core.detect.detector import Trace
+    totals, stages, trace = [], {}, Trace()
     for img in images:
         for i in range(warmup + runs):
+            trace = Trace()
             t0 = time.perf_counter()
-            det.detect(img)
+            det.detect(img, trace=trace)
             dt = time.perf_counter() - t0
             if i >= warmup:
                 totals.append(dt * 1000)
-                for k, v in det.times.items():
+                for k, v in trace.times.items():
                     stages.setdefault(k, []).append(v * 1000)
-    return _median(totals), {k: _median(v) for k, v in stages.items()}, dict(det.counts)
+    return _median(totals), {k: _median(v) for k, v in stages.items()}, dict(trace.counts)
 
 
 def run_one(args):

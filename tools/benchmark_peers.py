@@ -33,7 +33,7 @@ class CascadeDetector:
 
 def build_detectors(args):
     from core.detect import peers
-    from core.detect.cascade import default_card, load_cascade
+    from core.detect.cascade import default_card, build_cascade
     dets = []
     cards = [('original shipped models', default_card(prefer_committed=False), 'default')]
     cards += [('this project, model/default at the %s point' % p, default_card(point=p), p) for p in ('accurate', 'default')]
@@ -43,7 +43,7 @@ def build_detectors(args):
             if scheme != 'original':  # ZQCNN's flow has no Onet test-time options
                 settings = settings.reset('onet_flip', 'onet_passes')
             thresh = ','.join('%g' % t for t in settings.thresh)
-            det = load_cascade(card.prefix, card.epoch, card.networks, settings, backend='onnx', threads=args.threads,
+            det = build_cascade(card.prefix, card.epoch, card.networks, settings, backend='onnx', threads=args.threads,
                                scheme=scheme)
             name = '%s (%s)' % (label, thresh) if scheme == 'original' else '%s, --scheme %s (%s)' % (label, scheme, thresh)
             dets.append(CascadeDetector(name, det))

@@ -1,18 +1,22 @@
 """Face detection with an exported cascade and nothing but numpy, OpenCV and its runtime (no MXNet):
 ONNX Runtime, or NCNN / MNN for folders written by ``tools/export.py --to ncnn|mnn``.
 
-    python tools/export_onnx.py --cascade --out runs/onnx_cascade        # once, where MXNet is installed
-    python tools/detect_onnx.py --models runs/onnx_cascade --imgfile photo.jpg --save_dets dets.txt --out vis.jpg
-    python tools/detect_onnx.py --models runs/onnx_cascade --folder photos/ --json dets.json
-    python tools/detect_onnx.py --models runs/onnx_cascade --video clip.mp4 --json dets.json --every 5
+    python tools/export.py --to onnx --out runs/deploy/onnx              # once, where MXNet is installed
+    python tools/detect_onnx.py --models runs/deploy/onnx --imgfile photo.jpg --save_dets dets.txt --out vis.jpg
+    python tools/detect_onnx.py --models runs/deploy/onnx --folder photos/ --align 112 --json faces.jsonl
+    python tools/detect_onnx.py --models runs/deploy/onnx --video clip.mp4 --json frames.json --every 5
     python tools/detect_onnx.py --models runs/deploy/ncnn --imgfile photo.jpg --scheme zqcnn
 
 The folder holds ``pnet.onnx``, ``rnet.onnx``, ``onet.onnx`` (optionally ``lnet.onnx``) and
 ``cascade.json`` (thresholds, minimum face, pyramid factor, Pnet cell and stride, preprocessing, the
-runtime; NCNN folders hold ``.param``/``.bin`` pairs, MNN folders ``.mnn`` files). The
-cascade logic is this project's detector (core/detector.py), so the boxes are those of ``demo.py``
-with the same models and settings. ``--save_dets`` writes ``x1 y1 x2 y2 score`` lines (one image);
-``--json`` writes every image's (or video frame's) boxes, scores and landmarks.
+runtime; NCNN folders hold ``.param``/``.bin`` pairs, MNN folders ``.mnn`` files). The cascade logic is
+this project's detector (``core/detect/detector.py``), so the boxes are those of ``demo.py`` with the same
+models and settings. ``--save_dets`` writes ``x1 y1 x2 y2 score`` lines (one image); ``--json`` every
+image's (or video frame's) boxes, scores and landmarks: ``.json`` one list at the end, ``.jsonl`` a line
+per image as it is done (a rerun skips those). ``--align 112`` (or ``96x112``, or N) also writes each
+face's aligned crop for recognition (its 5 points onto the template) into ``--crops`` (default: beside
+``--json``) and lists them in the JSON. A folder runs on ``--workers`` processes with a progress bar; an
+image that cannot be read is skipped, counted and named.
 """
 import argparse
 import json
@@ -22,50 +26,37 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.detect.detector import draw  # noqa: E402  (numpy + OpenCV only)
-from core.common.errors import InputError  # noqa: E402
+from core.common.errors import InputError, SettingError  # noqa: E402
 from core.common.fileio import FormatError, atomic_write, write_lines  # noqa: E402
 from core.common.image import MAX_PIXELS, ImageError, check_size, read_image, write_image  # noqa: E402
-from core.runtime.mobile_runtime import open_stage  # noqa: E402
 from core.detect.zqcnn_scheme import SCHEMES  # noqa: E402
-from core.recipes.cascade_settings import DEFAULTS, stage_thresholds  # noqa: E402
-from core.common.errors import SettingError  # noqa: E402
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 def load_onnx_cascade(folder, threads=2, scheme='original', **overrides):
-    """An :class:`MtcnnDetector` from an exported cascade folder (see tools/export_onnx.py --cascade);
-    ``scheme='zqcnn'``: ZQCNN's candidate flow (:class:`core.detect.zqcnn_scheme.ZqcnnDetector`, which also
-    takes ``nms``)."""
-    if scheme not in SCHEMES:
-        raise SettingError('unknown scheme %r (%s)' % (scheme, ', '.join(SCHEMES)))
-    path = os.path.join(folder, 'cascade.json')
-    if not os.path.isfile(path):
-        raise FileNotFoundError('%s: not found (export a cascade with tools/export_onnx.py --cascade)' % path)
-    with open(path) as f:
-        card = json.load(f)
-    runtime = card.get('runtime', 'onnxruntime')
-    models = {stage: open_stage(folder, entry, runtime, threads) for stage, entry in card['stages'].items()}
-    if 'pnet' not in models:
-        raise FormatError('%s: the cascade has no Pnet' % path)
-    settings = DEFAULTS.replace(path, thresh=card.get('thresh'), min_face=card.get('min_face'),
-                                factor=card.get('factor'),
-                                lnet_flip=bool(card.get('lnet_flip')) and scheme == 'original')  # ZQCNN: one pass
-    n_stages = sum(1 for stage in ('pnet', 'rnet', 'onet') if stage in models)
-    for k, v in overrides.items():  # flags: each checked, thresholds one per stage
-        if v is not None and k != 'nms':
-            v = stage_thresholds(v, n_stages, '--thresh') if k == 'thresh' else v
-            settings = settings.replace('--' + k, **{k: v})
-    nms = {'nms': overrides['nms']} if overrides.get('nms') is not None else {}
-    return SCHEMES[scheme](models['pnet'], models.get('rnet'), models.get('onet'), lnet=models.get('lnet'),
-                           settings=settings, **nms)
+    """An :class:`MtcnnDetector` from an exported cascade folder (see :func:`core.detect.faces.open_exported`)."""
+    from core.detect.faces import open_exported
+    return open_exported(folder, threads, scheme, **overrides)
 
 
-def _result(det, img):
-    boxes, scores, points = det.detect(img)
+def _record(res):
+    boxes, scores, points = res
     return dict(boxes=[[round(float(v), 2) for v in b] for b in boxes], scores=[round(float(s), 5) for s in scores],
                 landmarks=None if points is None else [[[round(float(v), 2) for v in p] for p in pts]
-                                                       for pts in points]), (boxes, scores, points)
+                                                       for pts in points])
+
+
+def _crops(img, res, align, crops_dir, stem):
+    """Write the aligned crop of every face with points; their paths."""
+    from core.detect.alignment import align as warp
+    _, _, points = res
+    out = []
+    for k, pts in enumerate(points if points is not None else []):
+        path = os.path.join(crops_dir, '%s_%d.png' % (stem, k))
+        write_image(path, warp(img, pts, align))
+        out.append(path)
+    return out
 
 
 def _median_ms(det, img, runs, warmup=3):
@@ -145,41 +136,103 @@ class Results:
                 json.dump(self.items, f, indent=1)
 
 
-def _one_image(det, args, path, results):
-    img = read_image(path, args.max_pixels)
-    res, (boxes, scores, points) = _result(det, img)
-    results.add(dict(image=path, **res))
-    print('%s: %d faces' % (path, len(boxes)))
-    if args.imgfile and args.save_dets:
+# --- a folder on several processes ---------------------------------------------------------------------------
+
+_WORKER = {}
+
+
+def _init_worker(models, scheme, overrides, options):
+    import signal
+    from core.common.lifecycle import die_with_starter, mp_temp_dir
+    die_with_starter(mp_temp_dir())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    _WORKER.update(det=load_onnx_cascade(models, 1, scheme, **overrides), options=options)
+
+
+def _work(path):
+    """(path, record or None, skip message or None) of one image, in a worker."""
+    det, opt = _WORKER['det'], _WORKER['options']
+    try:
+        img = read_image(path, opt['max_pixels'])
+    except ImageError as exc:
+        return path, None, str(exc)
+    res = det.detect(img)
+    rec = dict(image=path, **_record(res))
+    if opt['align']:
+        rec['crops'] = _crops(img, res, opt['align'], opt['crops'], os.path.splitext(os.path.basename(path))[0])
+    return path, rec, None
+
+
+def _pool_results(args, todo, overrides):
+    import multiprocessing as mp
+    options = dict(max_pixels=args.max_pixels, align=args.align, crops=args.crops)
+    pool = mp.get_context('forkserver').Pool(args.workers, initializer=_init_worker,
+                                             initargs=(args.models, args.scheme, overrides, options))
+    try:
+        yield from pool.imap(_work, todo, chunksize=1)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _local_results(det, args, todo):
+    """(path, record, skip message) of each image, in this process, in batches of ``--batch``."""
+    for start in range(0, len(todo), args.batch):
+        paths, imgs, out = todo[start:start + args.batch], [], {}
+        for path in paths:
+            try:
+                imgs.append((path, read_image(path, args.max_pixels)))
+            except ImageError as exc:
+                if args.imgfile:
+                    raise
+                out[path] = (path, None, str(exc))
+        for (path, img), res in zip(imgs, det.detect_batch([im for _, im in imgs]) if imgs else []):
+            rec = dict(image=path, **_record(res))
+            if args.align:
+                rec['crops'] = _crops(img, res, args.align, args.crops, os.path.splitext(os.path.basename(path))[0])
+            _single_image_outputs(det, args, img, res)
+            out[path] = (path, rec, None)
+        for path in paths:
+            yield out[path]
+
+
+def _single_image_outputs(det, args, img, res):
+    if not args.imgfile:
+        return
+    boxes, scores, points = res
+    if args.save_dets:
         write_lines(args.save_dets, ['%.2f %.2f %.2f %.2f %.5f' % (b[0], b[1], b[2], b[3], s)
                                      for b, s in zip(boxes, scores)])
-    if args.imgfile and args.out:
+    if args.out:
         write_image(args.out, draw(img, boxes, scores, points))
-    if args.imgfile and args.runs > 0:
+    if args.runs > 0:
         print('median_ms=%.3f' % _median_ms(det, img, args.runs))
 
 
-def detect_all(det, args, results):
-    """Every image of ``--imgfile``/``--folder`` or frame of ``--video``; an image that cannot be read is a
-    counted skip in a folder (an error for one image)."""
+def detect_all(det, args, results, overrides=None):
+    """Every image of ``--imgfile``/``--folder`` (a pool of ``--workers`` processes for a folder) or frame of
+    ``--video``; an image of a folder that cannot be read is a counted skip (an error for one image)."""
+    from tqdm import tqdm
     if args.video:
         n, faces = 0, 0
         for k, frame in _frames(args):
-            res, _ = _result(det, check_size(frame, args.video, args.max_pixels))
-            results.add(dict(frame=k, **res))
-            n, faces = n + 1, faces + len(res['boxes'])
+            res = det.detect(check_size(frame, args.video, args.max_pixels))
+            results.add(dict(frame=k, **_record(res)))
+            n, faces = n + 1, faces + len(res[0])
         print('%s: %d frames detected, %d faces' % (args.video, n, faces))
         return
     todo = [p for p in _images(args) if p not in results.done]
     if results.done:
         print('%s: %d images already done, %d to go' % (results.path, len(results.done), len(todo)))
-    for path in todo:
-        try:
-            _one_image(det, args, path, results)
-        except ImageError as exc:
-            if args.imgfile:
-                raise
-            results.skipped.append(str(exc))
+    pool = args.folder and args.workers > 1 and len(todo) > 1
+    stream = _pool_results(args, todo, overrides or {}) if pool else _local_results(det, args, todo)
+    for path, rec, skipped in tqdm(stream, total=len(todo), desc='detect', unit='img', disable=not args.folder):
+        if skipped:
+            results.skipped.append(skipped)
+            continue
+        results.add(rec)
+        if args.imgfile:
+            print('%s: %d faces' % (path, len(rec['boxes'])))
 
 
 def _parser():
@@ -189,40 +242,65 @@ def _parser():
     src.add_argument('--imgfile', help='one image')
     src.add_argument('--folder', help='every image in a folder')
     src.add_argument('--video', help='a video file (frames read with OpenCV)')
-    ap.add_argument('--every', type=_positive, default=1, help='video: detect every N-th frame (default: 1)')
+    ap.add_argument('--every', type=_count(1), default=1, help='video: detect every N-th frame (default: 1)')
     ap.add_argument('--save_dets', default=None, help='one image: write "x1 y1 x2 y2 score" lines here')
     ap.add_argument('--json', default=None, help='write the results (boxes, scores, landmarks) here: .json for one '
                     'list at the end, .jsonl for a line per image as it is done (a rerun skips those)')
     ap.add_argument('--out', default=None, help='one image: write an annotated copy here')
+    ap.add_argument('--align', default=None, metavar='SIZE', help='also write each face\'s aligned crop for '
+                    'recognition: 112 (112x112), 96x112, or N (NxN)')
+    ap.add_argument('--crops', default=None, help='folder of the aligned crops (default: <json>_crops, or '
+                    '<out>_crops)')
     ap.add_argument('--thresh', default=None, help='override the stage thresholds, e.g. 0.6,0.7,0.7')
     ap.add_argument('--min_face', default=None, help="override the minimum face (default: the cascade's)")
-    ap.add_argument('--threads', type=_positive, default=2, help='runtime threads (default: 2)')
+    ap.add_argument('--threads', type=_count(1), default=2, help='runtime threads in this process (default: 2)')
+    ap.add_argument('--workers', type=_count(1), default=min(2, os.cpu_count() or 1),
+                    help='a folder: processes, one runtime thread each (default: 2, or 1 on a one-core machine)')
+    ap.add_argument('--batch', type=_count(1), default=1, help='images per call in this process (--workers 1): '
+                    'the Rnet, Onet and Lnet run once over their candidates')
     ap.add_argument('--scheme', choices=sorted(SCHEMES), default='original',
                     help="candidate flow: the training toolkit's (original, default) or ZQCNN's C++ MTCNN's (zqcnn)")
     ap.add_argument('--nms', default=None, help='zqcnn scheme: NMS thresholds of the three stages (default 0.4,0.5,0.5)')
-    ap.add_argument('--runs', type=int, default=0,
+    ap.add_argument('--runs', type=_count(0), default=0,
                     help='one image: detect it this many more times and print median_ms=<float> (pin with taskset)')
-    ap.add_argument('--max_pixels', type=int, default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
+    ap.add_argument('--max_pixels', type=_count(0), default=MAX_PIXELS, help='refuse larger images (0 = no limit)')
     return ap
 
 
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError('%r is not a whole number of at least 1' % text)
-    return int(text)
+def _count(low):
+    def parse(text):
+        if not text.isdigit() or int(text) < low:
+            raise argparse.ArgumentTypeError('%r is not a whole number of at least %d' % (text, low))
+        return int(text)
+    return parse
+
+
+def _prepare(args):
+    """Check the flag combinations and settle the crops folder; the settings overrides."""
+    if args.nms and args.scheme != 'zqcnn':
+        raise SettingError('--nms applies to --scheme zqcnn only')
+    if args.align:
+        from core.detect.alignment import crop_size
+        crop_size(args.align)  # a clear error for a bad size before any work
+        if args.video:
+            raise SettingError('--align applies to images (--imgfile, --folder), not to --video')
+        base = args.json or args.out
+        if not args.crops and not base:
+            raise SettingError('--align: give --crops DIR (or --json, beside which the crops go)')
+        args.crops = args.crops or os.path.splitext(base)[0] + '_crops'
+        os.makedirs(args.crops, exist_ok=True)
+    nms = dict(nms=[float(t) for t in args.nms.split(',')]) if args.nms else {}
+    return dict(thresh=args.thresh, min_face=args.min_face, **nms)
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     results = None
     try:
-        if args.nms and args.scheme != 'zqcnn':
-            raise SettingError('--nms applies to --scheme zqcnn only')
-        nms = dict(nms=[float(t) for t in args.nms.split(',')]) if args.nms else {}
-        det = load_onnx_cascade(args.models, args.threads, args.scheme, thresh=args.thresh, min_face=args.min_face,
-                                **nms)
+        overrides = _prepare(args)
+        det = load_onnx_cascade(args.models, args.threads, args.scheme, **overrides)
         results = Results(args.json)
-        detect_all(det, args, results)
+        detect_all(det, args, results, overrides)
     except KeyboardInterrupt:
         print('\ninterrupted; the results so far are in %s' % args.json if args.json else '\ninterrupted',
               file=sys.stderr)

@@ -30,6 +30,7 @@ import cli  # noqa: E402
 from core.common.boxes import iou_matrix  # noqa: E402
 from core.common.fileio import write_lines  # noqa: E402
 from core.common.image import ImageError, contact_sheet, read_image, write_image  # noqa: E402
+from core.detect.detector import Trace  # noqa: E402
 
 STAGES = ('pnet', 'rnet', 'onet')
 BINS = (('<40', 0, 40), ('>=40', 40, float('inf')))
@@ -128,8 +129,9 @@ def inspect(det, anno, max_pixels):
             continue
         counted = gt[larger_side(gt) >= det.min_face]
         sides = larger_side(counted)
-        final = det.detect_face(img)
-        tally.add(counted, det.stage_boxes)
+        trace = Trace()
+        final = det.detect_face(img, trace=trace)
+        tally.add(counted, trace.stage_boxes)
         idx, ious = false_boxes(gt, final)
         false += [(final[i, 4], k, final[i, :4].copy(), iou) for i, iou in zip(idx, ious)]
         best, which = best_iou(counted, final)

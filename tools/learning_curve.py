@@ -18,7 +18,7 @@ from cli import config  # noqa: E402
 
 
 def evaluate_run(run, gt, events, image_root, threads=2):
-    from core.detect.cascade import load_cascade
+    from core.detect.cascade import build_cascade
     from core.recipes.cascade_settings import CascadeSettings
     from core.recipes.fields import build
     from core.evaluation import wider_eval as W
@@ -27,7 +27,7 @@ def evaluate_run(run, gt, events, image_root, threads=2):
     man = load_json(os.path.join(run, 'manifest.json'), 'pipeline manifest')
     c = man['cascade']
     settings = build(CascadeSettings, c['settings'], os.path.join(run, 'manifest.json'))
-    det = load_cascade(c['prefix'], c['epoch'], c['networks'], settings, backend='onnx', threads=threads)
+    det = build_cascade(c['prefix'], c['epoch'], c['networks'], settings, backend='onnx', threads=threads)
     out = {'fraction': man['config']['data']['train_fraction']}
     dev_anno = os.path.join(run, 'anno_dev.txt')
     if os.path.isfile(dev_anno):

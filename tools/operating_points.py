@@ -52,14 +52,14 @@ def parse_tta(text):
 def measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
     """Rows (p, r, o, dev AP at o, precision, recall, s/img [, Onet options]) for every setting and Onet
     threshold."""
-    from core.detect.cascade import load_cascade
+    from core.detect.cascade import build_cascade
     from core.evaluation import wider_eval as W
     rows, tta = [], dict(tta or {})
     passes = tta.get('onet_passes', DEFAULTS.onet_passes)
     tag = ('_flip' if tta.get('onet_flip') else '') + ('_x%d' % passes if passes > 1 else '')
     for p, r in grid:
         settings = card.settings().replace('operating points', thresh=(p, r, min(onet)), **tta)
-        det = load_cascade(card.prefix, card.epoch, card.networks, settings, backend='onnx', threads=threads)
+        det = build_cascade(card.prefix, card.epoch, card.networks, settings, backend='onnx', threads=threads)
         pred_dir = os.path.join(out, 'pred_%g_%g%s' % (p, r, tag) if len(onet) > 1 else
                                 'pred_%g_%g_%g%s' % (p, r, onet[0], tag))
         t0 = time.perf_counter()
@@ -90,12 +90,12 @@ def tta_of(row):
 
 def reference_time(images, out, threads):
     """Seconds per dev image of the original's shipped cascade at its thresholds (None without it)."""
-    from core.detect.cascade import load_cascade, shipped_card
+    from core.detect.cascade import build_cascade, shipped_card
     from core.evaluation import wider_eval as W
     ref = shipped_card()
     if not all(os.path.isfile(p + '-symbol.json') for p in ref.prefix):
         return None
-    det = load_cascade(ref.prefix, ref.epoch, ref.networks, ref.settings(), backend='onnx', threads=threads)
+    det = build_cascade(ref.prefix, ref.epoch, ref.networks, ref.settings(), backend='onnx', threads=threads)
     t0 = time.perf_counter()
     W.run_detector(det, images, os.path.join(out, 'pred_shipped'), desc='dev, shipped models')
     seconds = (time.perf_counter() - t0) / max(1, len(images))

@@ -26,7 +26,7 @@ import cli  # noqa: E402
 from cli import config  # noqa: E402
 from config import REPO_ROOT  # noqa: E402
 from core.common.fileio import FormatError, atomic_call, load_json, save_json  # noqa: E402
-from core.recipes.cascade_settings import CascadeSettings, card_from_json, stage_thresholds  # noqa: E402
+from core.recipes.cascade_settings import DEFAULTS, CascadeSettings, card_from_json, stage_thresholds  # noqa: E402
 from core.recipes.fields import build  # noqa: E402
 from core.common.errors import InputError  # noqa: E402
 
@@ -157,8 +157,9 @@ def render_blocks(card):
         p = card['points'].get(name)
         if not p:
             continue
-        onet = 'mirrored, %d passes' % p.get('onet_passes', 1) if p.get('onet_flip') else \
-            ('%d passes' % p['onet_passes'] if p.get('onet_passes', 1) > 1 else 'one plain pass')
+        passes = p.get('onet_passes', DEFAULTS.onet_passes)
+        onet = 'mirrored, %d passes' % passes if p.get('onet_flip') else \
+            ('%d passes' % passes if passes > 1 else 'one plain pass')
         cell = lambda k, f='%.4f': f % p[k] if p.get(k) is not None else ''  # noqa: E731
         pts.append('| `%s` | %s | %s | %s | %s | %s | %s |' % (name, _thresh(p['thresh']), onet, cell('dev_ap'),
                                                                 cell('precision'), cell('recall'),

@@ -104,7 +104,7 @@ def match(ours, theirs):
 
 def compare(reference, root, backend='onnx', threads=1, report=print):
     """Run ``--scheme zqcnn`` on every image and point of a reference file -> (max_px, missing, extra)."""
-    from core.detect.cascade import load_cascade
+    from core.detect.cascade import build_cascade
     from core.common.image import read_image
     from core.recipes.cascade_settings import DEFAULTS
     models, points = read_reference(reference)
@@ -116,7 +116,7 @@ def compare(reference, root, backend='onnx', threads=1, report=print):
     total = [0, 0, 0]
     for p in points:
         settings = DEFAULTS.replace(reference, thresh=tuple(p['thresh']), min_face=p['min_face'], factor=p['factor'])
-        det = load_cascade(prefixes, models['epochs'], settings=settings, backend=backend, threads=threads,
+        det = build_cascade(prefixes, models['epochs'], settings=settings, backend=backend, threads=threads,
                            scheme='zqcnn', nms=p['nms'])
         for rel, _, _, theirs in p['images']:
             ours = det.detect(read_image(os.path.join(root, rel)))[0]

@@ -1,6 +1,7 @@
-"""Building a detector from checkpoints: the one way demo, evaluation, mining and benchmarks do it.
+"""Building a detector from checkpoints: the one way demo, evaluation, mining and benchmarks do it (the face
+pipeline's user-facing entry point is :func:`core.detect.faces.load_cascade`).
 
-    det = load_cascade(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])   # the default settings
+    det = build_cascade(['model/pnet20', 'model/rnet', 'model/onet'], [16, 16, 16])   # the default settings
     det = default_cascade()            # the committed default models at their default operating point
 
 ``default_card`` reads ``model/default/models.json`` (written by ``tools/publish_models.py`` and
@@ -73,7 +74,7 @@ def to_backend(model, backend='mxnet', threads=2):
     return model
 
 
-def load_cascade(prefixes, epochs, networks=None, settings=DEFAULTS, backend='mxnet', threads=2, ctx=None,
+def build_cascade(prefixes, epochs, networks=None, settings=DEFAULTS, backend='mxnet', threads=2, ctx=None,
                  lnet=None, lnet106=None, scheme='original', **kw):
     """A detector (:class:`core.detect.detector.MtcnnDetector`, or with ``scheme='zqcnn'``
     :class:`core.detect.zqcnn_scheme.ZqcnnDetector`, which also takes ``nms``) from checkpoints, run with
@@ -93,5 +94,5 @@ def default_cascade(backend='mxnet', threads=2, prefer_committed=True, point='de
     """The committed default cascade (or the one of ``card``) at operating point ``point`` with its landmark
     net (``landmarks``)."""
     card = default_card(prefer_committed, point, card)
-    return load_cascade(card.prefix, card.epoch, card.networks, card.settings(point), backend=backend,
+    return build_cascade(card.prefix, card.epoch, card.networks, card.settings(point), backend=backend,
                         threads=threads, lnet=card.lnet if landmarks else None, **kw)

@@ -278,32 +278,34 @@ class ZqcnnDetector(MtcnnDetector):
         self.overlap_count = max(0, int(overlap_count))
         self.min_size = max(self.cell, int(self.min_face))
         self.level_nms = 0.45 if (self.cell, self.stride) == (20, 4) else 0.495
-        self._hwc = self._planes = None
-        self._work = {}
+
+    def detect_batch(self, imgs):
+        """One image at a time: ZQCNN's flow runs each image's stages on their own."""
+        return [self.detect(img) for img in imgs]
 
     def _normalise(self, img):
-        """The image as ZQCNN's float tensor, (BGR − 127.5) · 0.0078125: H×W×C (``self._hwc``, what the
-        pyramid is resampled from) and C×H×W (``self._planes``, the first level and the crops). A
+        """The image as ZQCNN's float tensor, (BGR − 127.5) · 0.0078125: H×W×C (this thread's ``hwc``, what the
+        pyramid is resampled from) and C×H×W (``planes``, the first level and the crops). A
         256-entry table of the float32 results maps the bytes: bit-identical, one pass each."""
-        if self._work.get('image') != img.shape:  # buffers of one image size only
-            self._work = {'image': img.shape}
-            self._hwc = np.empty(img.shape, F32)
-            self._planes = np.empty((3,) + img.shape[:2], F32)
+        if getattr(self._local, 'work', {}).get('image') != img.shape:  # this thread's buffers, one image size
+            self._local.work = {'image': img.shape}
+            self._local.hwc = np.empty(img.shape, F32)
+            self._local.planes = np.empty((3,) + img.shape[:2], F32)
         if img.dtype != np.uint8:  # a float image: the arithmetic itself
-            np.subtract(img, F32(MEAN), out=self._hwc, dtype=F32)
-            self._hwc *= F32(SCALE)
-            self._planes[:] = self._hwc.transpose(2, 0, 1)
-            return self._planes
+            np.subtract(img, F32(MEAN), out=self._local.hwc, dtype=F32)
+            self._local.hwc *= F32(SCALE)
+            self._local.planes[:] = self._local.hwc.transpose(2, 0, 1)
+            return self._local.planes
         img = np.ascontiguousarray(img)
-        cv2.LUT(img, NORMALISED, dst=self._hwc)
+        cv2.LUT(img, NORMALISED, dst=self._local.hwc)
         for c, plane in enumerate(cv2.split(img)):
-            cv2.LUT(plane, NORMALISED, dst=self._planes[c])
-        return self._planes
+            cv2.LUT(plane, NORMALISED, dst=self._local.planes[c])
+        return self._local.planes
 
     def _level(self, lw, lh):
         """A pyramid level, resampled from the normalised image exactly as ZQCNN does (OpenCV's resize
         samples at the exact positions, ZQCNN at float32-accumulated ones: that moved boxes)."""
-        return resize_image(self._hwc, lw, lh, self._work)
+        return resize_image(self._local.hwc, lw, lh, self._local.work)
 
     def _level_boxes(self, prob, scale_xy):
         """Pnet cells of one level after ZQCNN's block NMS, as integer image boxes. The blocks overlap
@@ -356,14 +358,14 @@ class ZqcnnDetector(MtcnnDetector):
         return raw.astype(np.float64), np.column_stack([sq, raw[:, 4]]).astype(np.float64)
 
     def _stage(self, img, dets, model, thresh, last):
-        planes = self._planes
+        planes = self._local.planes
         b = dets[:, :4].astype(np.int64)
         rw, rh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
         ok = (rw > 0.5 * self.min_size) & (rh > 0.5 * self.min_size)
         b, rw, rh = b[ok], rw[ok], rh[ok]
         if len(b) == 0:
             return EMPTY, EMPTY, None
-        crops = crop_batch(planes, b, model.info['size'], self._hwc)
+        crops = crop_batch(planes, b, model.info['size'], self._local.hwc)
         outs = self._run_batched(model, crops, self.chunk['onet' if last else 'rnet'])
         prob = outs[0][:, 1]
         keep = np.flatnonzero(prob > thresh)
@@ -398,7 +400,7 @@ class ZqcnnDetector(MtcnnDetector):
             return np.zeros((0, model.info['n_points'], 2))
         self._normalise(img)
         b = refine(boxes[:, :4].astype(np.int64), np.zeros((len(boxes), 4), F32), square=True)
-        crops = crop_batch(self._planes, b, model.info['size'], self._hwc)
+        crops = crop_batch(self._local.planes, b, model.info['size'], self._local.hwc)
         pts = from_vector(self._run_batched(model, crops, self.chunk['onet'])[0])
         src = b.astype(F32)
         return src[:, None, 0:2] + (src[:, 2:4] - src[:, 0:2])[:, None, :] * pts
