@@ -110,6 +110,8 @@ def main(argv=None):
         ways = [('one-image loop, %d threads' % args.threads, lambda: loop(models, paths, args.threads)),
                 ('pool of %d processes, 1 thread each' % args.workers,
                  lambda: tool(models, paths, args.workers, 1, 1)),
+                ('pool of %d, batches of %d' % (args.workers, args.batch // 2),
+                 lambda: tool(models, paths, args.workers, args.batch // 2, 1)),
                 ('batches of %d, %d threads' % (args.batch, args.threads),
                  lambda: tool(models, paths, 1, args.batch, args.threads))]
         rates = {name: [] for name, _ in ways}

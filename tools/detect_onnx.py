@@ -149,18 +149,22 @@ def _init_worker(models, scheme, overrides, options):
     _WORKER.update(det=load_onnx_cascade(models, 1, scheme, **overrides), options=options)
 
 
-def _work(path):
-    """(path, record or None, skip message or None) of one image, in a worker."""
+def _work(paths):
+    """[(path, record or None, skip message or None)] of a few images, in a worker: one batch through the
+    cascade (:meth:`detect_batch`)."""
     det, opt = _WORKER['det'], _WORKER['options']
-    try:
-        img = read_image(path, opt['max_pixels'])
-    except ImageError as exc:
-        return path, None, str(exc)
-    res = det.detect(img)
-    rec = dict(image=path, **_record(res))
-    if opt['align']:
-        rec['crops'] = _crops(img, res, opt['align'], opt['crops'], os.path.splitext(os.path.basename(path))[0])
-    return path, rec, None
+    out, imgs = {}, []
+    for path in paths:
+        try:
+            imgs.append((path, read_image(path, opt['max_pixels'])))
+        except ImageError as exc:
+            out[path] = (path, None, str(exc))
+    for (path, img), res in zip(imgs, det.detect_batch([im for _, im in imgs]) if imgs else []):
+        rec = dict(image=path, **_record(res))
+        if opt['align']:
+            rec['crops'] = _crops(img, res, opt['align'], opt['crops'], os.path.splitext(os.path.basename(path))[0])
+        out[path] = (path, rec, None)
+    return [out[p] for p in paths]
 
 
 def _pool_results(args, todo, overrides):
@@ -168,8 +172,10 @@ def _pool_results(args, todo, overrides):
     options = dict(max_pixels=args.max_pixels, align=args.align, crops=args.crops)
     pool = mp.get_context('forkserver').Pool(args.workers, initializer=_init_worker,
                                              initargs=(args.models, args.scheme, overrides, options))
+    chunks = [todo[i:i + args.batch] for i in range(0, len(todo), args.batch)]
     try:
-        yield from pool.imap(_work, todo, chunksize=1)
+        for part in pool.imap(_work, chunks, chunksize=1):
+            yield from part
     finally:
         pool.terminate()
         pool.join()
@@ -256,8 +262,8 @@ def _parser():
     ap.add_argument('--threads', type=_count(1), default=2, help='runtime threads in this process (default: 2)')
     ap.add_argument('--workers', type=_count(1), default=min(2, os.cpu_count() or 1),
                     help='a folder: processes, one runtime thread each (default: 2, or 1 on a one-core machine)')
-    ap.add_argument('--batch', type=_count(1), default=1, help='images per call in this process (--workers 1): '
-                    'the Rnet, Onet and Lnet run once over their candidates')
+    ap.add_argument('--batch', type=_count(1), default=4, help='images per call (in this process, or in each '
+                    'worker): the Rnet, Onet and Lnet run once over their candidates')
     ap.add_argument('--scheme', choices=sorted(SCHEMES), default='original',
                     help="candidate flow: the training toolkit's (original, default) or ZQCNN's C++ MTCNN's (zqcnn)")
     ap.add_argument('--nms', default=None, help='zqcnn scheme: NMS thresholds of the three stages (default 0.4,0.5,0.5)')
