@@ -23,11 +23,14 @@ def prelu(data, name, channels=None, decomposed=False):
     ``decomposed``: ``x + (γ − 1)·min(x, 0)`` with the same parameter, used for training because
     MXNet 1.9's CPU ``LeakyReLU(prelu)`` backward is ~10× slower than the whole rest of a Pnet
     step (three elementwise passes; 25 % faster than ``relu(x) + γ·min(x, 0)``). Inference graphs
-    keep ``LeakyReLU`` (what ONNX/ZQCNN exporters and the original expect).
+    keep ``LeakyReLU`` (what ONNX/ZQCNN exporters and the original expect). When the extension operator
+    ``mtcnn_prelu`` is loaded (``core.train.fused_ops``), training graphs use it instead: one pass each way.
     """
     if not decomposed:
         return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
     gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
+    if hasattr(mx.sym, 'mtcnn_prelu'):  # the one-pass training operator (core/train/fused_ops.py) is loaded
+        return mx.sym.mtcnn_prelu(data, gamma, name=name)
     # (γ − 1)·min(x, 0) as a 1×1 depthwise convolution: its weight gradient is a fast GEMM
     # reduction, where broadcast_mul's backward reduction is as slow as LeakyReLU's.
     slope = mx.sym.reshape(gamma - 1.0, shape=(-1, 1, 1, 1))

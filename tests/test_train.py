@@ -416,3 +416,50 @@ def test_typical_command_line_mistakes_get_messages(tmp_path):
     assert r.returncode == 2 and 'CPU-only build' in r.stderr and 'Traceback' not in r.stderr
     r = _run(common + ['--resume'])  # nothing saved at --begin_epoch 0 and no --pretrained
     assert r.returncode == 2 and 'nothing to resume from' in r.stderr
+
+
+def test_the_one_pass_prelu_computes_the_decomposition():
+    """The training graph's PReLU operator (core/train/fused_ops.py): the same outputs and gradients as
+    ``x + (γ − 1)·min(x, 0)``, on conv maps and on FC outputs."""
+    from core.train import fused_ops
+    if not fused_ops.load():
+        pytest.skip('the operator could not be built here (no C++ compiler)')
+    rng = np.random.RandomState(0)
+    for shape in ((6, 16, 9, 11), (6, 32), (3, 5, 1, 1)):
+        x, g, dy = (nd.array(v) for v in (rng.randn(*shape), rng.uniform(-0.3, 1.5, shape[1]), rng.randn(*shape)))
+        grads = []
+        for fused in (True, False):
+            xi, gi = x.copy(), g.copy()
+            xi.attach_grad()
+            gi.attach_grad()
+            with mx.autograd.record():
+                if fused:
+                    y = nd.mtcnn_prelu(xi, gi)
+                else:
+                    y = xi + nd.broadcast_mul((gi - 1).reshape((1, -1) + (1,) * (len(shape) - 2)), nd.minimum(xi, 0))
+            y.backward(dy)
+            grads.append((y.asnumpy(), xi.grad.asnumpy(), gi.grad.asnumpy()))
+        for a, b in zip(*grads):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def _losses(prefix):
+    import csv
+    return [float(r['loss']) for r in csv.DictReader(open(prefix + '-metrics.csv')) if r['phase'] == 'train']
+
+
+def test_training_losses_are_those_of_the_decomposed_prelu(tmp_path):
+    """A Pnet with the one-pass PReLU and with the decomposition: the same losses to float tolerance over
+    the first 100 steps (float rounding then drifts, as between any two summation orders)."""
+    lst = _tiny_data(tmp_path, 40)
+    runs = []
+    for mode in ('1', '0'):
+        prefix = str(tmp_path / mode / 'p')
+        r = subprocess.run([sys.executable, 'train_P20.py', '--network', 'Pnet20_v1', '--image_set', lst, '--prefix',
+                            prefix, '--end_epoch', '3', '--lr', '0.01', '--batch_size', '64', '--frequent', '5',
+                            '--quiet', '--workers', '0'], cwd=REPO, capture_output=True, text=True,
+                           env=dict(os.environ, MTCNN_FUSED_PRELU=mode))
+        assert r.returncode == 0, r.stderr[-2000:]
+        runs.append(_losses(prefix))
+    assert len(runs[0]) >= 20
+    np.testing.assert_allclose(runs[0][:20], runs[1][:20], rtol=1e-4)  # the first 100 steps (logged every 5)

@@ -34,7 +34,7 @@ import mxnet as mx
 from config import config as CFG
 
 from . import batches as D
-from . import optim
+from . import fused_ops, optim
 from core.common.devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
@@ -143,6 +143,7 @@ def build_model(s, stats=None):
     under it starts ÷10 (as the original's ``fc*`` layers do), so the net starts near the mean shape
     rather than at ±1 standard deviation of noise (measured: 15.7 % against 11.9 % dev NME after
     one epoch). The inference graph is the original's."""
+    fused_ops.load()  # the one-pass PReLU for the training graph, where it builds
     info = s.info()
     with_landmark = bool(s.recipe.with_landmark) and info['kind'] == 'onet'
     names = landmark_head(info['kind'], with_landmark) if s.recipe.target_norm else None
