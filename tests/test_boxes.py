@@ -97,7 +97,8 @@ def test_to_tensor_normalisation():
 
 def test_matrix_nms_equals_the_greedy_loop():
     """The pairwise-matrix NMS keeps exactly what the one-box-at-a-time loop keeps (ties in score,
-    degenerate boxes and both modes included), and more boxes than the matrix limit use the loop."""
+    degenerate boxes and both modes included), and so does the blocked form used above the matrix
+    limit (blocks of a few boxes here, so that suppression across blocks is exercised)."""
     from core.common import boxes as bx
     rng = np.random.RandomState(0)
     for trial in range(400):
@@ -109,6 +110,11 @@ def test_matrix_nms_equals_the_greedy_loop():
         for mode in ('Union', 'Minimum'):
             t = (0.3, 0.5, 0.7)[trial % 3]
             order = b[:, 4].argsort()[::-1]
-            assert list(bx.nms(b, t, mode)) == list(bx._greedy_nms(b, order, t, mode)), (trial, mode)
-    big = np.c_[rng.randint(0, 500, (800, 2)), rng.randint(500, 520, (800, 2)), rng.rand(800)].astype(float)
-    assert len(bx.nms(big, 0.5)) == len(bx._greedy_nms(big, big[:, 4].argsort()[::-1], 0.5, 'Union'))
+            want = list(bx._greedy_nms(b, order, t, mode))
+            assert list(bx.nms(b, t, mode)) == want, (trial, mode)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(bx, 'MATRIX_NMS_LIMIT', 0)
+                mp.setattr(bx, 'NMS_BLOCK', 1 + trial % 7)
+                assert list(bx.nms(b, t, mode)) == want, ('blocked', trial, mode)
+    big = np.c_[rng.randint(0, 500, (1500, 2)), rng.randint(500, 520, (1500, 2)), rng.rand(1500)].astype(float)
+    assert list(bx.nms(big, 0.5)) == list(bx._greedy_nms(big, big[:, 4].argsort()[::-1], 0.5, 'Union'))

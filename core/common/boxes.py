@@ -61,7 +61,8 @@ def overlap_matrix(a, b, mode='Union'):
     return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
-MATRIX_NMS_LIMIT = 500  # above this many boxes the pairwise matrix costs more than the greedy loop
+MATRIX_NMS_LIMIT = 500  # above this many boxes the pairwise matrix is too large: blocks of NMS_BLOCK boxes
+NMS_BLOCK = 128
 
 
 def nms(boxes, thresh, mode='Union'):
@@ -70,21 +71,28 @@ def nms(boxes, thresh, mode='Union'):
     ``mode='Union'``: IoU; ``'Minimum'``: intersection over the smaller area. As in the original, a
     degenerate box (x2 <= x1 or y2 <= y1) is not kept but still suppresses others. Up to
     ``MATRIX_NMS_LIMIT`` boxes the pairwise overlaps are computed at once and the greedy pass only
-    visits the boxes that overlap something (the same result as the one-box-at-a-time loop)."""
+    visits the boxes that overlap something; above it, blocks of ``NMS_BLOCK`` boxes are first
+    suppressed by every box kept before them at once, then resolved among themselves the same way (the
+    same result as the one-box-at-a-time loop, :func:`_greedy_nms`, bit for bit)."""
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
     order = boxes[:, 4].argsort()[::-1]
-    if len(boxes) > MATRIX_NMS_LIMIT:
-        return _greedy_nms(boxes, order, thresh, mode)
     b = boxes[order]
+    block = len(b) if len(b) <= MATRIX_NMS_LIMIT else NMS_BLOCK
+    survivors = np.zeros(len(b), bool)  # not suppressed: they suppress later boxes, degenerate or not
     with np.errstate(invalid='ignore', divide='ignore'):  # degenerate boxes: NaN overlaps suppress, as below
-        later = np.triu(~(overlap_matrix(b, b, mode) <= thresh), 1)  # box i suppresses later (lower-score) boxes
+        for start in range(0, len(b), block):
+            blk = b[start:start + block]
+            suppressed = np.zeros(len(blk), bool)
+            if start and survivors[:start].any():
+                suppressed = (~(overlap_matrix(b[:start][survivors[:start]], blk, mode) <= thresh)).any(0)
+            later = np.triu(~(overlap_matrix(blk, blk, mode) <= thresh), 1)  # box i suppresses later boxes
+            for i in np.flatnonzero(later.any(1)):
+                if not suppressed[i]:
+                    suppressed |= later[i]
+            survivors[start:start + len(blk)] = ~suppressed
     valid = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
-    suppressed = np.zeros(len(b), bool)
-    for i in np.flatnonzero(later.any(1)):
-        if not suppressed[i]:
-            suppressed |= later[i]
-    return order[valid & ~suppressed].astype(np.int64)
+    return order[valid & survivors].astype(np.int64)
 
 
 def _greedy_nms(boxes, order, thresh, mode):
