@@ -400,6 +400,10 @@ def train_main(doc, script, argv=None):
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
 
     def main(_):
+        from core.recipes.training_recipe import RunOptions
+        from core.train import threads
+        # before anything loads MXNet, which reads its thread count once
+        threads.apply(getattr(args, 'threads', None), getattr(args, 'workers', RunOptions.workers))
         from core.train.trainer import train
         recipe, phase, run_options, begin = training_run(args, script)
         if train(recipe, phase, run_options, begin) == {}:

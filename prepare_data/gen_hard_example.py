@@ -34,39 +34,51 @@ MODES = {'hardpnet20': (1, 20), 'hardpnet16': (1, 16), 'rnet': (1, 24), 'onet': 
          'hardrnet': (2, 24), 'hardonet': (3, 48)}
 
 
+# class of a labelled candidate: its pool (hard negatives go to the run's --target_fold) and label code
+KINDS = ('neg_hard', 'pos_hard', 'part_hard')
+CODES = np.array([NEGATIVE, POSITIVE, PART], np.float32)
+
+
 def label_candidates(cands, gt, w, h, keep_pos_part=False):
-    """[(class, square box x1 y1 x2 y2, offsets)] for the candidates of one image."""
+    """(kind per candidate kept: index into KINDS, square boxes x1 y1 x2 y2, offsets) of one image's candidates,
+    in candidate order."""
     from core.common import boxes as bx
+    none = (np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros((0, 4), np.float32))
     if len(cands) == 0:
-        return []
+        return none
     sq = bx.square(cands)
     sq[:, :4] = np.round(sq[:, :4])
     side = sq[:, 2] - sq[:, 0] + 1
     ok = (side >= 20) & (sq[:, 0] >= 0) & (sq[:, 1] >= 0) & (sq[:, 2] <= w - 1) & (sq[:, 3] <= h - 1)
-    sq = sq[ok]
+    sq = sq[ok, :4]
     if len(sq) == 0:
-        return []
-    ovr = iou_matrix(sq[:, :4], gt) if len(gt) else np.zeros((len(sq), 1))
-    best = ovr.max(1)
-    arg = ovr.argmax(1)
-    out = []
-    for i, box in enumerate(sq[:, :4]):
-        if best[i] < 0.1:
-            out.append(('neg_hard', box, np.zeros(4, np.float32)))
-        elif keep_pos_part and best[i] >= 0.4:
-            s = box[2] - box[0] + 1
-            g = gt[arg[i]]
-            off = np.array([(g[0] - box[0]) / s, (g[1] - box[1]) / s, (g[2] - box[2]) / s, (g[3] - box[3]) / s],
-                           np.float32)
-            out.append(('pos_hard' if best[i] >= 0.65 else 'part_hard', box, off))
-    return out
+        return none
+    ovr = iou_matrix(sq, gt) if len(gt) else np.zeros((len(sq), 1))
+    best, arg = ovr.max(1), ovr.argmax(1)
+    kind = np.full(len(sq), -1, np.int64)
+    kind[best < 0.1] = 0
+    if keep_pos_part:
+        kind[best >= 0.4] = 2
+        kind[best >= 0.65] = 1
+    keep = kind >= 0
+    sq, kind, arg = sq[keep], kind[keep], arg[keep]
+    offsets = np.zeros((len(sq), 4), np.float32)
+    face = kind > 0
+    if face.any():  # (gt - crop) / side, as the original's float32 arithmetic does it
+        s = (sq[face, 2] - sq[face, 0] + 1)[:, None]
+        offsets[face] = ((gt[arg[face]][:, :4] - sq[face]) / s).astype(np.float32)
+    return kind, sq, offsets
 
 
 # the original gen_hard_example.py's threshold for every net when --thresh is not given
 MINE_THRESH = 0.3
 
+
 class MiningJob:
-    """Per image: run the cascade, label its last stage's candidates, crop and encode."""
+    """Per image: run the cascade, label its last stage's candidates, crop and encode.
+
+    With the ONNX backend, :meth:`prepare` (in the starting process) exports the nets once; the workers
+    open them with ONNX Runtime alone: no MXNet import and no export per worker."""
 
     def __init__(self, anno, prefixes, epochs, thresh, min_face, size, keep_pos_part, backend, networks=None,
                  gpus=''):
@@ -74,17 +86,34 @@ class MiningJob:
         self.min_face, self.size, self.keep_pos_part, self.backend = min_face, size, keep_pos_part, backend
         self.networks = networks or [None] * len(prefixes)
         self.gpus, self.fold = gpus, 'neg_hard'
+        self.exported = None  # backend onnx: the nets as core.export.onnx_export.portable dicts
         self.det = None
+
+    def prepare(self):
+        if self.backend == 'onnx' and self.exported is None:
+            from core.detect.cascade import load_stage_models
+            from core.export.onnx_export import portable
+            self.exported = [portable(m) for m in load_stage_models(self.prefixes, self.epochs, self.networks)]
+        return self
+
+    def __getstate__(self):  # sent to each worker once: not the detector
+        return dict(self.__dict__, det=None)
 
     def detector(self):
         if self.det is None:
+            from core.recipes.cascade_settings import DEFAULTS
+            settings = DEFAULTS.replace('mining', thresh=tuple(self.thresh), min_face=self.min_face)
+            if self.exported is not None:
+                from core.detect.detector import MtcnnDetector
+                from core.runtime.onnx_runtime import OnnxModel
+                models = [OnnxModel.from_portable(m, threads=1) for m in self.exported]
+                self.det = MtcnnDetector(*models, settings=settings)
+                return self.det
             from core.detect.cascade import build_cascade
             ctx = None
             if self.gpus and self.backend == 'mxnet':
                 from core.common.devices import contexts
                 ctx = contexts(self.gpus)[0]
-            from core.recipes.cascade_settings import DEFAULTS
-            settings = DEFAULTS.replace('mining', thresh=tuple(self.thresh), min_face=self.min_face)
             self.det = build_cascade(self.prefixes, self.epochs, self.networks, settings, backend=self.backend,
                                     threads=1, ctx=ctx)
         return self.det
@@ -95,9 +124,8 @@ class MiningJob:
 
     def __call__(self, index, seed):
         from core.common.boxes import crop_batch
-        from core.common.image import from_tensor
-        from prepare_data.writers import encode
         from core.common.image import read_image
+        from prepare_data.writers import encode
         path, gt = self.anno[index]
         # a broken image, or a huge one (gigabytes in the Pnet pyramid): a counted skip (prepare_data/runner.py)
         img = read_image(path)
@@ -108,20 +136,16 @@ class MiningJob:
         if len(big) and len(cands):
             recalled = int((iou_matrix(big, cands[:, :4]).max(1) >= 0.5).sum())
         stats = {'images': 1, 'candidates': len(cands), 'faces': len(big), 'recalled': recalled}
-        labelled = label_candidates(cands, gt, w, h, self.keep_pos_part)
-        if not labelled:
+        kind, boxes, offsets = label_candidates(cands, gt, w, h, self.keep_pos_part)
+        if not len(kind):
             return [], stats
-        boxes = np.array([b for _, b, _ in labelled])
-        crops, _ = crop_batch(img, boxes, self.size, check_geometry=False)
-        raw = from_tensor(crops)
+        crops, _ = crop_batch(img, boxes, self.size, check_geometry=False, normalise=False)
+        labels = np.c_[CODES[kind], offsets].astype(np.float32)
         enc = 'raw' if self.size <= 24 else 'jpeg'
-        records = []
-        for (cls, _, off), crop in zip(labelled, raw):
-            code = {'neg_hard': NEGATIVE, 'pos_hard': POSITIVE, 'part_hard': PART}[cls]
-            cls = self.fold if cls == 'neg_hard' else cls
-            records.append((cls, encode(crop, enc), np.r_[code, off].astype(np.float32)))
-            stats[cls] = stats.get(cls, 0) + 1
-        return records, stats
+        names = [self.fold] + list(KINDS[1:])
+        for k, n in zip(*np.unique(kind, return_counts=True)):
+            stats[names[k]] = int(n)
+        return [(names[k], encode(crop, enc), label) for k, crop, label in zip(kind, crops, labels)], stats
 
 
 def pick_threshold(job, indices, target):
@@ -204,7 +228,7 @@ def main(argv=None):
     args.min_face = DEFAULTS.replace('--min_face', min_face=args.min_face).min_face
     anno = read_anno(args.anno or data_dir('wider', 'anno.txt'))[:args.limit or None]
     job = MiningJob(anno, prefixes, epochs, thresh, args.min_face, size, args.keep_pos_part, args.backend,
-                    cli.csv_list(args.networks) if args.networks else None, args.gpus)
+                    cli.csv_list(args.networks) if args.networks else None, args.gpus).prepare()
     if args.target_recall:
         idx = np.random.RandomState(args.seed).permutation(len(anno))[:args.calib_images]
         t, r = pick_threshold(job, list(idx), args.target_recall)

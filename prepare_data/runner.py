@@ -50,13 +50,17 @@ def _init_worker(job, pack_in_worker, mp_dir):
     _PACK = pack_in_worker
 
 
-def _call(args):
-    item, seed = args
-    records, stats = guarded(_JOB, item, seed)
-    if _PACK:  # frame the records here so the writing process only appends bytes
+def _produce(job, item, seed, pack):
+    """(records, stats, framed): with ``pack``, the records framed for a packed sink (only appended there)."""
+    records, stats = guarded(job, item, seed)
+    if pack:
         from .writers import PackedSink
         return PackedSink.prepare(records, item if isinstance(item, int) else 0), stats, True
     return records, stats, False
+
+
+def _call(args):
+    return _produce(_JOB, args[0], args[1], _PACK)
 
 
 def _load_state(folder, manifest_path, state_path, config):
@@ -77,7 +81,7 @@ def _results(job, items, start, seed, workers, packed):
     """(pool or None, iterator of (records, stats, framed)) from item ``start`` on, in item order."""
     tasks = ((items[i], seed) for i in range(start, len(items)))
     if workers <= 1:
-        return None, (guarded(job, item, s) + (False,) for item, s in tasks)
+        return None, (_produce(job, item, s, packed) for item, s in tasks)
     # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
     pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, packed, mp_temp_dir()))
     return pool, pool.imap(_call, tasks, chunksize=4)

@@ -1,4 +1,6 @@
 """Cascade geometry: pyramid, box generation per cell/stride, NMS, calibration, squaring, crops."""
+import os
+
 import numpy as np
 import pytest
 
@@ -113,8 +115,28 @@ def test_matrix_nms_equals_the_greedy_loop():
             want = list(bx._greedy_nms(b, order, t, mode))
             assert list(bx.nms(b, t, mode)) == want, (trial, mode)
             with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(bx, 'NATIVE_NMS_FROM', 10 ** 9)
                 mp.setattr(bx, 'MATRIX_NMS_LIMIT', 0)
                 mp.setattr(bx, 'NMS_BLOCK', 1 + trial % 7)
                 assert list(bx.nms(b, t, mode)) == want, ('blocked', trial, mode)
+            if bx.native_nms():
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(bx, 'NATIVE_NMS_FROM', 0)
+                    assert list(bx.nms(b, t, mode)) == want, ('native', trial, mode)
     big = np.c_[rng.randint(0, 500, (1500, 2)), rng.randint(500, 520, (1500, 2)), rng.rand(1500)].astype(float)
-    assert list(bx.nms(big, 0.5)) == list(bx._greedy_nms(big, big[:, 4].argsort()[::-1], 0.5, 'Union'))
+    big[:, :4] += rng.rand(1500, 4)  # fractional coordinates, as calibrated boxes have
+    for mode in ('Union', 'Minimum'):
+        want = list(bx._greedy_nms(big, big[:, 4].argsort()[::-1], 0.5, mode))
+        assert list(bx.nms(big, 0.5, mode)) == want
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(bx, 'NATIVE_NMS_FROM', 10 ** 9)
+            assert list(bx.nms(big, 0.5, mode)) == want
+
+
+def test_native_nms_builds_here():
+    """The compiled NMS builds wherever a C compiler is (CI has one); without it NMS is numpy's."""
+    import shutil
+    from core.common import boxes as bx
+    if not shutil.which(os.environ.get('CC', 'cc')):
+        pytest.skip('no C compiler (CC) on this machine: NMS runs in numpy')
+    assert bx.native_nms() is not None

@@ -463,3 +463,24 @@ def test_training_losses_are_those_of_the_decomposed_prelu(tmp_path):
         runs.append(_losses(prefix))
     assert len(runs[0]) >= 20
     np.testing.assert_allclose(runs[0][:20], runs[1][:20], rtol=1e-4)  # the first 100 steps (logged every 5)
+
+
+def test_compute_threads_are_the_cores_the_loader_leaves(monkeypatch):
+    """The trainer's OpenMP threads: --threads, else OMP_NUM_THREADS, else the cores the loader workers
+    leave (at least one); set before MXNet loads, and the choice is logged."""
+    from core.train import threads
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    assert threads.choose(0, 2, cores=2) == (1, '2 cores - 2 loader workers')
+    assert threads.choose(0, 0, cores=2)[0] == 2
+    assert threads.choose(0, 2, cores=16)[0] == 14
+    assert threads.choose(3, 2, cores=2) == (3, '--threads')
+    monkeypatch.setenv('OMP_NUM_THREADS', '4')
+    assert threads.choose(0, 2, cores=2) == (4, 'OMP_NUM_THREADS')
+    import subprocess
+    import sys
+    code = ('import os, sys; from core.train import threads; threads.apply(0, 1); import mxnet; '
+            'print(os.environ["OMP_NUM_THREADS"], threads.describe())')
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env, capture_output=True, text=True).stdout
+    n = max(1, (os.cpu_count() or 1) - 1)
+    assert out.split()[0] == str(n) and 'compute threads: %d (' % n in out

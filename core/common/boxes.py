@@ -2,6 +2,8 @@
 
 Boxes are float arrays N×(4+k): x1, y1, x2, y2[, score, ...]. Nothing here modifies its input.
 """
+import os
+
 import cv2
 import numpy as np
 
@@ -63,6 +65,45 @@ def overlap_matrix(a, b, mode='Union'):
 
 MATRIX_NMS_LIMIT = 500  # above this many boxes the pairwise matrix is too large: blocks of NMS_BLOCK boxes
 NMS_BLOCK = 128
+NATIVE_NMS_FROM = 32  # from this many boxes on, the compiled loop when there is one (below, numpy is as fast)
+
+
+_NATIVE = {}
+
+
+def native_nms():
+    """The compiled greedy NMS (``csrc/nms.c``, built on first use, see :mod:`core.common.native`), or None
+    without a compiler or with ``MTCNN_NATIVE=0``."""
+    if 'fn' not in _NATIVE:
+        fn = None
+        if os.environ.get('MTCNN_NATIVE', '1') != '0':
+            import ctypes
+            from .native import compiled
+            try:
+                path = compiled(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'csrc', 'nms.c'),
+                                ['-O2', '-ffp-contract=off', '-fno-fast-math'])
+                fn = ctypes.CDLL(path).mtcnn_nms
+                dp = ctypes.POINTER(ctypes.c_double)
+                fn.argtypes = [dp, dp, dp, dp, ctypes.c_int64, ctypes.c_double, ctypes.c_int32,
+                               ctypes.POINTER(ctypes.c_uint8), dp]
+                fn.restype = None
+            except OSError as exc:
+                import logging
+                logging.getLogger('mtcnn').debug('native NMS not available: %s', exc)
+                fn = None
+        _NATIVE['fn'] = fn
+    return _NATIVE['fn']
+
+
+def _suppressed_native(fn, b, thresh, mode):
+    import ctypes
+    cols = [np.ascontiguousarray(b[:, k], np.float64) for k in range(4)]
+    out = np.zeros(len(b), np.uint8)
+    dp = ctypes.POINTER(ctypes.c_double)
+    area = np.empty(len(b), np.float64)
+    fn(*[c.ctypes.data_as(dp) for c in cols], len(b), float(thresh), int(mode == 'Minimum'),
+       out.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), area.ctypes.data_as(dp))
+    return out.astype(bool)
 
 
 def nms(boxes, thresh, mode='Union'):
@@ -73,11 +114,18 @@ def nms(boxes, thresh, mode='Union'):
     ``MATRIX_NMS_LIMIT`` boxes the pairwise overlaps are computed at once and the greedy pass only
     visits the boxes that overlap something; above it, blocks of ``NMS_BLOCK`` boxes are first
     suppressed by every box kept before them at once, then resolved among themselves the same way (the
-    same result as the one-box-at-a-time loop, :func:`_greedy_nms`, bit for bit)."""
+    same result as the one-box-at-a-time loop, :func:`_greedy_nms`, bit for bit). From
+    ``NATIVE_NMS_FROM`` float64 boxes on, the same loop compiled (:func:`native_nms`) when it builds."""
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
+    if mode not in ('Union', 'Minimum'):
+        raise ValueError("nms mode must be 'Union' or 'Minimum', got %r" % (mode,))
     order = boxes[:, 4].argsort()[::-1]
     b = boxes[order]
+    valid = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    fn = native_nms() if len(b) >= NATIVE_NMS_FROM and b.dtype == np.float64 else None
+    if fn is not None:
+        return order[valid & ~_suppressed_native(fn, b, thresh, mode)].astype(np.int64)
     block = len(b) if len(b) <= MATRIX_NMS_LIMIT else NMS_BLOCK
     survivors = np.zeros(len(b), bool)  # not suppressed: they suppress later boxes, degenerate or not
     with np.errstate(invalid='ignore', divide='ignore'):  # degenerate boxes: NaN overlaps suppress, as below
@@ -91,7 +139,6 @@ def nms(boxes, thresh, mode='Union'):
                 if not suppressed[i]:
                     suppressed |= later[i]
             survivors[start:start + len(blk)] = ~suppressed
-    valid = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
     return order[valid & survivors].astype(np.int64)
 
 
@@ -160,13 +207,14 @@ def padded_patch(img, x1, y1, x2, y2):
     return patch
 
 
-def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR):
+def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR, normalise=True):
     """Crops of integer boxes, zero-padded where they leave the image, resized (bilinear unless
     ``interp`` says otherwise) to ``size``×``size`` and normalised; (N×3×size×size float32, valid N).
 
     A box smaller than 2 pixels or entirely outside the image gives an all-zero tensor (uniform
-    grey), as in the original. Crops are resized straight into one uint8 batch, converted once.
-    """
+    grey), as in the original. Crops are resized straight into one uint8 batch, converted once;
+    ``normalise=False`` returns that batch (N×size×size×3 BGR, rejected crops grey 128: the pixels
+    the normalised zeros stand for)."""
     h, w = img.shape[:2]
     n = len(boxes)
     batch = np.empty((n, size, size, 3), dtype=np.uint8)
@@ -180,6 +228,9 @@ def crop_batch(img, boxes, size, check_geometry=True, interp=cv2.INTER_LINEAR):
             continue
         cv2.resize(padded_patch(img, x1, y1, x2, y2), (size, size), dst=batch[i], interpolation=interp)
         valid[i] = True
+    if not normalise:
+        batch[~valid] = 128
+        return batch, valid
     out = np.empty((n, 3, size, size), np.float32)
     np.subtract(batch.transpose(0, 3, 1, 2), np.float32(MEAN), out=out, dtype=np.float32)
     out *= np.float32(SCALE)

@@ -479,10 +479,16 @@ def to_onnx_model(model, threads=None, fast_prelu=True):
     """Export an ``InferenceModel`` to ONNX in memory and open it with ONNX Runtime, its PReLUs
     rewritten as ONNX Runtime runs them fastest (``fast_prelu``; False keeps the plain graph)."""
     from core.runtime.onnx_runtime import OnnxModel
+    return OnnxModel.from_portable(portable(model, fast_prelu), threads)
+
+
+def portable(model, fast_prelu=True):
+    """An ``InferenceModel`` as a picklable dict another process opens with
+    :meth:`core.runtime.onnx_runtime.OnnxModel.from_portable` (ONNX Runtime alone, no MXNet import):
+    what :func:`to_onnx_model` would run."""
     proto = onnx_proto(model, **(runtime_rewrites(model.info['kind']) if fast_prelu else {}))
-    out = OnnxModel(proto.SerializeToString(), model.network, threads, info=model.info)
-    out.with_landmark = model.with_landmark
-    return out
+    return dict(onnx=proto.SerializeToString(), network=model.network, info=dict(model.info),
+                with_landmark=bool(model.with_landmark))
 
 
 def to_opencv_model(model, threads=None):

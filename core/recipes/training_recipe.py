@@ -133,6 +133,8 @@ class RunOptions:
     gpus: str = _field('', 'e.g. 0 or 0,1; empty = CPU (environment variable GPUS)', ALL)
     kvstore: str = _field('device', 'device, local, or dist_sync (see tools/launch.py)', ALL)
     workers: int = _field(2, 'processes decoding and augmenting batches (0 = in the training process)', ALL, low=0)
+    threads: int = _field(0, "compute threads of the training process (0 auto: the cores the loader workers leave, "
+                             "at least 1; see core/train/threads.py)", ALL, low=0)
     quiet: bool = _field(False, 'no progress bar', ALL)
 
 

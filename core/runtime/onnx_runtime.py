@@ -52,6 +52,13 @@ class OnnxModel:
         self.with_landmark = len(self.session.get_outputs()) == 3
         self._info = dict(info) if info else None
 
+    @classmethod
+    def from_portable(cls, spec, threads=None):
+        """A model of :func:`core.export.onnx_export.portable`'s dict."""
+        out = cls(spec['onnx'], spec['network'], threads, info=spec['info'])
+        out.with_landmark = spec['with_landmark']
+        return out
+
     @property
     def info(self):
         if self._info is None:

@@ -34,7 +34,7 @@ import mxnet as mx
 from config import config as CFG
 
 from . import batches as D
-from . import fused_ops, optim
+from . import fused_ops, optim, threads
 from core.common.devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
@@ -435,6 +435,8 @@ def describe(s, info, n_samples, micro):
                              ('gaussian noise', 'enable_gaussian_noise')) if getattr(s.recipe, k)]
     return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.recipe.network, info['kind'], info['size'], info['size'],
                                                              s.recipe.image_set, n_samples),
+            '%s; %d loader workers; one-pass PReLU %s' % (threads.describe(), s.run.workers,
+                                                         'on' if fused_ops.load() else 'off'),
             'epochs %d..%d, batch %d%s, %s, %s %g, weight decay %g (weights and gammas)'
             % (s.begin_epoch + 1, s.phase.end_epoch, s.phase.batch_size, ' in chunks of %d' % micro if micro else '',
                schedule, 'SGD momentum' if s.phase.optimizer == 'sgd' else 'Adam beta1', optim.MOMENTUM, s.phase.wd),
