@@ -30,7 +30,9 @@ def prelu(data, name, channels=None, decomposed=False):
         return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
     gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
     if hasattr(mx.sym, 'mtcnn_prelu'):  # the one-pass training operator (core/train/fused_ops.py) is loaded
-        return mx.sym.mtcnn_prelu(data, gamma, name=name)
+        # an extension operator always overwrites its outputs, so γ's gradient reaches it through an identity,
+        # whose backward adds where γ accumulates (micro-batches: grad_req 'add')
+        return mx.sym.mtcnn_prelu(data, mx.sym.identity(gamma, name=name + '_gamma_in'), name=name)
     # (γ − 1)·min(x, 0) as a 1×1 depthwise convolution: its weight gradient is a fast GEMM
     # reduction, where broadcast_mul's backward reduction is as slow as LeakyReLU's.
     slope = mx.sym.reshape(gamma - 1.0, shape=(-1, 1, 1, 1))

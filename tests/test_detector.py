@@ -153,7 +153,7 @@ def test_level_buffers_do_not_grow_across_image_sizes():
     for h, w in ((120, 160), (97, 131), (200, 150), (120, 160)):
         det.detect_face(rng.randint(0, 255, (h, w, 3)).astype(np.uint8))
     levels = len(__import__('core.common.boxes', fromlist=['x']).pyramid_scales(160, 120, 20, 20, 0.709))
-    assert len(det._buffers) <= levels + 1  # the last image's levels only (plus its shape key)
+    assert len(det._local.buffers) <= levels + 1  # the last image's levels only (plus its shape key)
 
 
 class _Mirrored:

@@ -443,6 +443,38 @@ def test_the_one_pass_prelu_computes_the_decomposition():
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('fused', [True, False])
+def test_micro_batches_with_either_prelu_step_like_the_decomposition(fused, monkeypatch):
+    """Micro-batches accumulate every gradient, the PReLU slopes' included, with the one-pass operator as
+    with the decomposition: an Rnet (BN heads) stepped three times in chunks of 16 ends with the same weights
+    either way, and like two devices (the test above, whichever PReLU is loaded)."""
+    from core.train import fused_ops
+    if not fused_ops.load():
+        pytest.skip('the operator could not be built here (no C++ compiler)')
+    rng = np.random.RandomState(0)
+    batch = dict(data=rng.uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32),
+                 label=rng.choice([-1, 0, 1], 32).astype(np.float32), bbox_target=rng.randn(32, 4).astype(np.float32),
+                 landmark_target=np.zeros((32, 10), np.float32))
+    batch['type_label'] = batch['label'].copy()
+    weights = []
+    for use_fused in (fused, False):
+        with monkeypatch.context() as mp:
+            if not use_fused:
+                mp.delattr(mx.sym, 'mtcnn_prelu')
+            sym = symbols.get_symbol('Rnet_v2', 'train')
+        assert ('mtcnn_prelu' in sym.tojson()) == use_fused
+        arg, aux = init_params(sym, (1, 3, 24, 24), seed=1, prelu_init=0.25)
+        net = make_block(sym, arg, aux, [mx.cpu()])
+        micro = use_micro_batches(net, 16, 32)
+        trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1, 'momentum': 0.9},
+                                   update_on_kvstore=False)
+        for _ in range(3):
+            train_step(LossGraph(net, 'rnet', False, loss_config(True, 'l2')), trainer, batch, [mx.cpu()], micro=micro)
+        weights.append({k: p.data().asnumpy() for k, p in net.collect_params().items()})
+    for k in weights[0]:
+        np.testing.assert_allclose(weights[0][k], weights[1][k], rtol=1e-3, atol=1e-4, err_msg=k)
+
+
 def _losses(prefix):
     import csv
     return [float(r['loss']) for r in csv.DictReader(open(prefix + '-metrics.csv')) if r['phase'] == 'train']

@@ -215,10 +215,21 @@ def _single_image_outputs(det, args, img, res):
         print('median_ms=%.3f' % _median_ms(det, img, args.runs))
 
 
+def _progress(stream, total, show):
+    """A progress bar over a folder's images where ``tqdm`` is installed (the deployed folder needs only
+    numpy, OpenCV and ONNX Runtime)."""
+    if show:
+        try:
+            from tqdm import tqdm
+            return tqdm(stream, total=total, desc='detect', unit='img')
+        except ImportError:
+            pass
+    return stream
+
+
 def detect_all(det, args, results, overrides=None):
     """Every image of ``--imgfile``/``--folder`` (a pool of ``--workers`` processes for a folder) or frame of
     ``--video``; an image of a folder that cannot be read is a counted skip (an error for one image)."""
-    from tqdm import tqdm
     if args.video:
         n, faces = 0, 0
         for k, frame in _frames(args):
@@ -232,7 +243,7 @@ def detect_all(det, args, results, overrides=None):
         print('%s: %d images already done, %d to go' % (results.path, len(results.done), len(todo)))
     pool = args.folder and args.workers > 1 and len(todo) > 1
     stream = _pool_results(args, todo, overrides or {}) if pool else _local_results(det, args, todo)
-    for path, rec, skipped in tqdm(stream, total=len(todo), desc='detect', unit='img', disable=not args.folder):
+    for path, rec, skipped in _progress(stream, len(todo), args.folder):
         if skipped:
             results.skipped.append(skipped)
             continue

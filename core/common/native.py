@@ -11,7 +11,8 @@ import os
 import subprocess
 import tempfile
 
-from config import REPO_ROOT
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # no config import: the
+# deployed detector (tools/detect_onnx.py) runs without the training side
 
 
 def cpu_flags():
