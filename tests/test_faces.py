@@ -153,14 +153,19 @@ def test_the_folder_tool_writes_crops_and_json_lines(tmp_path):
     (folder / 'bad.jpg').write_bytes(b'nope')
     out = tmp_path / 'faces.jsonl'
     cmd = [sys.executable, 'tools/detect_onnx.py', '--models', str(tmp_path / 'x'), '--folder', str(folder),
-           '--align', '112', '--json', str(out)]
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+           '--align', '112', '--json', str(out), '--workers', '2', '--batch', '1']
+    temp = tmp_path / 'temp'  # the tool's own temp folder: its worker pool must leave nothing there
+    temp.mkdir()
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, TMPDIR=str(temp)))
     assert r.returncode == 0 and 'skipped 1 image(s)' in r.stderr, r.stderr[-2000:]
+    assert os.listdir(temp) == []
     lines = [json.loads(x) for x in open(out)]
     assert [os.path.basename(x['image']) for x in lines] == ['4.jpg', 'test01.jpg']
     first = lines[0]
     assert len(first['crops']) == len(first['boxes']) == 4
     assert all(cv2.imread(p).shape == (112, 112, 3) for p in first['crops'])
     assert os.path.dirname(first['crops'][0]) == str(tmp_path / 'faces_crops')
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)  # a rerun skips what is done
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                       env=dict(os.environ, TMPDIR=str(temp)))  # a rerun skips what is done
     assert '2 images already done, 1 to go' in r.stdout and len(open(out).readlines()) == 2
+    assert os.listdir(temp) == []
