@@ -175,3 +175,53 @@ def test_landmark_boxes_tool_on_cuhk_faces(tmp_path):
     from prepare_data.gen_data import generate
     rep = generate(str(anno), 48, str(tmp_path / 's'), min_face=20, workers=1)
     assert rep['counts']['pos'] > 5 * len(items) and rep['counts']['part'] > 0 and rep['counts']['neg'] == 0
+
+
+def test_wing_loss_is_log_below_w_and_linear_above():
+    """The wing loss: w·ln(1 + |d|/ε) below w, |d| − C above, continuous at w; steeper than L1 near 0."""
+    import math
+    from core.train.losses import reg_loss
+    w, eps = 0.1, 0.02
+    d = np.array([[0.0, 0.01, -0.05, 0.1, -0.3]], np.float32)
+    loss, _ = reg_loss(mx.nd.array(d), mx.nd.zeros(d.shape), mx.nd.ones(1), 0.7, False, 1.0, wing=(w, eps))
+    c = w - w * math.log(1 + w / eps)
+    want = sum(w * math.log(1 + abs(x) / eps) if abs(x) < w else abs(x) - c for x in d[0])
+    assert np.isclose(loss.asscalar(), want, rtol=1e-5)
+    assert np.isclose(w * math.log(1 + w / eps), w - c)  # continuous at |d| = w
+    pred = mx.nd.array([[0.01]])
+    pred.attach_grad()
+    with mx.autograd.record():
+        out, _ = reg_loss(pred, mx.nd.zeros((1, 1)), mx.nd.ones(1), 0.7, False, 1.0, wing=(w, eps))
+    out.backward()
+    assert np.isclose(pred.grad.asscalar(), w / (eps + 0.01), rtol=1e-4)  # 3.3, against L1's 1
+
+
+def test_pose_balanced_split(tmp_path):
+    """prepare_data/landmark_split.py holds out the same number of faces per pose bin, keeps every
+    other face for training, and rewrites the paths for its output folder."""
+    from core.landmarks.points import read_landmark_list
+    from prepare_data.landmark_split import split, yaw_proxy
+    frontal = np.array([[30, 40], [50, 40], [40, 50], [32, 60], [48, 60]], float)
+    assert yaw_proxy(frontal) == 0
+    turned = frontal + [[0, 0], [0, 0], [6, 0], [0, 0], [0, 0]]
+    assert np.isclose(yaw_proxy(turned), 0.3)
+    rows, samples = [], []
+    rng = np.random.RandomState(1)
+    for k in range(400):  # mostly frontal, as the CUHK list
+        shift = rng.choice([0, 0, 0, 0, 0, 0, 2, 4, 7]) * rng.choice([-1, 1])
+        pts = frontal + [[0, 0], [0, 0], [shift, 0], [0, 0], [0, 0]]
+        rows.append('img/f%d.jpg 10 10 60 60 %s' % (k, ' '.join('%g %g' % tuple(p) for p in pts)))
+        samples.append(('f%d' % k, None, pts))
+    train, dev, bins = split(samples, 0.1, 0)
+    assert len(dev) == 40 and len(np.intersect1d(train, dev)) == 0 and len(train) + len(dev) == 400
+    per_bin = np.bincount(bins[dev], minlength=4)
+    assert per_bin.max() - per_bin.min() <= 1 and np.bincount(bins)[0] > 250  # balanced, though the list is not
+    lst = tmp_path / 'data' / 'boxes.txt'
+    lst.parent.mkdir()
+    lst.write_text('\n'.join(rows) + '\n')
+    r = subprocess.run([sys.executable, 'prepare_data/landmark_split.py', '--list', str(lst), '--out',
+                        str(tmp_path / 'split')], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    dev_list = read_landmark_list(str(tmp_path / 'split' / 'dev.txt'), 'celeba')
+    assert len(dev_list) == 40 and os.path.normpath(dev_list[0][0]).startswith(str(tmp_path / 'data' / 'img' / 'f'))
+    assert len(open(tmp_path / 'split' / 'train.txt').readlines()) == 360

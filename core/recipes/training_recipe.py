@@ -70,8 +70,10 @@ class StageRecipe:
     prelu_init: float = _field(1.0, "initial PReLU slope (the original's 1.0, the identity)", ALL)
     basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', LNET, low=1)
     with_landmark: bool = _field(False, 'also train the 5-point head on landmark samples (label -2)', kinds=('onet',))
-    landmark_loss: str = _field('l2', "landmark regression: squared error (the original's) or absolute error",
-                                kinds=LANDMARK, choices=('l2', 'l1'))
+    landmark_loss: str = _field('l2', "landmark regression: squared error (the original's), absolute error or "
+                                      'the wing loss (see wing)', kinds=LANDMARK, choices=('l2', 'l1', 'wing'))
+    wing: typing.Tuple[float, ...] = _field((0.1, 0.02), 'wing loss: w (where the log part ends) and its curvature '
+                                                         'epsilon, in fractions of the crop', LANDMARK, low=0, length=2)
     target_norm: bool = _field(False, "freeze the landmark output BatchNorm at the training targets' mean and std, "
                                       'so the net learns standardised targets (the inference graph is unchanged)',
                                kinds=LANDMARK)

@@ -6,7 +6,9 @@
   that error; ``weight · Σ_kept ‖b − t‖² / K``;
 * landmarks: Onet-with-landmark on landmark samples (type −2), Lnet/Lnet106 on all samples; OHEM
   (off by default) by the summed L1 error, then samples with L1 < thresh·coords dropped; squared
-  error (the original) or, with ``cfg.landmark_loss = 'l1'``, absolute error.
+  error (the original) or, with ``cfg.landmark_loss = 'l1'``, absolute error, or ``'wing'``: the wing
+  loss of Feng et al. (CVPR 2018), ``w·ln(1 + |d|/ε)`` below ``w`` and ``|d| − C`` above (``cfg.wing =
+  (w, ε)`` in the targets' units, fractions of the crop), which weights small errors more than L1.
 
 Every function takes ``F`` (``mx.nd`` or ``mx.sym``): the training loop builds the losses into the
 network's cached graph (one call per step instead of ~60 Python-dispatched operators). Selections
@@ -18,7 +20,7 @@ reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landma
 import mxnet as mx
 
 nd = mx.nd
-LANDMARK_LOSSES = ('l2', 'l1')
+LANDMARK_LOSSES = ('l2', 'l1', 'wing')
 
 
 def _keep_top(key, valid, ratio, ohem, F=nd):
@@ -42,11 +44,22 @@ def cls_loss(logits, label, ratio, ohem, F=nd):
     return loss, keep, F.exp(F.stop_gradient(logp))
 
 
-def reg_loss(pred, target, valid, ratio, ohem, weight, l1_thresh=None, F=nd, n_coords=None, l1=False):
-    """Squared-error (``l1``: absolute-error) regression with OHEM; (loss, keep mask). ``n_coords``
-    (default: pred's width) scales ``l1_thresh``."""
+def _wing(diff, w, eps, F=nd):
+    """Element-wise wing loss: ``w·ln(1 + |d|/ε)`` for ``|d| < w``, else ``|d| − C`` (continuous at w)."""
+    import math
+    a = F.abs(diff)
+    c = w - w * math.log(1 + w / eps)
+    return F.where(a < w, w * F.log(1 + a / eps), a - c)
+
+
+def reg_loss(pred, target, valid, ratio, ohem, weight, l1_thresh=None, F=nd, n_coords=None, l1=False, wing=None):
+    """Squared-error (``l1``: absolute-error; ``wing=(w, ε)``: wing) regression with OHEM; (loss, keep
+    mask). ``n_coords`` (default: pred's width) scales ``l1_thresh``."""
     diff = pred - target
-    se = F.sum(F.abs(diff), axis=1) if l1 else F.sum(diff * diff, axis=1)
+    if wing is not None:
+        se = F.sum(_wing(diff, wing[0], wing[1], F), axis=1)
+    else:
+        se = F.sum(F.abs(diff), axis=1) if l1 else F.sum(diff * diff, axis=1)
     key = F.sum(F.abs(F.stop_gradient(diff)), axis=1) if l1_thresh is not None else F.stop_gradient(se)
     keep = _keep_top(key, valid, ratio, ohem, F)
     if l1_thresh is not None and ohem:
@@ -55,11 +68,14 @@ def reg_loss(pred, target, valid, ratio, ohem, weight, l1_thresh=None, F=nd, n_c
     return weight * F.sum(se * keep) / F.maximum(F.sum(keep), 1), keep
 
 
-def _l1(cfg):
+def _landmark_kind(cfg):
+    """reg_loss keywords of the configured landmark loss."""
     kind = cfg['landmark_loss']
     if kind not in LANDMARK_LOSSES:
         raise ValueError('unknown landmark loss %r (%s)' % (kind, ', '.join(LANDMARK_LOSSES)))
-    return kind == 'l1'
+    if kind == 'wing' and not cfg.get('wing'):
+        raise ValueError("the wing loss needs cfg.wing = (w, eps)")
+    return dict(l1=kind == 'l1', wing=tuple(cfg['wing']) if kind == 'wing' else None)
 
 
 def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
@@ -76,7 +92,7 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
         parts['landmark'] = reg_loss(pts, batch['landmark_target'], valid, cfg.LANDMARK_OHEM_RATIO,
                                      cfg.LANDMARK_OHEM, cfg.landmark_weight_106 if n_coords == 212 else cfg.landmark_weight,
                                      cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, n_coords,
-                                     _l1(cfg))
+                                     **_landmark_kind(cfg))
         return parts['landmark'][0], parts
     parts['cls'] = cls_loss(outputs[0], batch['label'], cfg.CLS_OHEM_RATIO, cfg.CLS_OHEM, F)
     parts['bbox'] = reg_loss(outputs[1], batch['bbox_target'], F.abs(batch['type_label']) == 1,
@@ -85,6 +101,7 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
     if with_landmark:
         parts['landmark'] = reg_loss(outputs[2], batch['landmark_target'], batch['type_label'] == -2,
                                      cfg.LANDMARK_OHEM_RATIO, cfg.LANDMARK_OHEM, cfg.landmark_weight,
-                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, 10, _l1(cfg))
+                                     cfg.landmark_L1_thresh if cfg.LANDMARK_OHEM else None, F, 10,
+                                     **_landmark_kind(cfg))
         total = total + parts['landmark'][0]
     return total, parts

@@ -220,13 +220,14 @@ def make_block(sym, arg, aux, ctx):
 
 # --- one step --------------------------------------------------------------------------------------
 
-def loss_config(ohem, landmark_loss):
-    """The loss settings of config.py with OHEM switched on or off and the landmark loss chosen for
-    this run only."""
+def loss_config(ohem, landmark_loss, wing=None):
+    """The loss settings of config.py with OHEM switched on or off and the landmark loss (with
+    ``'wing'``, its (w, ε): the recipe's ``wing``) chosen for this run only."""
     cfg = EasyDict(CFG)
     if not ohem:
         cfg.CLS_OHEM = cfg.BBOX_OHEM = cfg.LANDMARK_OHEM = False
     cfg.landmark_loss = landmark_loss
+    cfg.wing = tuple(wing) if wing is not None else None
     return cfg
 
 
@@ -424,7 +425,7 @@ def _fmt(metrics):
 
 def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
-    cfg = loss_config(s.recipe.ohem, s.recipe.landmark_loss)
+    cfg = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing)
     schedule = 'lr %g, x0.1 at epochs %s' % (s.phase.lr, ','.join(map(str, s.phase.lr_epoch)) or 'none')
     photometric = s.recipe.photometric or not s.recipe.online
     blur = ', blur' if s.recipe.enable_blur and photometric else ''
@@ -445,8 +446,13 @@ def describe(s, info, n_samples, micro):
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
                  (cfg.LANDMARK_OHEM, cfg.LANDMARK_OHEM_RATIO))),
             'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + (
-        ['landmarks: %s loss%s' % (s.recipe.landmark_loss.upper(), ', output BatchNorm frozen at the targets\' mean/std'
-                                   if s.recipe.target_norm else '')] if info['kind'] == 'lnet' or s.recipe.with_landmark else [])
+        [_describe_landmark_loss(s.recipe)] if info['kind'] == 'lnet' or s.recipe.with_landmark else [])
+
+
+def _describe_landmark_loss(recipe):
+    wing = ' (w, eps = %g, %g)' % recipe.wing if recipe.landmark_loss == 'wing' else ''
+    frozen = ", output BatchNorm frozen at the targets' mean/std" if recipe.target_norm else ''
+    return 'landmarks: %s loss%s%s' % (recipe.landmark_loss.upper(), wing, frozen)
 
 
 @dataclasses.dataclass
@@ -522,7 +528,8 @@ def setup(s):
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)
     _start_optimizer(s, trainer, state_file, opt_settings)
-    graph = LossGraph(net, info['kind'], model.with_landmark, loss_config(s.recipe.ohem, s.recipe.landmark_loss),
+    losses = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing)
+    graph = LossGraph(net, info['kind'], model.with_landmark, losses,
                       2 * info['n_points'] if info['kind'] == 'lnet' else None)
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
     return Run(s, prefix, rank, saves, ctxs, model, net, graph, trainer, opt_settings, micro, train_loader,
