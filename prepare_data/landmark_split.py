@@ -5,11 +5,11 @@
 The plain random tenth of a CUHK-style list is mostly frontal faces, so it rewards what frontal faces
 need; the faces a landmark net gets wrong are the turned ones. This split holds out ``--ratio`` of the
 list with the same number of faces from each pose bin, the pose read from the labelled points: the
-nose's offset from the eyes' midpoint along the eye line, over the eye distance. On the CUHK list's
-``net_7876/_*`` faces, whose file names carry the yaw, its median is 0.05 at 0°, 0.14 at 20°, 0.24 at 40°
-and 0.35 at 60°; the bins' edges 0.08, 0.16 and 0.28 fall between them. Output in ``--out``: ``train.txt`` (the rest), ``dev.txt`` (the held-out faces) and
-``dev_bins.json`` (the bin edges and counts); the lines are the input's, their paths rewritten relative
-to ``--out``. Seeded; written atomically.
+nose's offset from the eyes' midpoint along the eye line, over the eye distance
+(:func:`core.landmarks.points.yaw_proxy`). Output in ``--out``: ``train.txt`` (the rest) and ``dev.txt`` (the held-out faces), the
+input's lines with their paths rewritten relative to ``--out`` (for ``train_L.py --image_set … --val_list
+…``); ``dev_points.txt``, the dev faces in the CUHK layout (for ``tools/eval_landmarks.py --detect --list``,
+which also reports NME per pose bin); ``dev_bins.json``, the bins and their counts. Seeded; written atomically.
 """
 import json
 import os
@@ -21,31 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from core.common.errors import InputError  # noqa: E402
-
-EDGES = (0.0, 0.08, 0.16, 0.28, float('inf'))
-
-
-def yaw_proxy(points):
-    """|nose offset across the eye line| / eye distance of a 5×2 point array (left eye, right eye,
-    nose, mouth corners)."""
-    le, re, nose = points[0], points[1], points[2]
-    eye = re - le
-    iod = float(np.hypot(*eye))
-    if iod <= 0:
-        return float('inf')
-    mid = (le + re) / 2
-    return abs(float(np.dot(nose - mid, eye)) / iod ** 2)
+from core.landmarks.points import POSE_EDGES, pose_bins  # noqa: E402
 
 
-def pose_bins(samples, edges=EDGES):
-    """Bin index of each (path, box, points) sample."""
-    return np.digitize([yaw_proxy(p) for _, _, p in samples], edges[1:-1])
-
-
-def split(samples, ratio, seed, edges=EDGES):
+def split(samples, ratio, seed, edges=POSE_EDGES):
     """(train indices, dev indices): ``ratio`` of the samples held out, as evenly over the pose bins as
     their sizes allow (a bin gives at most half its faces; what it cannot give the others share)."""
-    bins = pose_bins(samples, edges)
+    bins = pose_bins([p for _, _, p in samples], edges)
     rng = np.random.RandomState(seed)
     want = int(round(len(samples) * ratio))
     members = [rng.permutation(np.flatnonzero(bins == b)) for b in range(len(edges) - 1)]
@@ -78,7 +60,7 @@ def main(argv=None):
     ap.add_argument('--seed', type=cli.number(int, low=0), default=0, help='seed of the draw')
     args = ap.parse_args(argv)
     from core.common.fileio import atomic_write
-    from core.landmarks.points import read_landmark_list
+    from core.landmarks.points import read_landmark_list, to_vector
     samples = read_landmark_list(args.list, args.format)
     lines = [x for x in open(args.list) if x.strip()]
     if len(lines) != len(samples):
@@ -90,8 +72,12 @@ def main(argv=None):
     for name, idx in (('train.txt', train), ('dev.txt', dev)):
         with atomic_write(os.path.join(args.out, name)) as f:
             f.write(''.join(_relative_line(lines[i], src, out) + '\n' for i in idx))
-    counts = [dict(bin='%g-%g' % (EDGES[b], EDGES[b + 1]), faces=int((bins == b).sum()),
-                   dev=int((bins[dev] == b).sum())) for b in range(len(EDGES) - 1)]
+    with atomic_write(os.path.join(args.out, 'dev_points.txt')) as f:
+        for i in dev:
+            path, _, pts = samples[i]
+            f.write(' '.join([os.path.relpath(path, out)] + ['%g' % v for v in to_vector(pts)]) + '\n')
+    counts = [dict(bin='%g-%g' % (POSE_EDGES[b], POSE_EDGES[b + 1]), faces=int((bins == b).sum()),
+                   dev=int((bins[dev] == b).sum())) for b in range(len(POSE_EDGES) - 1)]
     with atomic_write(os.path.join(args.out, 'dev_bins.json')) as f:
         json.dump(dict(list=os.path.abspath(args.list), ratio=args.ratio, seed=args.seed, bins=counts), f, indent=1)
     for c in counts:

@@ -50,3 +50,14 @@ def test_lnet106_against_its_reference_is_exact(tmp_path):
     vals = dict(kv.split('=') for kv in out.strip().splitlines()[-1].split())
     assert float(vals['nme']) < 0.01 and float(vals['failure_rate']) == 0
     assert (tmp_path / 'o' / 'samples.png').exists()
+
+
+def test_nme_by_pose_bins_the_faces_by_their_labelled_points():
+    from core.evaluation.landmark_eval import by_pose, pose_line
+    frontal = np.array([[30, 40], [50, 40], [40, 50], [32, 60], [48, 60]], float)
+    turned = frontal + [[0, 0], [0, 0], [7, 0], [0, 0], [0, 0]]  # nose 0.35 of the eye distance off
+    gt = np.stack([frontal, frontal, turned])
+    rows = by_pose(np.array([0.04, 0.06, 0.2]), gt)
+    assert [r[2] for r in rows] == [2, 0, 0, 1]
+    assert np.isclose(rows[0][1], 5.0) and np.isnan(rows[1][1]) and np.isclose(rows[3][1], 20.0)
+    assert pose_line(np.array([0.04, 0.06, 0.2]), gt).endswith('0.28+ 20.00 % (1 faces)')

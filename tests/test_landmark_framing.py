@@ -200,7 +200,8 @@ def test_pose_balanced_split(tmp_path):
     """prepare_data/landmark_split.py holds out the same number of faces per pose bin, keeps every
     other face for training, and rewrites the paths for its output folder."""
     from core.landmarks.points import read_landmark_list
-    from prepare_data.landmark_split import split, yaw_proxy
+    from core.landmarks.points import yaw_proxy
+    from prepare_data.landmark_split import split
     frontal = np.array([[30, 40], [50, 40], [40, 50], [32, 60], [48, 60]], float)
     assert yaw_proxy(frontal) == 0
     turned = frontal + [[0, 0], [0, 0], [6, 0], [0, 0], [0, 0]]
@@ -225,3 +226,6 @@ def test_pose_balanced_split(tmp_path):
     dev_list = read_landmark_list(str(tmp_path / 'split' / 'dev.txt'), 'celeba')
     assert len(dev_list) == 40 and os.path.normpath(dev_list[0][0]).startswith(str(tmp_path / 'data' / 'img' / 'f'))
     assert len(open(tmp_path / 'split' / 'train.txt').readlines()) == 360
+    points = read_landmark_list(str(tmp_path / 'split' / 'dev_points.txt'), 'cuhk')  # the eval's layout
+    assert [p for p, _, _ in points] == [p for p, _, _ in dev_list]
+    assert all(np.allclose(a[2], b[2]) for a, b in zip(points, dev_list))

@@ -45,6 +45,7 @@ def crop_protocol(args):
     pred, sides = L.predict(model, samples)
     gt = np.stack([p for _, p in samples])
     res, err = L.metrics(pred, gt, sides, n_points)
+    res['pose'] = L.pose_line(err, gt) if n_points == 5 else None
     mean_shape = L.mean_shape_baseline(samples, sides, args.mean_shape_list, n_points)
     errors = {model.network: err}
     if mean_shape is not None:
@@ -86,6 +87,7 @@ def detect_protocol(args):
     gt = np.stack([p for _, p in samples])
     res, err = L.metrics(pred[found], gt[found], np.ones((int(found.sum()), 2)), 5)
     res['detected'], res['total'] = int(found.sum()), len(samples)
+    res['pose'] = L.pose_line(err, gt[found])
     # where the points sit against the labels on the whole: a label convention or a block of offset labels
     res['offset'] = np.median((pred[found] - gt[found]).reshape(-1, 2), 0) if found.any() else np.full(2, np.nan)
     return samples, pred, res, {label: err}, '%s on %s: detected %d of %d faces (x%g upscale)' % (
@@ -115,6 +117,8 @@ def main(argv=None):
     ced = ced_plot(errors, os.path.join(args.out, 'ced.png'), title=os.path.basename(args.list))
     print(head)
     print('samples (green: ground truth, red: prediction): %s; CED: %s' % (png, ced))
+    if res.get('pose'):
+        print(res['pose'])
     if args.detect:
         print('median signed error, prediction - label: dx %+.2f dy %+.2f pixels' % tuple(res['offset']))
         print('nme=%.2f failure=%.2f detected=%d/%d skipped=%d' % (res['nme'], res['failure'], res['detected'],

@@ -57,6 +57,26 @@ def metrics(pred, gt, sides, n_points):
                 l1=float(np.abs(d).mean()), l2=float((d ** 2).mean()), n=len(gt)), err
 
 
+def by_pose(err, gt):
+    """NME per pose bin of 5-point faces: [(bin label, NME %, faces)], the bins those of
+    :func:`core.landmarks.points.yaw_proxy` on the labelled points ``gt`` (N×5×2) of the faces whose
+    errors are ``err``."""
+    from core.landmarks.points import POSE_EDGES, pose_bins
+    bins = pose_bins(gt)
+    out = []
+    for b in range(len(POSE_EDGES) - 1):
+        m = bins == b
+        label = '%g-%g' % POSE_EDGES[b:b + 2] if b < len(POSE_EDGES) - 2 else '%g+' % POSE_EDGES[b]
+        out.append((label, 100 * float(err[m].mean()) if m.any() else float('nan'), int(m.sum())))
+    return out
+
+
+def pose_line(err, gt):
+    """The console line of :func:`by_pose`."""
+    return 'NME by pose (yaw proxy of the labels): ' + ', '.join(
+        '%s %.2f %% (%d faces)' % row for row in by_pose(err, gt))
+
+
 def predict(model, samples, batch=256):
     """Run the net on every crop; returns N×P×2 pixel predictions and N×2 crop sizes."""
     import cv2

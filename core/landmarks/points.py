@@ -174,3 +174,25 @@ def read_landmark_list(path, fmt, image_root=None, min_size=0):
         raise ListError('%s: no faces in the list%s' % (path, ' of at least %g px (%d smaller)' % (min_size, small)
                                                           if small else ''))
     return out
+
+
+POSE_EDGES = (0.0, 0.08, 0.16, 0.28, float('inf'))
+
+
+def yaw_proxy(points):
+    """How far a face is turned, from its 5 points (left eye, right eye, nose, mouth corners): the
+    nose's offset from the eyes' midpoint along the eye line, over the eye distance. On the CUHK
+    list's ``net_7876/_*`` faces, whose file names carry the yaw, its median is 0.05 at 0°, 0.14 at 20°,
+    0.24 at 40° and 0.35 at 60°; :data:`POSE_EDGES` fall between them."""
+    le, re, nose = points[0], points[1], points[2]
+    eye = re - le
+    iod = float(np.hypot(*eye))
+    if iod <= 0:
+        return float('inf')
+    mid = (le + re) / 2
+    return abs(float(np.dot(nose - mid, eye)) / iod ** 2)
+
+
+def pose_bins(points, edges=POSE_EDGES):
+    """Pose bin (index into ``edges``' intervals) of each 5×2 point array."""
+    return np.digitize([yaw_proxy(p) for p in points], edges[1:-1])
