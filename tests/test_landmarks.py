@@ -169,3 +169,21 @@ def test_detection_protocol_of_eval_landmarks(tmp_path):
         line = [s for s in out.splitlines() if s.startswith('median signed error')][0].split()
         return np.array([float(line[-4]), float(line[-2])])
     np.testing.assert_allclose(offset(r2.stdout), offset(r.stdout) - [2, 3], atol=0.011)
+
+
+def test_eval_landmarks_compares_with_the_caffe_mtcnn_on_the_same_faces(tmp_path):
+    """--compare caffe: the default cascade's line stays last; the Caffe MTCNN's NME on the same faces and
+    the NME per pose bin are printed, and both curves go on the CED."""
+    small = landmark_sublist(tmp_path / 'test.txt', 'new_testing.txt', 6)
+    r = _run(['tools/eval_landmarks.py', '--detect', '--compare', 'caffe', '--list', str(small), '--backend', 'onnx',
+              '--out', str(tmp_path / 'o')])
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.strip().splitlines()
+    assert lines[-1].startswith('nme=') and '/6 ' in lines[-1]
+    peer = [s for s in lines if s.startswith('original MTCNN (Caffe, its own settings)')]
+    assert len(peer) == 1 and float(peer[0].split('nme=')[1].split()[0]) < 20
+    pose = [s for s in lines if s.startswith('NME by pose')][0]
+    assert sum(int(x.split('(')[1].split()[0]) for x in pose.split('%')[1:]) == int(lines[-1].split('detected=')[1].split('/')[0])
+    assert os.path.getsize(tmp_path / 'o' / 'ced.png') > 1000
+    r = _run(['tools/eval_landmarks.py', '--compare', 'caffe', '--list', str(small)])
+    assert r.returncode == 2 and '--compare needs --detect' in r.stderr

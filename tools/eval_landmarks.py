@@ -83,15 +83,30 @@ def detect_protocol(args):
                                      and getattr(det.onet, 'with_landmark', False)):
             raise SettingError('the cascade has no landmark source: give --lnet PREFIX,EPOCH or an Onet with '
                              'a landmark head')
-    pred, found = L.detect_points(det, samples, args.upscale)
+    pred, res, err = _detect_and_score(det, samples, args.upscale)
+    errors = {label: err}
+    if args.compare == 'caffe' and args.peer != 'caffe':
+        from core.detect.peers import caffe_mtcnn
+        peer = caffe_mtcnn()
+        if peer is None:
+            raise FileNotFoundError('the Caffe MTCNN models are not in %s' % os.path.join(config.shared, 'models'))
+        _, peer_res, errors['original MTCNN (Caffe)'] = _detect_and_score(peer, samples, args.upscale)
+        res['compare'] = 'original MTCNN (Caffe, its own settings) on the same faces: nme=%.2f failure=%.2f ' \
+                         'detected=%d/%d' % (peer_res['nme'], peer_res['failure'], peer_res['detected'], len(samples))
+    return samples, pred, res, errors, '%s on %s: detected %d of %d faces (x%g upscale)' % (
+        label, args.list, res['detected'], len(samples), args.upscale)
+
+
+def _detect_and_score(det, samples, upscale):
+    """(points, metrics, per-face errors) of a cascade with a landmark source on the samples."""
+    pred, found = L.detect_points(det, samples, upscale)
     gt = np.stack([p for _, p in samples])
     res, err = L.metrics(pred[found], gt[found], np.ones((int(found.sum()), 2)), 5)
     res['detected'], res['total'] = int(found.sum()), len(samples)
     res['pose'] = L.pose_line(err, gt[found])
     # where the points sit against the labels on the whole: a label convention or a block of offset labels
     res['offset'] = np.median((pred[found] - gt[found]).reshape(-1, 2), 0) if found.any() else np.full(2, np.nan)
-    return samples, pred, res, {label: err}, '%s on %s: detected %d of %d faces (x%g upscale)' % (
-        label, args.list, res['detected'], len(samples), args.upscale)
+    return pred, res, err
 
 
 def main(argv=None):
@@ -102,11 +117,15 @@ def main(argv=None):
     ap.add_argument('--detect', action='store_true', help='the detection protocol (cascade + landmark source)')
     ap.add_argument('--upscale', type=cli.number(float, above=0), default=2.0, help='--detect: image upscale factor')
     ap.add_argument('--peer', choices=['caffe'], default=None, help='--detect with the original MTCNN instead')
+    ap.add_argument('--compare', choices=['caffe'], default=None,
+                    help='--detect: also the original MTCNN (its own settings) on the same faces, its curve on the CED')
     ap.add_argument('--network', default=None, help='crop protocol: the landmark net variant (default: read)')
     ap.add_argument('--mean_shape_list', default=None, help='crop protocol: training list for the mean-shape '
                     'baseline (default: new_training.txt beside --list when it exists)')
     cli.add_detector_args(ap, committed_defaults=True, point='accurate')
     args = ap.parse_args(argv)
+    if args.compare and not args.detect:
+        raise SettingError('--compare needs --detect')
     if args.detect:
         samples, pred, res, errors, head = detect_protocol(args)
     else:
@@ -119,6 +138,8 @@ def main(argv=None):
     print('samples (green: ground truth, red: prediction): %s; CED: %s' % (png, ced))
     if res.get('pose'):
         print(res['pose'])
+    if res.get('compare'):
+        print(res['compare'])
     if args.detect:
         print('median signed error, prediction - label: dx %+.2f dy %+.2f pixels' % tuple(res['offset']))
         print('nme=%.2f failure=%.2f detected=%d/%d skipped=%d' % (res['nme'], res['failure'], res['detected'],
