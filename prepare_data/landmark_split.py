@@ -9,7 +9,9 @@ nose's offset from the eyes' midpoint along the eye line, over the eye distance
 (:func:`core.landmarks.points.yaw_proxy`). Output in ``--out``: ``train.txt`` (the rest) and ``dev.txt`` (the held-out faces), the
 input's lines with their paths rewritten relative to ``--out`` (for ``train_L.py --image_set … --val_list
 …``); ``dev_points.txt``, the dev faces in the CUHK layout (for ``tools/eval_landmarks.py --detect --list``,
-which also reports NME per pose bin); ``dev_bins.json``, the bins and their counts. Seeded; written atomically.
+which also reports NME per pose bin); ``dev_bins.json``, the bins and their counts. ``--pose_balance P``
+repeats each training face of a pose bin ``round((largest bin / its bin) ** P)`` times (0: once each;
+1: about as many of each pose). Seeded; written atomically.
 """
 import json
 import os
@@ -43,6 +45,13 @@ def split(samples, ratio, seed, edges=POSE_EDGES):
     return train, dev, bins
 
 
+def pose_repeats(bins, power):
+    """How many times each face (of pose bin ``bins[i]``) goes into the training list."""
+    sizes = np.bincount(bins)
+    per_bin = np.where(sizes > 0, np.round((sizes.max() / np.maximum(sizes, 1)) ** power), 0).astype(int)
+    return np.maximum(per_bin[bins], 1)
+
+
 def _relative_line(line, src_dir, out_dir):
     from core.common.fileio import split_path
     name, numbers = split_path(line)
@@ -58,6 +67,8 @@ def main(argv=None):
     ap.add_argument('--out', required=True, help='output folder for train.txt, dev.txt and dev_bins.json')
     ap.add_argument('--ratio', type=cli.number(float, low=0, below=1), default=0.1, help='held-out fraction')
     ap.add_argument('--seed', type=cli.number(int, low=0), default=0, help='seed of the draw')
+    ap.add_argument('--pose_balance', type=cli.number(float, low=0), default=0.0,
+                    help='repeat the training faces of rarer poses: (largest bin / bin) ** this, rounded')
     args = ap.parse_args(argv)
     from core.common.fileio import atomic_write
     from core.landmarks.points import read_landmark_list, to_vector
@@ -69,6 +80,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     src = os.path.dirname(os.path.abspath(args.list))
     out = os.path.abspath(args.out)
+    train = np.repeat(train, pose_repeats(bins[train], args.pose_balance))
     for name, idx in (('train.txt', train), ('dev.txt', dev)):
         with atomic_write(os.path.join(args.out, name)) as f:
             f.write(''.join(_relative_line(lines[i], src, out) + '\n' for i in idx))
@@ -77,12 +89,15 @@ def main(argv=None):
             path, _, pts = samples[i]
             f.write(' '.join([os.path.relpath(path, out)] + ['%g' % v for v in to_vector(pts)]) + '\n')
     counts = [dict(bin='%g-%g' % (POSE_EDGES[b], POSE_EDGES[b + 1]), faces=int((bins == b).sum()),
-                   dev=int((bins[dev] == b).sum())) for b in range(len(POSE_EDGES) - 1)]
+                   dev=int((bins[dev] == b).sum()), train_lines=int((bins[train] == b).sum()))
+              for b in range(len(POSE_EDGES) - 1)]
     with atomic_write(os.path.join(args.out, 'dev_bins.json')) as f:
-        json.dump(dict(list=os.path.abspath(args.list), ratio=args.ratio, seed=args.seed, bins=counts), f, indent=1)
+        json.dump(dict(list=os.path.abspath(args.list), ratio=args.ratio, seed=args.seed,
+                       pose_balance=args.pose_balance, bins=counts), f, indent=1)
     for c in counts:
-        print('pose %-9s %5d faces, %4d held out' % (c['bin'], c['faces'], c['dev']))
-    print('wrote %s: %d training, %d dev faces' % (args.out, len(train), len(dev)))
+        print('pose %-9s %5d faces, %4d held out, %5d training lines' % (c['bin'], c['faces'], c['dev'],
+                                                                        c['train_lines']))
+    print('wrote %s: %d training lines, %d dev faces' % (args.out, len(train), len(dev)))
 
 
 if __name__ == '__main__':

@@ -229,3 +229,14 @@ def test_pose_balanced_split(tmp_path):
     points = read_landmark_list(str(tmp_path / 'split' / 'dev_points.txt'), 'cuhk')  # the eval's layout
     assert [p for p, _, _ in points] == [p for p, _, _ in dev_list]
     assert all(np.allclose(a[2], b[2]) for a, b in zip(points, dev_list))
+    from prepare_data.landmark_split import pose_repeats
+    assert list(pose_repeats(np.array([0, 0, 0, 0, 1, 2, 2]), 1)) == [1, 1, 1, 1, 4, 2, 2]
+    assert list(pose_repeats(np.array([0, 0, 0, 0, 1]), 0)) == [1] * 5
+    r = subprocess.run([sys.executable, 'prepare_data/landmark_split.py', '--list', str(lst), '--out',
+                        str(tmp_path / 'bal'), '--pose_balance', '1'], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert open(tmp_path / 'bal' / 'dev.txt').read() == open(tmp_path / 'split' / 'dev.txt').read()
+    train_bal = read_landmark_list(str(tmp_path / 'bal' / 'train.txt'), 'celeba')
+    from core.landmarks.points import pose_bins
+    sizes = np.bincount(pose_bins([p for _, _, p in train_bal]))
+    assert len(train_bal) > 360 and sizes.max() < 2 * sizes.min()  # turned faces repeated toward even
