@@ -516,3 +516,37 @@ def test_compute_threads_are_the_cores_the_loader_leaves(monkeypatch):
     out = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env, capture_output=True, text=True).stdout
     n = max(1, (os.cpu_count() or 1) - 1)
     assert out.split()[0] == str(n) and 'compute threads: %d (' % n in out
+
+
+def test_bn_momentum_changes_the_stored_statistics_only():
+    """bn_momentum rewrites the training graph's BatchNorm momentum: one step from the same start gives the
+    same weights, and each moving statistic is m·start + (1 − m)·the batch's (the same batch statistic
+    recovered from both)."""
+    import symbols
+    from core.train.trainer import LossGraph, init_params, loss_config, make_block, train_step, with_bn_momentum
+    rng = np.random.RandomState(0)
+    batch = dict(data=rng.uniform(-1, 1, (16, 3, 24, 24)).astype(np.float32),
+                 label=rng.randint(0, 2, 16).astype(np.float32), bbox_target=np.zeros((16, 4), np.float32),
+                 landmark_target=np.zeros((16, 10), np.float32))
+    batch['type_label'] = batch['label'].copy()
+    import json
+    plain = symbols.get_symbol('Rnet_v2', 'train')
+    out = {}
+    for m in (0.9, 0.99):
+        sym = with_bn_momentum(plain, m)
+        bns = [n for n in json.loads(sym.tojson())['nodes'] if n['op'] == 'BatchNorm']
+        assert len(bns) == 2 and all(float(n['attrs']['momentum']) == m for n in bns)
+        arg, aux = init_params(sym, (1, 3, 24, 24), seed=1, prelu_init=1.0)
+        start = {k: v.asnumpy() for k, v in aux.items()}
+        net = make_block(sym, arg, aux, [mx.cpu()])
+        trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1}, update_on_kvstore=False)
+        train_step(LossGraph(net, 'rnet', False, loss_config(True, 'l2')), trainer, batch, [mx.cpu()])
+        out[m] = {k: p.data().asnumpy() for k, p in net.collect_params().items()}, start
+    (w9, s9), (w99, s99) = out[0.9], out[0.99]
+    for k in w9:
+        if 'moving' in k:
+            np.testing.assert_allclose((w9[k] - 0.9 * s9[k]) / 0.1, (w99[k] - 0.99 * s99[k]) / 0.01, rtol=2e-3,
+                                       atol=2e-4, err_msg=k)
+            assert not np.allclose(w9[k], w99[k])
+        else:
+            np.testing.assert_array_equal(w9[k], w99[k], err_msg=k)

@@ -68,6 +68,10 @@ class StageRecipe:
     ohem: bool = _field(True, 'online hard example mining in the losses (off: keep every sample)', ALL)
     flip: bool = _field(True, 'double the epoch with mirrored samples (sample lists)', ALL)
     prelu_init: float = _field(1.0, "initial PReLU slope (the original's 1.0, the identity)", ALL)
+    bn_momentum: float = _field(0.9, "training graphs' BatchNorm momentum per chunk: the stored statistics "
+                                     "average about the last 1/(1 - m) chunks (the original's 0.9: the last ten, so "
+                                     'a checkpoint scores as its last batches happened to fall); the weights train '
+                                     'the same either way', ALL, low=0, below=1)
     basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', LNET, low=1)
     with_landmark: bool = _field(False, 'also train the 5-point head on landmark samples (label -2)', kinds=('onet',))
     landmark_loss: str = _field('l2', "landmark regression: squared error (the original's), absolute error or "

@@ -29,7 +29,7 @@ from easydict import EasyDict
 
 import symbols
 from symbols.builder import landmark_head
-from symbols.layers import BN_EPS
+from symbols.layers import BN_EPS, BN_MOMENTUM
 import mxnet as mx
 from config import config as CFG
 
@@ -152,6 +152,8 @@ def build_model(s, stats=None):
         raise SettingError('target_norm applies to landmark outputs (an Lnet, or an Onet with --with_landmark)')
     train_sym = symbols.get_symbol(s.recipe.network, 'train', with_landmark=with_landmark, basenum=s.recipe.basenum,
                                    fixed_head=head is not None)
+    if s.recipe.bn_momentum != BN_MOMENTUM:
+        train_sym = with_bn_momentum(train_sym, s.recipe.bn_momentum)
     test_sym = symbols.get_symbol(s.recipe.network, 'test', with_landmark=with_landmark, basenum=s.recipe.basenum)
     arg, aux = init_params(train_sym, (1, 3, info['size'], info['size']), s.recipe.seed, s.recipe.prelu_init)
     if head is not None:
@@ -163,6 +165,17 @@ def build_model(s, stats=None):
         aux[head + '_moving_var'] = mx.nd.array(np.full(len(mean), 1.0 - BN_EPS))  # (z − 0)/√(var + eps) = z
         arg[names[0] + '_weight'] = arg[names[0] + '_weight'] / 10.0
     return Model(s.recipe.network, train_sym, test_sym, arg, aux, with_landmark, s.recipe.basenum, head)
+
+
+def with_bn_momentum(sym, momentum):
+    """``sym`` with every BatchNorm's moving-statistics momentum set to ``momentum`` (training graphs only:
+    in training BatchNorm normalises with the batch's statistics, so only the stored ones change)."""
+    import json
+    graph = json.loads(sym.tojson())
+    for node in graph['nodes']:
+        if node['op'] == 'BatchNorm':
+            node.setdefault('attrs', {})['momentum'] = repr(float(momentum))
+    return mx.sym.load_json(json.dumps(graph))
 
 
 def _load_into(model, path, strict):
