@@ -67,7 +67,8 @@ def test_training_recipes_are_the_originals_and_state_nothing_else():
     assert (R.load('L106_64_offline').phases[0].begin_epoch, R.load('L106_80_offline').phases[0].begin_epoch) == (170, 570)
     box = R.load('L_box')  # this project's 5-point recipe (README, Landmarks)
     assert (box.framing, box.target_norm, box.landmark_loss, box.prelu_init, box.val_ratio, box.photometric,
-            box.phases[0].optimizer, box.save_every) == ('box', True, 'l1', 0.25, 0.1, False, 'adam', 1)
+            box.phases[0].optimizer, box.save_every, box.bn_momentum, box.phases[0].end_epoch) == \
+        ('box', True, 'l1', 0.25, 0.1, False, 'adam', 1, 0.99, 64)
 
 
 def test_recipe_files_inherit_and_name_their_mistakes(tmp_path):

@@ -71,7 +71,7 @@ def test_a_landmark_list_line_with_absurd_points_is_skipped_and_reported(tmp_pat
     rows[2][1] = '5000'
     rows[4][0] = 'missing.jpg'
     (tmp_path / 'l.txt').write_text(''.join(' '.join([os.path.join(base, r[0])] + r[1:]) + '\n' for r in rows))
-    r = _run(['tools/eval_landmarks.py', '--prefix', 'model/default/lnet', '--epoch', '32', '--list',
+    r = _run(['tools/eval_landmarks.py', '--prefix', 'model/default/lnet', '--epoch', '64', '--list',
               str(tmp_path / 'l.txt'), '--out', str(tmp_path / 'o')])
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'warning: skipped 2 of 6 lines' in r.stdout and 'points far outside the 80x80 image' in r.stdout

@@ -92,7 +92,8 @@ def detect_protocol(args):
             raise FileNotFoundError('the Caffe MTCNN models are not in %s' % os.path.join(config.shared, 'models'))
         _, peer_res, errors['original MTCNN (Caffe)'] = _detect_and_score(peer, samples, args.upscale)
         res['compare'] = 'original MTCNN (Caffe, its own settings) on the same faces: nme=%.2f failure=%.2f ' \
-                         'detected=%d/%d' % (peer_res['nme'], peer_res['failure'], peer_res['detected'], len(samples))
+                         'detected=%d/%d\n  its %s' % (peer_res['nme'], peer_res['failure'], peer_res['detected'],
+                                                      len(samples), peer_res['pose'])
     return samples, pred, res, errors, '%s on %s: detected %d of %d faces (x%g upscale)' % (
         label, args.list, res['detected'], len(samples), args.upscale)
 
