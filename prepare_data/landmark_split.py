@@ -6,9 +6,11 @@ The plain random tenth of a CUHK-style list is mostly frontal faces, so it rewar
 need; the faces a landmark net gets wrong are the turned ones. This split holds out ``--ratio`` of the
 list with the same number of faces from each pose bin, the pose read from the labelled points: the
 nose's offset from the eyes' midpoint along the eye line, over the eye distance
-(:func:`core.landmarks.points.yaw_proxy`). Output in ``--out``: ``train.txt`` (the rest) and ``dev.txt`` (the held-out faces), the
-input's lines with their paths rewritten relative to ``--out`` (for ``train_L.py --image_set … --val_list
-…``); ``dev_points.txt``, the dev faces in the CUHK layout (for ``tools/eval_landmarks.py --detect --list``,
+(:func:`core.landmarks.points.yaw_proxy`).
+
+Output in ``--out``: ``train.txt`` (the rest) and ``dev.txt`` (the held-out faces), the input's lines
+with their paths rewritten relative to ``--out`` (for ``train_L.py --image_set … --val_list …``);
+``dev_points.txt``, the dev faces in the CUHK layout (for ``tools/eval_landmarks.py --detect --list``,
 which also reports NME per pose bin); ``dev_bins.json``, the bins and their counts. ``--pose_balance P``
 repeats each training face of a pose bin ``round((largest bin / its bin) ** P)`` times (0: once each;
 1: about as many of each pose). Seeded; written atomically.

@@ -183,7 +183,8 @@ def test_eval_landmarks_compares_with_the_caffe_mtcnn_on_the_same_faces(tmp_path
     peer = [s for s in lines if s.startswith('original MTCNN (Caffe, its own settings)')]
     assert len(peer) == 1 and float(peer[0].split('nme=')[1].split()[0]) < 20
     pose = [s for s in lines if s.startswith('NME by pose')][0]
-    assert sum(int(x.split('(')[1].split()[0]) for x in pose.split('%')[1:]) == int(lines[-1].split('detected=')[1].split('/')[0])
+    detected = int(lines[-1].split('detected=')[1].split('/')[0])
+    assert sum(int(x.split('(')[1].split()[0]) for x in pose.split('%')[1:]) == detected
     assert os.path.getsize(tmp_path / 'o' / 'ced.png') > 1000
     r = _run(['tools/eval_landmarks.py', '--compare', 'caffe', '--list', str(small)])
     assert r.returncode == 2 and '--compare needs --detect' in r.stderr
