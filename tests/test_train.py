@@ -168,17 +168,23 @@ def test_flip_and_transform():
     np.testing.assert_array_equal(a, b2)  # seeded
 
 
+def _rnet_batch(n, seed=0):
+    """A random 24×24 batch of ``n`` samples with classification and box labels (an Rnet step's input)."""
+    rng = np.random.RandomState(seed)
+    batch = dict(data=rng.uniform(-1, 1, (n, 3, 24, 24)).astype(np.float32),
+                 label=rng.choice([-1, 0, 1], n).astype(np.float32), bbox_target=rng.randn(n, 4).astype(np.float32),
+                 landmark_target=np.zeros((n, 10), np.float32))
+    batch['type_label'] = batch['label'].copy()
+    return batch
+
+
 def test_micro_batches_step_like_devices_of_a_multi_device_run():
     # one CPU in chunks of 16 == two (CPU) devices of 16 each: same OHEM/BN batch statistics per
     # chunk; devices sum their gradients (the original's Module) while chunks average theirs, so two
     # devices at lr 0.05 step exactly as one device in two chunks at lr 0.1
     name = 'Rnet_v2'  # has BN in its heads
     sym = symbols.get_symbol(name, 'train')
-    rng = np.random.RandomState(0)
-    batch = dict(data=rng.uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32),
-                 label=rng.choice([-1, 0, 1], 32).astype(np.float32), bbox_target=rng.randn(32, 4).astype(np.float32),
-                 landmark_target=np.zeros((32, 10), np.float32))
-    batch['type_label'] = batch['label'].copy()
+    batch = _rnet_batch(32)
     weights = []
     for ctxs, micro, lr in (([mx.cpu(0), mx.cpu(1)], 0, 0.05), ([mx.cpu(0)], 16, 0.1)):
         arg, aux = init_params(sym, (1, 3, 24, 24), seed=1, prelu_init=1.0)
@@ -451,11 +457,7 @@ def test_micro_batches_with_either_prelu_step_like_the_decomposition(fused, monk
     from core.train import fused_ops
     if not fused_ops.load():
         pytest.skip('the operator could not be built here (no C++ compiler)')
-    rng = np.random.RandomState(0)
-    batch = dict(data=rng.uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32),
-                 label=rng.choice([-1, 0, 1], 32).astype(np.float32), bbox_target=rng.randn(32, 4).astype(np.float32),
-                 landmark_target=np.zeros((32, 10), np.float32))
-    batch['type_label'] = batch['label'].copy()
+    batch = _rnet_batch(32)
     weights = []
     for use_fused in (fused, False):
         with monkeypatch.context() as mp:
@@ -524,11 +526,7 @@ def test_bn_momentum_changes_the_stored_statistics_only():
     recovered from both)."""
     import symbols
     from core.train.trainer import LossGraph, init_params, loss_config, make_block, train_step, with_bn_momentum
-    rng = np.random.RandomState(0)
-    batch = dict(data=rng.uniform(-1, 1, (16, 3, 24, 24)).astype(np.float32),
-                 label=rng.randint(0, 2, 16).astype(np.float32), bbox_target=np.zeros((16, 4), np.float32),
-                 landmark_target=np.zeros((16, 10), np.float32))
-    batch['type_label'] = batch['label'].copy()
+    batch = _rnet_batch(16)
     import json
     plain = symbols.get_symbol('Rnet_v2', 'train')
     out = {}

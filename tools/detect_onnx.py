@@ -149,30 +149,43 @@ def _init_worker(models, scheme, overrides, options, starter_dir):
     _WORKER.update(det=load_onnx_cascade(models, 1, scheme, **overrides), options=options)
 
 
-def _work(paths):
-    """[(path, record or None, skip message or None)] of a few images, in a worker: one batch through the
-    cascade (:meth:`detect_batch`)."""
-    det, opt = _WORKER['det'], _WORKER['options']
+def _detect_paths(det, paths, opt, strict=False, each=None):
+    """[(path, record or None, skip message or None)] of a few images: one batch through the cascade
+    (:meth:`detect_batch`). ``strict``: an unreadable image raises instead of being skipped; ``each(img,
+    result)`` is called for every image detected."""
     out, imgs = {}, []
     for path in paths:
         try:
             imgs.append((path, read_image(path, opt['max_pixels'])))
         except ImageError as exc:
+            if strict:
+                raise
             out[path] = (path, None, str(exc))
     for (path, img), res in zip(imgs, det.detect_batch([im for _, im in imgs]) if imgs else []):
         rec = dict(image=path, **_record(res))
         if opt['align']:
             rec['crops'] = _crops(img, res, opt['align'], opt['crops'], os.path.splitext(os.path.basename(path))[0])
+        if each:
+            each(img, res)
         out[path] = (path, rec, None)
     return [out[p] for p in paths]
+
+
+def _work(paths):
+    """:func:`_detect_paths` in a worker."""
+    return _detect_paths(_WORKER['det'], paths, _WORKER['options'])
+
+
+def _options(args):
+    return dict(max_pixels=args.max_pixels, align=args.align, crops=args.crops)
 
 
 def _pool_results(args, todo, overrides):
     import multiprocessing as mp
     from core.common.lifecycle import mp_temp_dir
-    options = dict(max_pixels=args.max_pixels, align=args.align, crops=args.crops)
     pool = mp.get_context('forkserver').Pool(args.workers, initializer=_init_worker,
-                                             initargs=(args.models, args.scheme, overrides, options, mp_temp_dir()))
+                                             initargs=(args.models, args.scheme, overrides, _options(args),
+                                                       mp_temp_dir()))
     chunks = [todo[i:i + args.batch] for i in range(0, len(todo), args.batch)]
     try:
         for part in pool.imap(_work, chunks, chunksize=1):
@@ -184,23 +197,10 @@ def _pool_results(args, todo, overrides):
 
 def _local_results(det, args, todo):
     """(path, record, skip message) of each image, in this process, in batches of ``--batch``."""
+    options = _options(args)
     for start in range(0, len(todo), args.batch):
-        paths, imgs, out = todo[start:start + args.batch], [], {}
-        for path in paths:
-            try:
-                imgs.append((path, read_image(path, args.max_pixels)))
-            except ImageError as exc:
-                if args.imgfile:
-                    raise
-                out[path] = (path, None, str(exc))
-        for (path, img), res in zip(imgs, det.detect_batch([im for _, im in imgs]) if imgs else []):
-            rec = dict(image=path, **_record(res))
-            if args.align:
-                rec['crops'] = _crops(img, res, args.align, args.crops, os.path.splitext(os.path.basename(path))[0])
-            _single_image_outputs(det, args, img, res)
-            out[path] = (path, rec, None)
-        for path in paths:
-            yield out[path]
+        yield from _detect_paths(det, todo[start:start + args.batch], options, strict=bool(args.imgfile),
+                                 each=lambda img, res: _single_image_outputs(det, args, img, res))
 
 
 def _single_image_outputs(det, args, img, res):

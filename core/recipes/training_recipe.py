@@ -77,7 +77,7 @@ class StageRecipe:
     landmark_loss: str = _field('l2', "landmark regression: squared error (the original's), absolute error or "
                                       'the wing loss (see wing)', kinds=LANDMARK, choices=('l2', 'l1', 'wing'))
     wing: typing.Tuple[float, ...] = _field((0.1, 0.02), 'wing loss: w (where the log part ends) and its curvature '
-                                                         'epsilon, in fractions of the crop', LANDMARK, low=0, length=2)
+                                                         'epsilon, in fractions of the crop', LANDMARK, above=0, length=2)
     target_norm: bool = _field(False, "freeze the landmark output BatchNorm at the training targets' mean and std, "
                                       'so the net learns standardised targets (the inference graph is unchanged)',
                                kinds=LANDMARK)
