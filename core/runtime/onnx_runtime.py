@@ -14,14 +14,30 @@ import tempfile
 import numpy as np
 
 
+def _ort_scratch():
+    """The folder ``onnxruntime``'s import writes its session file (``.ses``) into: a fixed folder in the
+    user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``train-mtcnn/onnxruntime``), reused by every
+    process, so a process killed in the middle of the import leaves nothing in the temp folder."""
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    path = os.path.join(base, 'train-mtcnn', 'onnxruntime')
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
 def onnxruntime():
-    """The ``onnxruntime`` module. Its import writes a telemetry session file (``.ses``) into the temp
-    folder; it is imported with the temp folder pointed at a scratch folder that is removed right after,
-    so nothing is left behind."""
+    """The ``onnxruntime`` module, imported with the temp folder pointed at :func:`_ort_scratch` (its
+    import writes a telemetry session file into the temp folder)."""
     import sys
     if 'onnxruntime' in sys.modules:
         return sys.modules['onnxruntime']
-    scratch, old = tempfile.mkdtemp(prefix='mtcnn-ort-'), os.environ.get('TMPDIR')
+    scratch, old = _ort_scratch(), os.environ.get('TMPDIR')
+    if scratch is None:  # no writable cache folder: a scratch folder in the temp folder, removed after
+        scratch = made = tempfile.mkdtemp(prefix='mtcnn-ort-')
+    else:
+        made = None
     os.environ['TMPDIR'] = scratch
     try:
         import onnxruntime as ort
@@ -30,7 +46,8 @@ def onnxruntime():
             os.environ.pop('TMPDIR', None)
         else:
             os.environ['TMPDIR'] = old
-        shutil.rmtree(scratch, ignore_errors=True)
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
     return ort
 
 
