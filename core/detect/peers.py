@@ -1,40 +1,13 @@
 """Peer detectors behind the call interface of this project's cascade, for benchmarks and as
-anchors: the original MTCNN Caffe models (Zhang et al.) run by this project's cascade code through
-``cv2.dnn`` (:func:`caffe_mtcnn`), YuNet (``cv2.FaceDetectorYN``) and OpenCV's Haar cascade; the last
-two are callables ``img -> (boxes N×4 x1 y1 x2 y2, scores N)`` with a ``name``."""
+anchors: the original MTCNN Caffe models (Zhang et al.; :mod:`core.runtime.caffe_model`) run by this
+project's cascade code (:func:`caffe_mtcnn`), YuNet (``cv2.FaceDetectorYN``) and OpenCV's Haar cascade;
+the last two are callables ``img -> (boxes N×4 x1 y1 x2 y2, scores N)`` with a ``name``."""
 import os
 
 import numpy as np
 
-from config import config
+from core.runtime.caffe_model import caffe_folder, caffe_stage
 from core.recipes.cascade_settings import CascadeSettings
-
-
-class CaffeStage:
-    """One original MTCNN Caffe net behind the ``InferenceModel`` call interface.
-
-    Those nets take transposed RGB images (MATLAB's column-major layout): inputs are converted and
-    the Pnet maps transposed back; their box offsets and landmarks already come in image x/y order
-    (checked on 4.jpg: swapping them gives wide boxes and misses faces)."""
-
-    def __init__(self, prototxt, caffemodel, kind, size, cell=None, stride=None):
-        import cv2
-        self.net = cv2.dnn.readNetFromCaffe(prototxt, caffemodel)
-        self.kind = kind
-        self.info = dict(kind=kind, size=size, n_points=5 if kind == 'onet' else 0)
-        if kind == 'pnet':
-            self.info.update(cell=cell, stride=stride)
-        self.outs = {'pnet': ['prob1', 'conv4-2'], 'rnet': ['prob1', 'conv5-2'],
-                     'onet': ['prob1', 'conv6-2', 'conv6-3']}[kind]
-        self.network = 'caffe-' + kind
-
-    def __call__(self, batch):
-        x = np.ascontiguousarray(batch[:, ::-1].transpose(0, 1, 3, 2))
-        self.net.setInput(x)
-        outs = self.net.forward(self.outs)
-        if self.kind == 'pnet':
-            return [outs[0].transpose(0, 1, 3, 2), outs[1].transpose(0, 1, 3, 2)]
-        return [o.reshape(len(x), -1) for o in outs]
 
 
 class YuNet:
@@ -84,11 +57,8 @@ def caffe_mtcnn(settings=CAFFE_MTCNN, folder=None):
     as the canonical ports (MATLAB ``imresample`` / ``cv2.INTER_AREA``); None when the models are absent."""
     import cv2
     from .detector import MtcnnDetector
-    folder = folder or os.path.join(config.shared, 'models', 'caffe-mtcnn')
+    folder = caffe_folder(folder)
     if not os.path.isdir(folder):
         return None
-    stages = [CaffeStage(os.path.join(folder, 'det%d.prototxt' % i), os.path.join(folder, 'det%d.caffemodel' % i),
-                         kind, size, **kw)
-              for i, kind, size, kw in ((1, 'pnet', 12, dict(cell=12, stride=2)), (2, 'rnet', 24, {}),
-                                        (3, 'onet', 48, {}))]
+    stages = [caffe_stage(kind, folder) for kind in ('pnet', 'rnet', 'onet')]
     return MtcnnDetector(*stages, settings=settings, interp=cv2.INTER_AREA)

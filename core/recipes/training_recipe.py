@@ -72,6 +72,13 @@ class StageRecipe:
                                      "average about the last 1/(1 - m) chunks (the original's 0.9: the last ten, so "
                                      'a checkpoint scores as its last batches happened to fall); the weights train '
                                      'the same either way', ALL, low=0, below=1)
+    teacher: str = _field('', "distillation: soft targets from a teacher net for every sample — 'caffe' (the "
+                              "original MTCNN's net of the stage, MIT), 'caffe:<folder>' or '<checkpoint prefix>:<epoch>'; "
+                              "empty: none (see core/train/teacher.py)", kinds=('pnet', 'rnet', 'onet'))
+    teacher_weight: float = _field(0.5, "distillation: the teacher's share of the classification and box losses "
+                                        '(1 - weight: the hard labels)', kinds=('pnet', 'rnet', 'onet'), low=0, high=1)
+    teacher_temperature: float = _field(1.0, 'distillation: softmax temperature of teacher and student (the loss '
+                                             'is scaled by its square)', kinds=('pnet', 'rnet', 'onet'), above=0)
     basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', LNET, low=1)
     with_landmark: bool = _field(False, 'also train the 5-point head on landmark samples (label -2)', kinds=('onet',))
     landmark_loss: str = _field('l2', "landmark regression: squared error (the original's), absolute error or "

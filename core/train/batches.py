@@ -11,6 +11,7 @@ epoch, and the last partial batch dropped. Every random draw of a batch comes fr
 sees exactly the batches an uninterrupted one would.
 """
 import dataclasses
+import logging
 import mmap
 import multiprocessing as mp
 import os
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from .augment import black_border, flip_batch, normalise_batch, transform_batch
+from .teacher import TEACHER_WIDTH, mirror_rows, teacher_input
 from core.common.fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
 from core.common.lifecycle import die_with_starter, mp_temp_dir
 from core.common.packed import RecordReader, decode_image
@@ -47,9 +49,10 @@ class ListEntries:
 
     _NONE = np.zeros(0, np.float32)
 
-    def __init__(self, sources, src, rec, code, values=None, val_id=None):
+    def __init__(self, sources, src, rec, code, values=None, val_id=None, teacher=None):
         self.sources, self.src, self.rec, self.code = sources, src, rec, code
         self.values, self.val_id = values or [], val_id
+        self.teacher = teacher  # N×15 rows of a teacher net (core.train.teacher), or None
 
     def __len__(self):
         return len(self.code)
@@ -63,7 +66,8 @@ class ListEntries:
         """The entries at ``indices`` (in that order), as a new ListEntries."""
         indices = np.asarray(indices, np.int64)
         return ListEntries(self.sources, self.src[indices], self.rec[indices], self.code[indices], self.values,
-                           None if self.val_id is None else self.val_id[indices])
+                           None if self.val_id is None else self.val_id[indices],
+                           None if self.teacher is None else self.teacher[indices])
 
 
 def read_sample_list(path):
@@ -193,7 +197,11 @@ class BatchMaker:
         data = transform_batch(imgs, rng, self.gray, self.jitter, self.noise) if self.augment \
             else normalise_batch(imgs)
         label = np.where(codes == LANDMARK, PART, codes).astype(np.float32)  # no class for landmark samples
-        return dict(data=data, label=label, bbox_target=bbox, landmark_target=lm, type_label=codes)
+        batch = dict(data=data, label=label, bbox_target=bbox, landmark_target=lm, type_label=codes)
+        rows = getattr(self.source.entries, 'teacher', None)
+        if rows is not None:
+            batch['teacher'] = teacher_input(mirror_rows(rows[np.asarray(indices) % n], flags))
+        return batch
 
 
 # --- worker processes writing batches into shared slots -------------------------------------------
@@ -377,7 +385,7 @@ class Loader:
     def _slot_bytes(self):
         size = getattr(self.maker, 'size', None) or getattr(self.maker.source, 'size', 0)
         n_points = getattr(self.maker, 'n_points', None) or getattr(self.maker.source, 'n_points', 5)
-        per_sample = 4 * (3 * size * size + 7 + 2 * n_points)
+        per_sample = 4 * (3 * size * size + 7 + 2 * n_points + TEACHER_WIDTH)
         return self.batch_size * per_sample + 64 * 8
 
     def batches(self, epoch):
@@ -543,6 +551,9 @@ def target_stats(maker, seed, count=2000):
 def make_loaders(s, info, shard=(0, 1)):
     """(training loader, validation loader or None) of a run's :class:`core.train.trainer.Settings`.
 
+    With a ``s.recipe.teacher``, every sample of a sample list carries the teacher's row
+    (:mod:`core.train.teacher`: computed once per list and cached beside it).
+
     Sample lists give :class:`BatchMaker` batches (flip-doubled epochs unless ``s.recipe.flip`` is off);
     ``s.recipe.online`` landmark lists give :class:`LandmarkOnlineMaker` batches. The validation data is
     ``s.run.val_list`` or a seeded held-out ``s.recipe.val_ratio`` of the training list."""
@@ -560,6 +571,10 @@ def make_loaders(s, info, shard=(0, 1)):
         vmaker = LandmarkOnlineMaker(val, info['size'], n_points, False, cfg) if val else None
     else:
         entries = read_sample_list(s.recipe.image_set)
+        if s.recipe.teacher:
+            from .teacher import teacher_targets
+            entries.teacher = teacher_targets(entries, info['size'], s.recipe.teacher, info['kind'], s.recipe.image_set,
+                                              log=logging.getLogger('train').info, progress=not s.run.quiet)
         if s.run.val_list:
             val = read_sample_list(s.run.val_list)
         else:

@@ -13,7 +13,15 @@
 Every function takes ``F`` (``mx.nd`` or ``mx.sym``): the training loop builds the losses into the
 network's cached graph (one call per step instead of ~60 Python-dispatched operators). Selections
 are made on device with a double argsort (rank of each sample), so nothing goes back to the host;
-a batch without samples for a task contributes exactly 0 (never NaN). The defaults
+a batch without samples for a task contributes exactly 0 (never NaN).
+
+Distillation (``cfg.teacher = (weight a, temperature T)`` and a ``teacher`` input, see
+:mod:`core.train.teacher`): classification becomes ``(1 − a)·hard + a·T²·KL(q_T ‖ p_T)`` over every sample
+the teacher scored — parts and negatives included, which the hard loss ignores or calls plain
+non-faces — with ``q_T``, ``p_T`` the teacher's and the student's two-class softmax at temperature T;
+boxes become ``(1 − a)·hard + a·`` the same squared error against the teacher's offsets (positives and
+parts); an Onet with a landmark head also learns the teacher's points on positives, ``a·`` its squared
+error (landmark weight). The defaults
 reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landmarks 4(l − t)/K,
 106-point 2(l − t)/K) but with a true cross-entropy for classification.
 """
@@ -78,6 +86,28 @@ def _landmark_kind(cfg):
     return dict(l1=kind == 'l1', wing=tuple(cfg['wing']) if kind == 'wing' else None)
 
 
+def teacher_losses(outputs, batch, cfg, with_landmark, F=nd):
+    """Distillation terms: {'cls': (kd, has), 'bbox': box loss, 'landmark': points loss or None}."""
+    t = batch['teacher']
+    temp = float(cfg.teacher[1])
+    has = F.slice_axis(t, axis=1, begin=0, end=1).reshape((-1,))
+    p_t = F.clip(F.slice_axis(t, axis=1, begin=1, end=2).reshape((-1,)), 1e-6, 1 - 1e-6)
+    q1 = F.sigmoid((F.log(p_t) - F.log(1 - p_t)) / temp)
+    q = F.stack(1 - q1, q1, axis=1)
+    logs = F.log_softmax(outputs[0].reshape((0, 2)) / temp, axis=1)
+    kl = F.sum(q * (F.log(q) - logs), axis=1)
+    kd = temp * temp * F.sum(kl * has) / F.maximum(F.sum(has), 1)
+    sel = has * (F.abs(batch['type_label']) == 1)
+    d = outputs[1].reshape((0, 4)) - F.slice_axis(t, axis=1, begin=2, end=6)
+    box = cfg.bbox_weight * F.sum(F.sum(d * d, axis=1) * sel) / F.maximum(F.sum(sel), 1)
+    points = None
+    if with_landmark:
+        selp = F.slice_axis(t, axis=1, begin=6, end=7).reshape((-1,)) * (batch['type_label'] == 1)
+        dp = outputs[2].reshape((0, 10)) - F.slice_axis(t, axis=1, begin=7, end=17)
+        points = cfg.landmark_weight * F.sum(F.sum(dp * dp, axis=1) * selp) / F.maximum(F.sum(selp), 1)
+    return {'cls': (kd, F.stop_gradient(has)), 'bbox': box, 'landmark': points}
+
+
 def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
     """Total loss and per-task (loss, keep) for a P/R/O net or a landmark net.
 
@@ -97,7 +127,15 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
     parts['cls'] = cls_loss(outputs[0], batch['label'], cfg.CLS_OHEM_RATIO, cfg.CLS_OHEM, F)
     parts['bbox'] = reg_loss(outputs[1], batch['bbox_target'], F.abs(batch['type_label']) == 1,
                              cfg.BBOX_OHEM_RATIO, cfg.BBOX_OHEM, cfg.bbox_weight, F=F)
-    total = cfg.cls_weight * parts['cls'][0] + parts['bbox'][0]
+    cls, box = parts['cls'][0], parts['bbox'][0]
+    if cfg.get('teacher') and batch.get('teacher') is not None:
+        a = float(cfg.teacher[0])
+        distil = teacher_losses(outputs, batch, cfg, with_landmark, F)
+        parts['teacher'] = distil['cls']
+        cls, box = (1 - a) * cls + a * distil['cls'][0], (1 - a) * box + a * distil['bbox']
+        if distil['landmark'] is not None:
+            box = box + a * distil['landmark']
+    total = cfg.cls_weight * cls + box
     if with_landmark:
         parts['landmark'] = reg_loss(outputs[2], batch['landmark_target'], batch['type_label'] == -2,
                                      cfg.LANDMARK_OHEM_RATIO, cfg.LANDMARK_OHEM, cfg.landmark_weight,

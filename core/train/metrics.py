@@ -5,7 +5,8 @@ over the kept box samples; ``lmL2``/``lmL1`` per coordinate over all samples for
 and over the kept landmark samples for Onet-with-landmark; ``lmNME`` (5 points): the mean point error
 over the distance of the target's eye centres, in percent (the NME of tools/eval_landmarks.py), and
 with a ``mean_shape`` given, ``lmNME_floor``: the NME of always answering that shape (the level a net
-that learned nothing reaches).
+that learned nothing reaches). ``kd`` (distillation): the classification's T²·KL to the teacher over
+the samples it scored.
 """
 import numpy as np
 
@@ -41,6 +42,9 @@ class StageMetrics:
             p = prob[np.arange(len(prob)), lbl]
             self._add('acc', (np.argmax(prob, 1)[k] == lbl[k]).sum(), k.sum())
             self._add('loss', (-np.log(p[k] + EPS)).sum(), k.sum())
+        if 'teacher' in parts:
+            kd, has = parts['teacher']
+            self._add('kd', float(np.ravel(kd)[0]) * has.sum(), has.sum())
         if 'bbox' in parts:
             keep = parts['bbox'][1] > 0
             d = outputs[1][keep] - batch['bbox_target'][keep]

@@ -38,6 +38,7 @@ from . import fused_ops, optim, threads
 from core.common.devices import contexts
 from .losses import stage_losses
 from .metrics import StageMetrics
+from .teacher import TEACHER_WIDTH
 from core.common.lifecycle import Interrupted
 from core.recipes.training_recipe import RunOptions
 from core.runtime.model_io import ModelError, available_epochs, load_params, params_path, save_checkpoint as save_model
@@ -233,10 +234,12 @@ def make_block(sym, arg, aux, ctx):
 
 # --- one step --------------------------------------------------------------------------------------
 
-def loss_config(ohem, landmark_loss, wing=None):
+def loss_config(ohem, landmark_loss, wing=None, teacher=None):
     """The loss settings of config.py with OHEM switched on or off and the landmark loss (with
-    ``'wing'``, its (w, ε): the recipe's ``wing``) chosen for this run only."""
+    ``'wing'``, its (w, ε): the recipe's ``wing``) chosen for this run only; ``teacher``: distillation's
+    (weight, temperature), or None."""
     cfg = EasyDict(CFG)
+    cfg.teacher = tuple(teacher) if teacher else None
     if not ohem:
         cfg.CLS_OHEM = cfg.BBOX_OHEM = cfg.LANDMARK_OHEM = False
     cfg.landmark_loss = landmark_loss
@@ -254,6 +257,7 @@ class LossGraph(mx.gluon.HybridBlock):
 
     def __init__(self, net, kind, with_landmark, cfg, n_coords=None):
         super().__init__()
+        self.keys = self.KEYS + (('teacher',) if cfg.get('teacher') else ())
         self.kind, self.with_landmark, self.n_coords = kind, with_landmark, n_coords
         self.cfg = cfg
         self._layout = None
@@ -261,10 +265,11 @@ class LossGraph(mx.gluon.HybridBlock):
             self.net = net
         self.hybridize(static_alloc=True)
 
-    def hybrid_forward(self, F, data, label, bbox_target, type_label, landmark_target):
+    def hybrid_forward(self, F, data, label, bbox_target, type_label, landmark_target, teacher=None):
         outs = self.net(data)
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-        batch = dict(label=label, bbox_target=bbox_target, type_label=type_label, landmark_target=landmark_target)
+        batch = dict(label=label, bbox_target=bbox_target, type_label=type_label, landmark_target=landmark_target,
+                     teacher=teacher)
         total, parts = stage_losses(outs, batch, self.kind, self.cfg, self.with_landmark, F, self.n_coords)
         tasks = sorted(parts)
         self._layout = (len(outs), [(t, len(parts[t])) for t in tasks])
@@ -274,7 +279,7 @@ class LossGraph(mx.gluon.HybridBlock):
         with warnings.catch_warnings():
             if self._layout is None:  # the first call traces the graph; unused inputs (landmarks) are fine
                 warnings.simplefilter('ignore', UserWarning)
-            res = self(*[nb[k] for k in self.KEYS])
+            res = self(*[nb[k] for k in self.keys])
         n_outs, tasks = self._layout
         parts, i = {}, 1 + n_outs
         for t, k in tasks:
@@ -286,8 +291,8 @@ class LossGraph(mx.gluon.HybridBlock):
 def _to_nd(batch, ctx):
     n = len(batch['data'])
     out = {k: mx.nd.array(v, ctx=ctx) for k, v in batch.items()}
-    widths = {'landmark_target': 10, 'bbox_target': 4}
-    for k in LossGraph.KEYS:  # every graph input must exist
+    widths = {'landmark_target': 10, 'bbox_target': 4, 'teacher': TEACHER_WIDTH}
+    for k in LossGraph.KEYS + ('teacher',):  # every graph input must exist (no teacher row: all zeros)
         if k not in out:
             out[k] = mx.nd.zeros((n, widths[k]) if k in widths else (n,), ctx=ctx)
     return out
@@ -439,6 +444,9 @@ def _fmt(metrics):
 def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
     cfg = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing)
+    teacher = ['distillation: teacher %s, weight %g, temperature %g' % (s.recipe.teacher, s.recipe.teacher_weight,
+                                                                         s.recipe.teacher_temperature)] \
+        if s.recipe.teacher else []
     schedule = 'lr %g, x0.1 at epochs %s' % (s.phase.lr, ','.join(map(str, s.phase.lr_epoch)) or 'none')
     photometric = s.recipe.photometric or not s.recipe.online
     blur = ', blur' if s.recipe.enable_blur and photometric else ''
@@ -458,7 +466,7 @@ def describe(s, info, n_samples, micro):
                 ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
                  (cfg.LANDMARK_OHEM, cfg.LANDMARK_OHEM_RATIO))),
-            'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + (
+            'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + teacher + (
         [_describe_landmark_loss(s.recipe)] if info['kind'] == 'lnet' or s.recipe.with_landmark else [])
 
 
@@ -541,7 +549,8 @@ def setup(s):
     for line in describe(s, info, train_loader.num_samples, micro):
         log.info(line)
     _start_optimizer(s, trainer, state_file, opt_settings)
-    losses = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing)
+    losses = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing,
+                         (s.recipe.teacher_weight, s.recipe.teacher_temperature) if s.recipe.teacher else None)
     graph = LossGraph(net, info['kind'], model.with_landmark, losses,
                       2 * info['n_points'] if info['kind'] == 'lnet' else None)
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None

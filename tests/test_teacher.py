@@ -1,0 +1,145 @@
+"""Distillation: teacher rows (computed once, cached, resumable), their mirroring, the distillation
+losses, and a training run with a teacher."""
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+from easydict import EasyDict
+
+from conftest import REPO, shared_path
+from core.common.errors import SettingError
+from core.train import batches as D
+from core.train import teacher as T
+from core.train.losses import stage_losses
+from core.train.trainer import loss_config
+from test_train import _tiny_data
+
+
+def test_teacher_rows_are_cached_and_an_interrupted_pass_resumes(tmp_path, monkeypatch):
+    folder = shared_path('models', 'caffe-mtcnn')
+    lst = _tiny_data(tmp_path)
+    entries = D.read_sample_list(lst)
+    rows = T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, batch=64, progress=False)
+    assert rows.shape == (len(entries), T.ROW) and rows.dtype == np.float32
+    assert np.all((rows[:, 0] >= 0) & (rows[:, 0] <= 1)) and np.isfinite(rows[:, 1:5]).all()
+    assert np.isnan(rows[:, 5:]).all()  # det1 has no points head
+    codes = entries.code
+    assert rows[codes == 1, 0].mean() > rows[codes == 0, 0].mean()  # the teacher sees the faces
+    cached = [p for p in os.listdir(str(tmp_path)) if '.teacher-' in p]
+    assert len(cached) == 1 and cached[0].endswith('.npy')
+
+    said = []
+    again = T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, log=said.append, progress=False)
+    np.testing.assert_array_equal(again, rows)
+    assert 'rows from' in said[0]
+
+    # a pass stopped after its first chunk continues from there and ends with the same rows
+    os.remove(str(tmp_path / cached[0]))
+    monkeypatch.setattr(T, 'CHUNK', 100)
+    real, calls = T.teacher_rows, []
+
+    def stopping(teacher, crops):
+        calls.append(len(crops))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(teacher, crops)
+    monkeypatch.setattr(T, 'teacher_rows', stopping)
+    with pytest.raises(KeyboardInterrupt):
+        T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, batch=50, progress=False)
+    assert T.load_json(str(tmp_path / cached[0]) + '.partial.json')['done'] == 100
+    monkeypatch.setattr(T, 'teacher_rows', real)
+    resumed = T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, batch=50, progress=False)
+    np.testing.assert_allclose(resumed, rows, rtol=1e-5, atol=1e-6)
+    assert sorted(p for p in os.listdir(str(tmp_path)) if '.teacher-' in p) == cached  # no partial files left
+
+
+def test_onet_teacher_gives_points_and_mirrored_rows_match_mirrored_crops():
+    folder = shared_path('models', 'caffe-mtcnn')
+    teacher = T.open_teacher('caffe:' + folder, 'onet')
+    rng = np.random.RandomState(0)
+    crops = rng.randint(0, 255, (6, 48, 48, 3)).astype(np.uint8)
+    import cv2
+    for c in crops:
+        cv2.circle(c, (24, 24), 14, (200, 180, 160), -1)
+    rows = T.teacher_rows(teacher, crops)
+    assert np.isfinite(rows).all()
+    flags = np.array([1, 0, 1, 0, 1, 0], bool)
+    mirrored = T.mirror_rows(rows, flags)
+    np.testing.assert_array_equal(mirrored[~flags], rows[~flags])
+    np.testing.assert_allclose(T.mirror_rows(mirrored, flags), rows, atol=1e-6)
+    # the teacher's rows on mirrored crops are (close to) the mirrored rows: box offsets and points
+    direct = T.teacher_rows(teacher, np.ascontiguousarray(crops[:, :, ::-1]))
+    np.testing.assert_allclose(direct[:, 1:], T.mirror_rows(rows, np.ones(6, bool))[:, 1:], atol=0.15)
+    x = T.teacher_input(np.r_[rows[:1], np.full((1, T.ROW), np.nan, np.float32)])
+    assert x.shape == (2, T.TEACHER_WIDTH) and np.isfinite(x).all()
+    assert x[0, 0] == 1 and x[0, 6] == 1 and x[1, 0] == 0 and not x[1].any()
+
+
+def test_bad_teachers_get_messages(tmp_path):
+    with pytest.raises(SettingError, match='not found'):
+        T.open_teacher('caffe:' + str(tmp_path), 'rnet')
+    with pytest.raises(SettingError, match='prefix'):
+        T.open_teacher('model/none', 'rnet')
+    with pytest.raises(SettingError, match='not found'):
+        T.open_teacher(str(tmp_path / 'none') + ':3', 'rnet')
+    with pytest.raises(SettingError, match='Pnets, Rnets and Onets'):
+        T.open_teacher('caffe', 'lnet')
+
+
+def _batch(n, seed=0):
+    rng = np.random.RandomState(seed)
+    codes = rng.choice([1, 0, -1, -2], n).astype(np.float32)
+    rows = np.c_[rng.uniform(0.01, 0.99, n), rng.normal(0, 0.2, (n, 4)), rng.uniform(0, 1, (n, 10))].astype(np.float32)
+    return dict(label=mx.nd.array(np.where(codes == -2, -1, codes)), type_label=mx.nd.array(codes),
+                bbox_target=mx.nd.array(rng.normal(0, 0.2, (n, 4))), landmark_target=mx.nd.array(rng.uniform(0, 1, (n, 10))),
+                teacher=mx.nd.array(T.teacher_input(rows))), rows, codes
+
+
+def test_distillation_losses():
+    n = 32
+    batch, rows, codes = _batch(n)
+    rng = np.random.RandomState(1)
+    logits = mx.nd.array(rng.normal(0, 1, (n, 2)))
+    box, pts = mx.nd.array(rng.normal(0, 0.2, (n, 4))), mx.nd.array(rng.uniform(0, 1, (n, 10)))
+    plain = loss_config(False, 'l2')
+    ref, _ = stage_losses([logits, box, pts], dict(batch, teacher=None), 'onet', plain, True)
+    off, _ = stage_losses([logits, box, pts], batch, 'onet', loss_config(False, 'l2', teacher=(0.0, 2.0)), True)
+    assert abs(off.asscalar() - ref.asscalar()) < 1e-5  # weight 0: the plain loss
+    for temp in (1.0, 2.0):
+        cfg = loss_config(False, 'l2', teacher=(1.0, temp))
+        total, parts = stage_losses([logits, box, pts], batch, 'onet', cfg, True)
+        # numpy: T²·KL(q_T ‖ p_T) over all rows, squared box error on positives and parts, points on positives
+        z = np.log(rows[:, 0]) - np.log(1 - rows[:, 0])
+        q1 = 1 / (1 + np.exp(-z / temp))
+        q = np.c_[1 - q1, q1]
+        s = logits.asnumpy() / temp
+        logp = s - np.log(np.exp(s).sum(1, keepdims=True))
+        kd = temp ** 2 * (q * (np.log(q) - logp)).sum(1).mean()
+        sel = np.abs(codes) == 1
+        bx = cfg.bbox_weight * ((box.asnumpy() - rows[:, 1:5]) ** 2).sum(1)[sel].mean()
+        pos = codes == 1
+        pt = cfg.landmark_weight * ((pts.asnumpy() - rows[:, 5:]) ** 2).sum(1)[pos].mean()
+        lm_hard = stage_losses([logits, box, pts], dict(batch, teacher=None), 'onet', plain, True)[1]['landmark'][0]
+        expect = cfg.cls_weight * kd + bx + pt + lm_hard.asscalar()
+        assert abs(total.asscalar() - expect) < 1e-4 * max(1, abs(expect)), (temp, total.asscalar(), expect)
+        assert abs(parts['teacher'][0].asscalar() - kd) < 1e-5
+
+
+def test_training_with_a_checkpoint_teacher_logs_the_distillation(tmp_path):
+    lst = _tiny_data(tmp_path)
+    run = [sys.executable, 'train_P20.py', '--network', 'Pnet20_v1', '--image_set', lst, '--end_epoch', '1',
+           '--lr', '0.01', '--lr_epoch', '100', '--batch_size', '64', '--quiet', '--workers', '0']
+    r = subprocess.run(run + ['--prefix', str(tmp_path / 't' / 'pnet')], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run(run + ['--prefix', str(tmp_path / 's' / 'pnet'), '--teacher', str(tmp_path / 't' / 'pnet') + ':1',
+                              '--teacher_weight', '0.7', '--teacher_temperature', '2'],
+                       cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'distillation: teacher %s:1, weight 0.7, temperature 2' % (tmp_path / 't' / 'pnet') in r.stderr
+    assert 'Train-kd=' in r.stderr and 'cached in' in r.stderr
+    r = subprocess.run(run + ['--prefix', str(tmp_path / 'x' / 'pnet'), '--teacher', 'caffe:/nowhere'],
+                       cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 2 and 'det1.prototxt not found' in r.stderr and 'Traceback' not in r.stderr
