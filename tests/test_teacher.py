@@ -126,6 +126,10 @@ def test_distillation_losses():
         expect = cfg.cls_weight * kd + bx + pt + lm_hard.asscalar()
         assert abs(total.asscalar() - expect) < 1e-4 * max(1, abs(expect)), (temp, total.asscalar(), expect)
         assert abs(parts['teacher'][0].asscalar() - kd) < 1e-5
+        # without boxes: the teacher's face probability only (the boxes learn the hard targets alone)
+        only, _ = stage_losses([logits, box, pts], batch, 'onet', loss_config(False, 'l2', teacher=(1.0, temp, False)), True)
+        box_hard = stage_losses([logits, box, pts], dict(batch, teacher=None), 'onet', plain, True)[1]['bbox'][0]
+        assert abs(only.asscalar() - (cfg.cls_weight * kd + box_hard.asscalar() + lm_hard.asscalar())) < 1e-4
 
 
 def test_training_with_a_checkpoint_teacher_logs_the_distillation(tmp_path):
@@ -138,8 +142,20 @@ def test_training_with_a_checkpoint_teacher_logs_the_distillation(tmp_path):
                               '--teacher_weight', '0.7', '--teacher_temperature', '2'],
                        cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert 'distillation: teacher %s:1, weight 0.7, temperature 2' % (tmp_path / 't' / 'pnet') in r.stderr
+    assert 'distillation: teacher %s:1, weight 0.7, temperature 2, face probability and boxes' \
+        % (tmp_path / 't' / 'pnet') in r.stderr
     assert 'Train-kd=' in r.stderr and 'cached in' in r.stderr
     r = subprocess.run(run + ['--prefix', str(tmp_path / 'x' / 'pnet'), '--teacher', 'caffe:/nowhere'],
                        cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 2 and 'det1.prototxt not found' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_the_distill_recipe_is_the_default_with_every_stage_taught():
+    import dataclasses
+    from core.recipes.pipeline_recipe import DEFAULT_RECIPE, RECIPES, load_recipe
+    default, distill = load_recipe(DEFAULT_RECIPE), load_recipe(os.path.join(RECIPES, 'distill.json'))
+    for stage in ('p', 'ph', 'r', 'o'):
+        taught, plain = getattr(distill, stage).train, getattr(default, stage).train
+        assert taught.teacher == 'caffe' and plain.teacher == ''
+        assert dataclasses.replace(taught, teacher='', teacher_weight=plain.teacher_weight,
+                                   teacher_temperature=plain.teacher_temperature) == plain

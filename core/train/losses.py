@@ -20,8 +20,8 @@ Distillation (``cfg.teacher = (weight a, temperature T)`` and a ``teacher`` inpu
 the teacher scored — parts and negatives included, which the hard loss ignores or calls plain
 non-faces — with ``q_T``, ``p_T`` the teacher's and the student's two-class softmax at temperature T;
 boxes become ``(1 − a)·hard + a·`` the same squared error against the teacher's offsets (positives and
-parts); an Onet with a landmark head also learns the teacher's points on positives, ``a·`` its squared
-error (landmark weight). The defaults
+parts) and an Onet with a landmark head also learns the teacher's points on positives, ``a·`` its squared
+error (landmark weight), unless ``cfg.teacher[2]`` (with boxes) is false. The defaults
 reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landmarks 4(l − t)/K,
 106-point 2(l − t)/K) but with a true cross-entropy for classification.
 """
@@ -132,9 +132,11 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
         a = float(cfg.teacher[0])
         distil = teacher_losses(outputs, batch, cfg, with_landmark, F)
         parts['teacher'] = distil['cls']
-        cls, box = (1 - a) * cls + a * distil['cls'][0], (1 - a) * box + a * distil['bbox']
-        if distil['landmark'] is not None:
-            box = box + a * distil['landmark']
+        cls = (1 - a) * cls + a * distil['cls'][0]
+        if len(cfg.teacher) < 3 or cfg.teacher[2]:  # (weight, temperature, with boxes)
+            box = (1 - a) * box + a * distil['bbox']
+            if distil['landmark'] is not None:
+                box = box + a * distil['landmark']
     total = cfg.cls_weight * cls + box
     if with_landmark:
         parts['landmark'] = reg_loss(outputs[2], batch['landmark_target'], batch['type_label'] == -2,

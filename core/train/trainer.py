@@ -237,7 +237,7 @@ def make_block(sym, arg, aux, ctx):
 def loss_config(ohem, landmark_loss, wing=None, teacher=None):
     """The loss settings of config.py with OHEM switched on or off and the landmark loss (with
     ``'wing'``, its (w, ε): the recipe's ``wing``) chosen for this run only; ``teacher``: distillation's
-    (weight, temperature), or None."""
+    (weight, temperature[, with boxes]), or None."""
     cfg = EasyDict(CFG)
     cfg.teacher = tuple(teacher) if teacher else None
     if not ohem:
@@ -444,9 +444,9 @@ def _fmt(metrics):
 def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
     cfg = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing)
-    teacher = ['distillation: teacher %s, weight %g, temperature %g' % (s.recipe.teacher, s.recipe.teacher_weight,
-                                                                         s.recipe.teacher_temperature)] \
-        if s.recipe.teacher else []
+    teacher = ['distillation: teacher %s, weight %g, temperature %g, %s' % (
+        s.recipe.teacher, s.recipe.teacher_weight, s.recipe.teacher_temperature,
+        'face probability and boxes' if s.recipe.teacher_box else 'face probability only')] if s.recipe.teacher else []
     schedule = 'lr %g, x0.1 at epochs %s' % (s.phase.lr, ','.join(map(str, s.phase.lr_epoch)) or 'none')
     photometric = s.recipe.photometric or not s.recipe.online
     blur = ', blur' if s.recipe.enable_blur and photometric else ''
@@ -550,7 +550,8 @@ def setup(s):
         log.info(line)
     _start_optimizer(s, trainer, state_file, opt_settings)
     losses = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing,
-                         (s.recipe.teacher_weight, s.recipe.teacher_temperature) if s.recipe.teacher else None)
+                         (s.recipe.teacher_weight, s.recipe.teacher_temperature, s.recipe.teacher_box)
+                         if s.recipe.teacher else None)
     graph = LossGraph(net, info['kind'], model.with_landmark, losses,
                       2 * info['n_points'] if info['kind'] == 'lnet' else None)
     csv_log = CsvLog(prefix + '-metrics.csv', s.begin_epoch if s.resume else None) if saves else None
