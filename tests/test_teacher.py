@@ -158,4 +158,4 @@ def test_the_distill_recipe_is_the_default_with_every_stage_taught():
         taught, plain = getattr(distill, stage).train, getattr(default, stage).train
         assert taught.teacher == 'caffe' and plain.teacher == ''
         assert dataclasses.replace(taught, teacher='', teacher_weight=plain.teacher_weight,
-                                   teacher_temperature=plain.teacher_temperature) == plain
+                                   teacher_temperature=plain.teacher_temperature, teacher_box=plain.teacher_box) == plain
