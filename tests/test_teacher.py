@@ -159,3 +159,17 @@ def test_the_distill_recipe_is_the_default_with_every_stage_taught():
         assert taught.teacher == 'caffe' and plain.teacher == ''
         assert dataclasses.replace(taught, teacher='', teacher_weight=plain.teacher_weight,
                                    teacher_temperature=plain.teacher_temperature, teacher_box=plain.teacher_box) == plain
+
+
+def test_a_damaged_cache_is_computed_again(tmp_path):
+    folder = shared_path('models', 'caffe-mtcnn')
+    lst = _tiny_data(tmp_path, n=3)
+    entries = D.read_sample_list(lst)
+    rows = T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, progress=False)
+    path = T.cache_path(lst, T.open_teacher('caffe:' + folder, 'pnet'))
+    with open(path, 'r+b') as f:
+        f.truncate(100)
+    said = []
+    again = T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, log=said.append, progress=False)
+    np.testing.assert_array_equal(again, rows)
+    assert 'computed again' in said[0]

@@ -112,6 +112,15 @@ def _fill(source, teacher, partial, state, batch, bar):
     del rows
 
 
+def _load(path, n, mmap_mode=None):
+    """The N×15 rows stored at ``path``, or None (absent, unreadable or of another size)."""
+    try:
+        rows = np.load(path, mmap_mode=mmap_mode)
+    except (OSError, ValueError, EOFError):
+        return None
+    return rows if rows.shape == (n, ROW) and rows.dtype == np.float32 else None
+
+
 def teacher_targets(entries, size, spec, kind, list_path, batch=256, log=print, progress=True):
     """The rows (N×15 float32) of the teacher ``spec`` on the samples of the training list ``list_path``
     (its :class:`core.train.batches.ListEntries` ``entries``, samples S×S), from the cache or computed
@@ -121,13 +130,14 @@ def teacher_targets(entries, size, spec, kind, list_path, batch=256, log=print, 
     from .batches import SampleSource
     teacher = open_teacher(spec, kind)
     path = cache_path(list_path, teacher)
+    rows = _load(path, len(entries))
+    if rows is not None:
+        log('teacher %s: %d rows from %s' % (teacher.name, len(rows), path))
+        return rows
     if os.path.isfile(path):
-        rows = np.load(path)
-        if rows.shape == (len(entries), ROW):
-            log('teacher %s: %d rows from %s' % (teacher.name, len(rows), path))
-            return rows
+        log('teacher cache %s is unreadable or of another list: computed again' % path)
     partial, state = path + '.partial.npy', path + '.partial.json'
-    if not os.path.isfile(partial) or not os.path.isfile(state):
+    if _load(partial, len(entries), mmap_mode='r') is None or not os.path.isfile(state):
         np.lib.format.open_memmap(partial, mode='w+', dtype=np.float32, shape=(len(entries), ROW)).flush()
         if os.path.isfile(state):
             os.remove(state)
