@@ -142,7 +142,7 @@ def test_training_with_a_checkpoint_teacher_logs_the_distillation(tmp_path):
                               '--teacher_weight', '0.7', '--teacher_temperature', '2'],
                        cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert 'distillation: teacher %s:1, weight 0.7, temperature 2, face probability and boxes' \
+    assert 'distillation: teacher %s:1, weight 0.7, temperature 2, face probability only' \
         % (tmp_path / 't' / 'pnet') in r.stderr
     assert 'Train-kd=' in r.stderr and 'cached in' in r.stderr
     r = subprocess.run(run + ['--prefix', str(tmp_path / 'x' / 'pnet'), '--teacher', 'caffe:/nowhere'],

@@ -77,8 +77,9 @@ class StageRecipe:
                               "empty: none (see core/train/teacher.py)", kinds=('pnet', 'rnet', 'onet'))
     teacher_weight: float = _field(0.5, "distillation: the teacher's share of the classification and box losses "
                                         '(1 - weight: the hard labels)', kinds=('pnet', 'rnet', 'onet'), low=0, high=1)
-    teacher_box: bool = _field(True, "distillation: also learn the teacher's box offsets (and an Onet head its "
-                                     'points); off: its face probability only', kinds=('pnet', 'rnet', 'onet'))
+    teacher_box: bool = _field(False, "distillation: also learn the teacher's box offsets (and an Onet head its "
+                                      'points); off: its face probability only, boxes from the hard targets (the '
+                                      "dev split's choice for the Pnet)", kinds=('pnet', 'rnet', 'onet'))
     teacher_temperature: float = _field(1.0, 'distillation: softmax temperature of teacher and student (the loss '
                                              'is scaled by its square)', kinds=('pnet', 'rnet', 'onet'), above=0)
     basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', LNET, low=1)
