@@ -574,7 +574,8 @@ def make_loaders(s, info, shard=(0, 1)):
         if s.recipe.teacher:
             from .teacher import teacher_targets
             entries.teacher = teacher_targets(entries, info['size'], s.recipe.teacher, info['kind'], s.recipe.image_set,
-                                              log=logging.getLogger('train').info, progress=not s.run.quiet)
+                                              log=logging.getLogger('train').info, progress=not s.run.quiet,
+                                              rank=shard[0])
         if s.run.val_list:
             val = read_sample_list(s.run.val_list)
         else:

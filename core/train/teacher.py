@@ -121,10 +121,12 @@ def _load(path, n, mmap_mode=None):
     return rows if rows.shape == (n, ROW) and rows.dtype == np.float32 else None
 
 
-def teacher_targets(entries, size, spec, kind, list_path, batch=256, log=print, progress=True):
+def teacher_targets(entries, size, spec, kind, list_path, batch=256, log=print, progress=True, rank=0):
     """The rows (N×15 float32) of the teacher ``spec`` on the samples of the training list ``list_path``
     (its :class:`core.train.batches.ListEntries` ``entries``, samples S×S), from the cache or computed
-    now (and cached); ``log`` gets one line saying which and how long it took."""
+    now (and cached); ``log`` gets one line saying which and how long it took. ``rank``: a distributed
+    worker's number, so workers sharing a folder fill their own partial files (the cache is replaced
+    atomically with the same rows by each)."""
     import time
     from tqdm import tqdm
     from .batches import SampleSource
@@ -136,7 +138,8 @@ def teacher_targets(entries, size, spec, kind, list_path, batch=256, log=print, 
         return rows
     if os.path.isfile(path):
         log('teacher cache %s is unreadable or of another list: computed again' % path)
-    partial, state = path + '.partial.npy', path + '.partial.json'
+    partial = '%s.partial%s' % (path, '-%d' % rank if rank else '')
+    partial, state = partial + '.npy', partial + '.json'
     if _load(partial, len(entries), mmap_mode='r') is None or not os.path.isfile(state):
         np.lib.format.open_memmap(partial, mode='w+', dtype=np.float32, shape=(len(entries), ROW)).flush()
         if os.path.isfile(state):
