@@ -173,3 +173,21 @@ def test_a_damaged_cache_is_computed_again(tmp_path):
     again = T.teacher_targets(entries, 20, 'caffe:' + folder, 'pnet', lst, log=said.append, progress=False)
     np.testing.assert_array_equal(again, rows)
     assert 'computed again' in said[0]
+
+
+def test_inspect_teacher_reports_what_the_teacher_calls_faces(tmp_path):
+    folder = shared_path('models', 'caffe-mtcnn')
+    lst = _tiny_data(tmp_path, n=4)
+    r = subprocess.run([sys.executable, 'tools/inspect_teacher.py', '--image_set', lst, '--size', '20', '--kind', 'pnet',
+                        '--teacher', 'caffe:' + folder], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith('positives') and any(line.startswith('negatives') for line in lines)
+    assert 'box offsets of' in r.stdout
+    last = dict(kv.split('=') for kv in lines[-1].split())
+    assert 0 <= float(last['parts_called_faces']) <= 1 and -1 <= float(last['box_corr']) <= 1
+    from tools.inspect_teacher import box_agreement
+    hard = np.random.RandomState(0).normal(0, 0.1, (100, 4))
+    corr, diff, scale = box_agreement(hard, hard * 2)
+    np.testing.assert_allclose(corr, 1, atol=1e-9)
+    np.testing.assert_allclose(diff, scale)

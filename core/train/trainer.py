@@ -444,9 +444,6 @@ def _fmt(metrics):
 def describe(s, info, n_samples, micro):
     """The effective settings, logged when a run starts."""
     cfg = loss_config(s.recipe.ohem, s.recipe.landmark_loss, s.recipe.wing)
-    teacher = ['distillation: teacher %s, weight %g, temperature %g, %s' % (
-        s.recipe.teacher, s.recipe.teacher_weight, s.recipe.teacher_temperature,
-        'face probability and boxes' if s.recipe.teacher_box else 'face probability only')] if s.recipe.teacher else []
     schedule = 'lr %g, x0.1 at epochs %s' % (s.phase.lr, ','.join(map(str, s.phase.lr_epoch)) or 'none')
     photometric = s.recipe.photometric or not s.recipe.online
     blur = ', blur' if s.recipe.enable_blur and photometric else ''
@@ -466,8 +463,16 @@ def describe(s, info, n_samples, micro):
                 ('%.0f%% hardest' % (100 * r) if on else 'off') for on, r in
                 ((cfg.CLS_OHEM, cfg.CLS_OHEM_RATIO), (cfg.BBOX_OHEM, cfg.BBOX_OHEM_RATIO),
                  (cfg.LANDMARK_OHEM, cfg.LANDMARK_OHEM_RATIO))),
-            'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + teacher + (
+            'augmentation: %s%s' % (aug, ', '.join(colour) if photometric and colour else 'none')] + _describe_teacher(s.recipe) + (
         [_describe_landmark_loss(s.recipe)] if info['kind'] == 'lnet' or s.recipe.with_landmark else [])
+
+
+def _describe_teacher(recipe):
+    if not recipe.teacher:
+        return []
+    return ['distillation: teacher %s, weight %g, temperature %g, %s' % (
+        recipe.teacher, recipe.teacher_weight, recipe.teacher_temperature,
+        'face probability and boxes' if recipe.teacher_box else 'face probability only')]
 
 
 def _describe_landmark_loss(recipe):
