@@ -135,18 +135,22 @@ def test_bad_input_is_one_line_and_a_bug_is_a_traceback_called_a_bug(tmp_path):
 # --- nothing left behind --------------------------------------------------------------------------------------
 
 def test_onnx_runtime_leaves_nothing_in_the_temp_folder(tmp_path):
-    """ONNX Runtime writes a telemetry session file (.ses) into $TMPDIR when it is imported: it goes to a
-    fixed folder in the user's cache (so a process killed mid-import leaves nothing in the temp folder),
-    or, with no writable cache, to a scratch folder removed right after."""
-    tmp, cache = tmp_path / 'tmp', tmp_path / 'cache'
+    """ONNX Runtime's import may write a telemetry session file (.ses) into $TMPDIR (whether it does
+    varies from run to run): the import runs with $TMPDIR at a fixed folder in the user's cache (so a process
+    killed mid-import leaves nothing in the temp folder), or, with no writable cache, at a scratch folder
+    removed right after. A stand-in module that always writes such a file shows where it goes."""
+    tmp, cache, fake = tmp_path / 'tmp', tmp_path / 'cache', tmp_path / 'fake'
     tmp.mkdir()
+    fake.mkdir()
+    (fake / 'onnxruntime.py').write_text("import os\nopen(os.path.join(os.environ['TMPDIR'], '.ses'), 'w').close()\n")
     code = ('import sys; sys.path.insert(0, %r)\n'
             'from core.runtime.onnx_runtime import onnxruntime\nonnxruntime()\n' % REPO)
-    r = _run(['-c', code], env=dict(TMPDIR=str(tmp), XDG_CACHE_HOME=str(cache)))
-    assert r.returncode == 0, r.stderr
-    assert os.listdir(str(tmp)) == []
+    for env in ({}, dict(PYTHONPATH=str(fake))):  # the real module, then the stand-in
+        r = _run(['-c', code], env=dict(env, TMPDIR=str(tmp), XDG_CACHE_HOME=str(cache)))
+        assert r.returncode == 0, r.stderr
+        assert os.listdir(str(tmp)) == []
     assert os.listdir(str(cache / 'train-mtcnn' / 'onnxruntime')) == ['.ses']
     (tmp_path / 'not-a-folder').write_text('')
-    r = _run(['-c', code], env=dict(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp_path / 'not-a-folder')))
+    r = _run(['-c', code], env=dict(PYTHONPATH=str(fake), TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp_path / 'not-a-folder')))
     assert r.returncode == 0, r.stderr
     assert os.listdir(str(tmp)) == []
