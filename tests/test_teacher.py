@@ -106,10 +106,10 @@ def test_distillation_losses():
     box, pts = mx.nd.array(rng.normal(0, 0.2, (n, 4))), mx.nd.array(rng.uniform(0, 1, (n, 10)))
     plain = loss_config(False, 'l2')
     ref, _ = stage_losses([logits, box, pts], dict(batch, teacher=None), 'onet', plain, True)
-    off, _ = stage_losses([logits, box, pts], batch, 'onet', loss_config(False, 'l2', teacher=(0.0, 2.0)), True)
+    off, _ = stage_losses([logits, box, pts], batch, 'onet', loss_config(False, 'l2', teacher=(0.0, 2.0, True)), True)
     assert abs(off.asscalar() - ref.asscalar()) < 1e-5  # weight 0: the plain loss
     for temp in (1.0, 2.0):
-        cfg = loss_config(False, 'l2', teacher=(1.0, temp))
+        cfg = loss_config(False, 'l2', teacher=(1.0, temp, True))
         total, parts = stage_losses([logits, box, pts], batch, 'onet', cfg, True)
         # numpy: T²·KL(q_T ‖ p_T) over all rows, squared box error on positives and parts, points on positives
         z = np.log(rows[:, 0]) - np.log(1 - rows[:, 0])

@@ -29,6 +29,7 @@ RECIPE_DIR = os.path.join(REPO_ROOT, 'scripts', 'recipes', 'train')
 
 # which nets a flag applies to (an entry point shows the flags of the nets it trains)
 ALL, LANDMARK, LNET = ('pnet', 'rnet', 'onet', 'lnet'), ('onet', 'lnet'), ('lnet',)
+DETECTION = ('pnet', 'rnet', 'onet')
 
 
 def _field(default, doc, kinds=ALL, **accepted):
@@ -74,14 +75,14 @@ class StageRecipe:
                                      'the same either way', ALL, low=0, below=1)
     teacher: str = _field('', "distillation: soft targets from a teacher net for every sample — 'caffe' (the "
                               "original MTCNN's net of the stage, MIT), 'caffe:<folder>' or '<checkpoint prefix>:<epoch>'; "
-                              "empty: none (see core/train/teacher.py)", kinds=('pnet', 'rnet', 'onet'))
+                              "empty: none (see core/train/teacher.py)", kinds=DETECTION)
     teacher_weight: float = _field(0.5, "distillation: the teacher's share of the classification and box losses "
-                                        '(1 - weight: the hard labels)', kinds=('pnet', 'rnet', 'onet'), low=0, high=1)
+                                        '(1 - weight: the hard labels)', kinds=DETECTION, low=0, high=1)
     teacher_box: bool = _field(False, "distillation: also learn the teacher's box offsets (and an Onet head its "
                                       'points); off: its face probability only, boxes from the hard targets (the '
-                                      "dev split's choice for the Pnet)", kinds=('pnet', 'rnet', 'onet'))
+                                      "dev split's choice for the Pnet)", kinds=DETECTION)
     teacher_temperature: float = _field(1.0, 'distillation: softmax temperature of teacher and student (the loss '
-                                             'is scaled by its square)', kinds=('pnet', 'rnet', 'onet'), above=0)
+                                             'is scaled by its square)', kinds=DETECTION, above=0)
     basenum: typing.Optional[int] = _field(None, 'Lnet width (16/32/64/128; none: the variant\'s own, 32)', LNET, low=1)
     with_landmark: bool = _field(False, 'also train the 5-point head on landmark samples (label -2)', kinds=('onet',))
     landmark_loss: str = _field('l2', "landmark regression: squared error (the original's), absolute error or "

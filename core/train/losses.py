@@ -15,13 +15,13 @@ network's cached graph (one call per step instead of ~60 Python-dispatched opera
 are made on device with a double argsort (rank of each sample), so nothing goes back to the host;
 a batch without samples for a task contributes exactly 0 (never NaN).
 
-Distillation (``cfg.teacher = (weight a, temperature T)`` and a ``teacher`` input, see
+Distillation (``cfg.teacher = (weight a, temperature T, with boxes)`` and a ``teacher`` input, see
 :mod:`core.train.teacher`): classification becomes ``(1 − a)·hard + a·T²·KL(q_T ‖ p_T)`` over every sample
 the teacher scored — parts and negatives included, which the hard loss ignores or calls plain
 non-faces — with ``q_T``, ``p_T`` the teacher's and the student's two-class softmax at temperature T;
 boxes become ``(1 − a)·hard + a·`` the same squared error against the teacher's offsets (positives and
 parts) and an Onet with a landmark head also learns the teacher's points on positives, ``a·`` its squared
-error (landmark weight), unless ``cfg.teacher[2]`` (with boxes) is false. The defaults
+error (landmark weight) when ``with boxes``. The defaults
 reproduce the original HEAD's gradient scales (bbox 4(b − t)/K, 5-point landmarks 4(l − t)/K,
 106-point 2(l − t)/K) but with a true cross-entropy for classification.
 """
@@ -133,7 +133,7 @@ def stage_losses(outputs, batch, kind, cfg, with_landmark, F=nd, n_coords=None):
         distil = teacher_losses(outputs, batch, cfg, with_landmark, F)
         parts['teacher'] = distil['cls']
         cls = (1 - a) * cls + a * distil['cls'][0]
-        if len(cfg.teacher) < 3 or cfg.teacher[2]:  # (weight, temperature, with boxes)
+        if cfg.teacher[2]:  # with boxes
             box = (1 - a) * box + a * distil['bbox']
             if distil['landmark'] is not None:
                 box = box + a * distil['landmark']

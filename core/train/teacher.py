@@ -22,6 +22,7 @@ import numpy as np
 
 from core.common.errors import SettingError
 from core.common.fileio import atomic_write, load_json, save_json
+from core.recipes.training_recipe import DETECTION
 
 from .augment import normalise_batch
 
@@ -51,7 +52,7 @@ class Teacher:
 
 def open_teacher(spec, kind):
     """The :class:`Teacher` of a recipe's ``teacher`` text for a student of ``kind``."""
-    if kind not in ('pnet', 'rnet', 'onet'):
+    if kind not in DETECTION:
         raise SettingError('teacher: distillation is for Pnets, Rnets and Onets, not a %s' % kind)
     if spec == 'caffe' or spec.startswith('caffe:'):
         from core.runtime.caffe_model import CAFFE_NETS, caffe_files, caffe_stage

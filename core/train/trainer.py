@@ -237,7 +237,7 @@ def make_block(sym, arg, aux, ctx):
 def loss_config(ohem, landmark_loss, wing=None, teacher=None):
     """The loss settings of config.py with OHEM switched on or off and the landmark loss (with
     ``'wing'``, its (w, ε): the recipe's ``wing``) chosen for this run only; ``teacher``: distillation's
-    (weight, temperature[, with boxes]), or None."""
+    (weight, temperature, with boxes), or None."""
     cfg = EasyDict(CFG)
     cfg.teacher = tuple(teacher) if teacher else None
     if not ohem:
@@ -288,11 +288,11 @@ class LossGraph(mx.gluon.HybridBlock):
         return res[0], list(res[1:1 + n_outs]), parts
 
 
-def _to_nd(batch, ctx):
+def _to_nd(batch, ctx, keys=LossGraph.KEYS):
     n = len(batch['data'])
     out = {k: mx.nd.array(v, ctx=ctx) for k, v in batch.items()}
     widths = {'landmark_target': 10, 'bbox_target': 4, 'teacher': TEACHER_WIDTH}
-    for k in LossGraph.KEYS + ('teacher',):  # every graph input must exist (no teacher row: all zeros)
+    for k in keys:  # every input of the graph (``keys``) must exist (no teacher rows: all zeros)
         if k not in out:
             out[k] = mx.nd.zeros((n, widths[k]) if k in widths else (n,), ctx=ctx)
     return out
@@ -345,7 +345,7 @@ def train_step(graph, trainer, batch, ctxs, micro=0):
     chunks = [(c, ctx) for shard, ctx in zip(shards, ctxs) for c in _chunks(shard, micro)]
     results = []
     for chunk, ctx in chunks:
-        nb = _to_nd(chunk, ctx)
+        nb = _to_nd(chunk, ctx, graph.keys)
         with mx.autograd.record():
             loss, outs, parts = graph.run(nb)
         loss.backward()
@@ -417,7 +417,7 @@ def validate(graph, loader, ctx, micro=0, mean_shape=None):
     metrics = StageMetrics(graph.kind, graph.with_landmark, mean_shape)
     for batch in loader.batches(0):
         for chunk in _chunks(batch, micro):
-            _, outs, parts = graph.run(_to_nd(chunk, ctx))
+            _, outs, parts = graph.run(_to_nd(chunk, ctx, graph.keys))
             np_outs, np_parts = _numpy(outs, parts)
             metrics.update(np_outs, chunk, np_parts)
     return metrics.get()
