@@ -59,13 +59,14 @@ def network_info(name):
     return info
 
 
-def get_symbol(name, mode='test', with_landmark=False, basenum=None, fixed_head=False):
+def get_symbol(name, mode='test', with_landmark=False, basenum=None, fixed_head=False, train_prelu=None):
     """Build network ``name`` (see :func:`list_networks`).
 
     ``with_landmark`` adds the 5-point head to an Onet; ``basenum`` (16/32/64/128) sets the
     width of Lnet/Lnet106 variants (default 32, as in the original). ``fixed_head``: the landmark
     output's BatchNorm uses its stored statistics in training too (an affine layer whose values
-    the trainer sets and freezes; the test graph is the same either way).
+    the trainer sets and freezes; the test graph is the same either way). ``train_prelu``: how a
+    training graph computes its PReLUs (:func:`symbols.builder.build`).
     """
     info = network_info(name)
     if with_landmark and info['kind'] != 'onet':
@@ -73,4 +74,4 @@ def get_symbol(name, mode='test', with_landmark=False, basenum=None, fixed_head=
     if basenum is not None and not info['basenum']:
         raise NetworkError('basenum applies to Lnet/Lnet106 variants only, not %s' % name)
     return build(NETWORKS[info['name']], mode=mode, with_landmark=with_landmark, basenum=basenum,
-                 fixed_head=fixed_head)
+                 fixed_head=fixed_head, train_prelu=train_prelu)

@@ -20,7 +20,7 @@ def _bn_name(layer):
     return 'bn' + layer[len('conv'):]
 
 
-def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0, decomposed=False):
+def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0, form=None):
     """Stack the rows of a trunk table; returns (symbol, channels).
 
     ``no_bias`` is a bool or ``'after_conv1'`` (the Onet-with-landmark trunk keeps conv1's bias).
@@ -44,7 +44,7 @@ def build_trunk(data, trunk, bn=False, no_bias=False, sep_act='', scale=1.0, dec
             x = conv(x, name, ch, row[1], row[2], pad, no_bias=nb)
         if bn:
             x = batchnorm(x, _bn_name(name))
-        x = prelu(x, _act_name(name, sep_act), ch, decomposed)
+        x = prelu(x, _act_name(name, sep_act), ch, form)
     return x, ch
 
 
@@ -64,13 +64,13 @@ def landmark_head(kind, with_landmark=False):
     return None
 
 
-def _residual_trunk(data, cfg, decomposed=False):
+def _residual_trunk(data, cfg, form=None):
     """Residual L106 family."""
     d, size = cfg['d'], cfg['size']
 
     def dresidual(x, prefix, out, stride):
-        x = conv_bn_prelu(x, prefix + '_conv_sep', out, 1, decomposed=decomposed)
-        x = conv_bn_prelu(x, prefix + '_conv_dw', out, 3, stride, 1, num_group=out, decomposed=decomposed)
+        x = conv_bn_prelu(x, prefix + '_conv_sep', out, 1, form=form)
+        x = conv_bn_prelu(x, prefix + '_conv_dw', out, 3, stride, 1, num_group=out, form=form)
         return conv_bn_prelu(x, prefix + '_conv_proj', out, 1, act=False)
 
     def residual(x, prefix, n, ch):
@@ -78,7 +78,7 @@ def _residual_trunk(data, cfg, decomposed=False):
             x = dresidual(x, '%s_block%d' % (prefix, i), ch, 1) + x
         return x
 
-    x = conv_bn_prelu(data, 'conv1', d, 3, 2, 1, decomposed=decomposed)
+    x = conv_bn_prelu(data, 'conv1', d, 3, 2, 1, form=form)
     b2, b3, b4, b5 = cfg['blocks']
     x = residual(x, 'res2', b2, d)
     x = dresidual(x, 'dconv23', 2 * d, 2)
@@ -87,32 +87,37 @@ def _residual_trunk(data, cfg, decomposed=False):
     x = residual(x, 'res4', b4, 4 * d)
     x = dresidual(x, 'dconv45', 8 * d, 2)
     x = residual(x, 'res5', b5, 8 * d)
-    x = conv_bn_prelu(x, 'conv6', 8 * d, size // 16, decomposed=decomposed)
-    x = conv_bn_prelu(x, 'fc1', cfg['fc'][0] * d, 1, decomposed=decomposed)
-    return conv_bn_prelu(x, 'fc2', cfg['fc'][1] * d, 1, decomposed=decomposed)
+    x = conv_bn_prelu(x, 'conv6', 8 * d, size // 16, form=form)
+    x = conv_bn_prelu(x, 'fc1', cfg['fc'][0] * d, 1, form=form)
+    return conv_bn_prelu(x, 'fc2', cfg['fc'][1] * d, 1, form=form)
 
 
-def build(spec, mode='test', with_landmark=False, basenum=None, fixed_head=False):
+def build(spec, mode='test', with_landmark=False, basenum=None, fixed_head=False, train_prelu=None):
     """Build a network.
 
     ``mode='test'``: inference outputs — ``cls_prob`` (softmax over axis 1) and bbox for
     P/R/O nets, plus landmarks for Onet with ``with_landmark``; landmarks for L nets.
     ``mode='train'``: the raw heads (classification logits instead of probabilities,
-    flattened to N×C) for the loss functions in ``core``.
+    flattened to N×C) for the loss functions in ``core``, with the PReLUs in the form ``train_prelu``
+    (:data:`symbols.layers.TRAIN_PRELU`; default: ``'fused'`` once its operator is loaded, else
+    ``'decomposed'``).
     """
     if mode not in ('train', 'test'):
         raise ValueError("mode must be 'train' or 'test', got %r" % (mode,))
+    form = None
+    if mode == 'train':
+        form = train_prelu or ('fused' if hasattr(mx.sym, 'mtcnn_prelu') else 'decomposed')
     data = mx.sym.Variable('data')
     kind = spec['kind']
     if 'residual' in spec:
-        x = _residual_trunk(data, spec['residual'], decomposed=mode == 'train')
+        x = _residual_trunk(data, spec['residual'], form=form)
     else:
         trunk, bn, no_bias = spec['trunk'], spec['bn'], spec['no_bias']
         if kind == 'onet' and with_landmark:
             trunk, bn, no_bias = ONET_LANDMARK_TRUNK, True, 'after_conv1'
         scale = (basenum or spec['basenum']) / 32.0 if spec.get('basenum') else 1.0
         x, _ = build_trunk(data, trunk, bn=bn, no_bias=no_bias, sep_act=spec['sep_act'],
-                           scale=scale, decomposed=mode == 'train')
+                           scale=scale, form=form)
     if kind == 'lnet':
         pts = _head(x, kind, 3, 2 * spec['n_points'], fixed_head)
         return mx.sym.Group([pts])

@@ -17,19 +17,25 @@ def batchnorm(data, name, use_global_stats=False):
     return mx.sym.BatchNorm(data=data, name=name, fix_gamma=False, momentum=BN_MOMENTUM, eps=BN_EPS, **extra)
 
 
-def prelu(data, name, channels=None, decomposed=False):
+TRAIN_PRELU = ('fused', 'decomposed')
+
+
+def prelu(data, name, channels=None, form=None):
     """Per-channel PReLU with slope parameter ``<name>_gamma``.
 
-    ``decomposed``: ``x + (γ − 1)·min(x, 0)`` with the same parameter, used for training because
-    MXNet 1.9's CPU ``LeakyReLU(prelu)`` backward is ~10× slower than the whole rest of a Pnet
-    step (three elementwise passes; 25 % faster than ``relu(x) + γ·min(x, 0)``). Inference graphs
-    keep ``LeakyReLU`` (what ONNX/ZQCNN exporters and the original expect). When the extension operator
-    ``mtcnn_prelu`` is loaded (``core.train.fused_ops``), training graphs use it instead: one pass each way.
+    ``form=None``: ``LeakyReLU(prelu)``, what inference graphs, the exporters and the original use. Training
+    graphs compute the same function another way, because MXNet 1.9's CPU ``LeakyReLU(prelu)`` backward is
+    ~10x slower than the whole rest of a Pnet step and oneDNN has no per-channel PReLU:
+
+    - ``'fused'``: the one-pass CPU extension operator ``mtcnn_prelu`` (``core.train.fused_ops``);
+    - ``'decomposed'``: ``x + (γ − 1)·min(x, 0)``, three elementwise passes each way (any device).
     """
-    if not decomposed:
+    if form is None:
         return mx.sym.LeakyReLU(data=data, act_type='prelu', name=name)
+    if form not in TRAIN_PRELU:
+        raise ValueError('PReLU form must be one of %s, got %r' % (', '.join(TRAIN_PRELU), form))
     gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
-    if hasattr(mx.sym, 'mtcnn_prelu'):  # the one-pass training operator (core/train/fused_ops.py) is loaded
+    if form == 'fused':
         # an extension operator always overwrites its outputs, so γ's gradient reaches it through an identity,
         # whose backward adds where γ accumulates (micro-batches: grad_req 'add')
         return mx.sym.mtcnn_prelu(data, mx.sym.identity(gamma, name=name + '_gamma_in'), name=name)
@@ -66,8 +72,8 @@ def softmax_channel(data, name='cls_prob'):
     return mx.sym.softmax(data=data, axis=1, name=name)
 
 
-def conv_bn_prelu(data, prefix, num_filter, kernel, stride=1, pad=0, num_group=1, act=True, decomposed=False):
+def conv_bn_prelu(data, prefix, num_filter, kernel, stride=1, pad=0, num_group=1, act=True, form=None):
     """Residual-family unit: conv (no bias) + BN [+ PReLU], named ``<prefix>_conv2d`` etc."""
     x = conv(data, prefix + '_conv2d', num_filter, kernel, stride, pad, num_group, no_bias=True)
     x = batchnorm(x, prefix + '_batchnorm')
-    return prelu(x, prefix + '_relu', num_filter, decomposed) if act else x
+    return prelu(x, prefix + '_relu', num_filter, form) if act else x

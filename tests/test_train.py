@@ -477,6 +477,28 @@ def test_micro_batches_with_either_prelu_step_like_the_decomposition(fused, monk
         np.testing.assert_allclose(weights[0][k], weights[1][k], rtol=1e-3, atol=1e-4, err_msg=k)
 
 
+def test_gpu_training_graphs_use_the_decomposition():
+    """``mtcnn_prelu`` is a CPU operator: a run on GPUs builds its training graph with the decomposition even
+    where the operator is loaded, and the two forms are one function of the same parameters."""
+    from core.train import fused_ops
+    assert fused_ops.training_prelu(gpu=True) == 'decomposed'
+    loaded = fused_ops.load()
+    assert fused_ops.training_prelu(gpu=False) == ('fused' if loaded else 'decomposed')
+    gpu = symbols.get_symbol('Onet_v1', 'train', train_prelu='decomposed')
+    assert 'mtcnn_prelu' not in gpu.tojson()
+    with pytest.raises(ValueError, match='PReLU form'):
+        symbols.get_symbol('Onet_v1', 'train', train_prelu='prelu')
+    if not loaded:
+        return
+    cpu = symbols.get_symbol('Onet_v1', 'train', train_prelu='fused')
+    assert cpu.list_arguments() == gpu.list_arguments()
+    x = nd.array(np.random.RandomState(0).uniform(-1, 1, (4, 3, 48, 48)))
+    arg, aux = init_params(cpu, (1, 3, 48, 48), seed=0, prelu_init=0.25)
+    outs = [make_block(sym, arg, aux, [mx.cpu()])(x) for sym in (cpu, gpu)]
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-5)
+
+
 def _losses(prefix):
     import csv
     return [float(r['loss']) for r in csv.DictReader(open(prefix + '-metrics.csv')) if r['phase'] == 'train']

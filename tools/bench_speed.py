@@ -11,7 +11,9 @@ run turn about, round after round, on the same data, and each ratio is taken wit
   one-convolution rate (MXNet, a 3x3 conv of 32 -> 32 channels at 48x48, forward and backward);
 - mining images/s of ``gen_hard_example.py`` P->R (``--test_mode rnet``) and P+R->O (``onet``) on the
   first ``--images`` training images, ONNX backend, the default workers: whole runs, start-up
-  included; the two versions' mined files are compared byte for byte.
+  included; the two versions' mined files are compared byte for byte;
+- with ``--ceiling``, each training stage a third time, this checkout with every training PReLU replaced by a
+  ReLU (``tools/relu_ceiling.py``): the fastest any PReLU could train in MXNet 1.9 here, as a ratio to old.
 
 Data (WIDER FACE train images of ``--wider_root``; samples, lists) is built once into ``--work``
 (default: a temporary folder, removed at the end). The old commit is checked out with ``git
@@ -83,7 +85,8 @@ def train_speed(repo, stage, image_set, work, tag, log):
     script, _, network, batch = STAGES[stage]
     prefix = os.path.join(work, 'runs', tag, stage.lower())
     shutil.rmtree(os.path.dirname(prefix), ignore_errors=True)
-    _, out = sh([sys.executable, script, '--network', network, '--image_set', image_set, '--prefix', prefix,
+    wrap = [os.path.join('tools', 'relu_ceiling.py')] if tag == 'ceiling' else []
+    _, out = sh([sys.executable] + wrap + [script, '--network', network, '--image_set', image_set, '--prefix', prefix,
                  '--end_epoch', '1', '--batch_size', str(batch), '--frequent', '10', '--no_flip', '--quiet',
                  '--lr', '0.01'], repo, log)
     speeds = [float(v) for v in SPEED.findall(out)]
@@ -144,6 +147,32 @@ def _checkout(old, where):
     sh(['git', 'worktree', 'add', '--detach', where, old], REPO_ROOT)
 
 
+def run_rounds(args, stages, repos, anno, lists, work, log):
+    """Every stage, old and new turn about (and the ReLU bound with ``--ceiling``), ``args.rounds`` times;
+    returns ({stage: {'old': [...], 'new': [...]}}, {stage: [ReLU samples/s]})."""
+    results = {s: {'old': [], 'new': []} for s in stages}
+    ceiling = {s: [] for s in stages if s in STAGES and args.ceiling}
+    for r in range(args.rounds):
+        order = ['old', 'new'] if r % 2 == 0 else ['new', 'old']
+        for s in stages:
+            mined = {}
+            for tag in order:
+                if s in STAGES:
+                    v = train_speed(repos[tag], s, lists[s], work, tag, log)
+                else:
+                    v, mined[tag] = mine_speed(repos[tag], s, anno, args.images, args.models, work, tag, log)
+                results[s][tag].append(v)
+                print('round %d %-6s %-3s %9.1f %s' % (r + 1, s, tag, v, 'samples/s' if s in STAGES else 'images/s'),
+                      flush=True)
+            if s in ceiling:
+                ceiling[s].append(train_speed(REPO_ROOT, s, lists[s], work, 'ceiling', log))
+                print('round %d %-6s ReLU %8.1f samples/s (upper bound)' % (r + 1, s, ceiling[s][-1]), flush=True)
+            if mined and not same_files(mined['old'], mined['new']):
+                raise RuntimeError('%s: the two versions mined different files (%s, %s)' % (s, mined['old'],
+                                                                                          mined['new']))
+    return results, ceiling
+
+
 def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--old', required=True, help='the commit to compare with (e.g. f455874, before the speed work)')
@@ -154,6 +183,8 @@ def main(argv=None):
     ap.add_argument('--wider_root', default=None, help='WIDER FACE root (default: <shared>/data/widerface)')
     ap.add_argument('--models', default=os.path.join(REPO_ROOT, 'model', 'default'), help='models mining uses')
     ap.add_argument('--work', default=None, help='keep data and logs in this folder (default: temporary)')
+    ap.add_argument('--ceiling', action='store_true', help='also train each stage with ReLU in place of PReLU '
+                                                            '(an upper bound)')
     args = ap.parse_args(argv)
     wider = args.wider_root or os.path.join(config.shared, 'data', 'widerface')
     if not os.path.isdir(os.path.join(wider, 'WIDER_train')):
@@ -170,24 +201,8 @@ def main(argv=None):
     try:
         _checkout(args.old, old_tree)
         anno, lists = build_data(work, wider, args.images, args.steps)
-        repos = {'old': old_tree, 'new': REPO_ROOT}
-        results = {s: {'old': [], 'new': []} for s in stages}
-        for r in range(args.rounds):
-            order = ['old', 'new'] if r % 2 == 0 else ['new', 'old']
-            for s in stages:
-                mined = {}
-                for tag in order:
-                    if s in STAGES:
-                        v = train_speed(repos[tag], s, lists[s], work, tag, log)
-                    else:
-                        v, mined[tag] = mine_speed(repos[tag], s, anno, args.images, args.models, work, tag, log)
-                    results[s][tag].append(v)
-                    print('round %d %-6s %-3s %9.1f %s' % (r + 1, s, tag, v, 'samples/s' if s in STAGES else 'images/s'),
-                          flush=True)
-                if mined and not same_files(mined['old'], mined['new']):
-                    raise RuntimeError('%s: the two versions mined different files (%s, %s)' % (s, mined['old'],
-                                                                                              mined['new']))
-        report(results, conv_rate())
+        results, ceiling = run_rounds(args, stages, {'old': old_tree, 'new': REPO_ROOT}, anno, lists, work, log)
+        report(results, conv_rate(), ceiling)
     finally:
         subprocess.run(['git', 'worktree', 'remove', '--force', old_tree], cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
@@ -197,7 +212,7 @@ def main(argv=None):
     return 0
 
 
-def report(results, conv):
+def report(results, conv, ceiling=None):
     print('one 3x3 conv, forward+backward: %.1f GMAC/s' % conv)
     print('%-7s %10s %10s %7s %9s %9s %7s' % ('', 'old', 'new', 'ratio', 'GMAC/s', 'share', 'rounds'))
     for s, r in results.items():
@@ -209,9 +224,15 @@ def report(results, conv):
             rate, share = '%.1f' % g, '%.0f %%' % (100 * g / conv)
         print('%-7s %10.1f %10.1f %6.2fx %9s %9s %7s' % (s, old, new, statistics.median(ratios), rate, share,
                                                         ' '.join('%.2f' % x for x in ratios)))
+    for s, c in (ceiling or {}).items():
+        print('%-7s ReLU in place of PReLU (upper bound): %.1f samples/s, %.2fx old (rounds %s)' % (
+            s, statistics.median(c), statistics.median([v / o for o, v in zip(results[s]['old'], c)]),
+            ' '.join('%.2f' % (v / o) for o, v in zip(results[s]['old'], c))))
     for s, r in results.items():
         key = s.replace('->', '_to_').replace('+', '').lower()
         print('%s_ratio=%.2f' % (key, statistics.median([n / o for o, n in zip(r['old'], r['new'])])))
+    for s, c in (ceiling or {}).items():
+        print('%s_relu_ceiling_ratio=%.2f' % (s.lower(), statistics.median([v / o for o, v in zip(results[s]['old'], c)])))
 
 
 if __name__ == '__main__':

@@ -11,6 +11,9 @@ The library is built with the C++ compiler (``CXX``, default ``g++``) into ``bui
 (``MTCNN_BUILD`` moves it), once per CPU, source and MXNet version, atomically (:mod:`core.common.native`).
 Without a compiler, or with ``MTCNN_FUSED_PRELU=0``, training runs the decomposition, slower and otherwise
 the same.
+
+:func:`training_prelu` picks a run's form (``symbols.layers.prelu``): the operator on CPUs where it loads,
+else (GPUs: ``mtcnn_prelu`` has no GPU kernel) the decomposition.
 """
 import logging
 import os
@@ -44,3 +47,9 @@ def load():
                         str(exc).strip().splitlines()[-1][:200])
     _STATE['loaded'] = ok
     return ok
+
+
+def training_prelu(gpu=False):
+    """The PReLU form of this run's training graph: ``'fused'`` on CPUs where the operator loads, else
+    ``'decomposed'``."""
+    return 'fused' if not gpu and load() else 'decomposed'

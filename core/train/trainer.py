@@ -144,15 +144,15 @@ def build_model(s, stats=None):
     under it starts ÷10 (as the original's ``fc*`` layers do), so the net starts near the mean shape
     rather than at ±1 standard deviation of noise (measured: 15.7 % against 11.9 % dev NME after
     one epoch). The inference graph is the original's."""
-    fused_ops.load()  # the one-pass PReLU for the training graph, where it builds
     info = s.info()
+    form = fused_ops.training_prelu(gpu=bool(s.run.gpus))
     with_landmark = bool(s.recipe.with_landmark) and info['kind'] == 'onet'
     names = landmark_head(info['kind'], with_landmark) if s.recipe.target_norm else None
     head = names[1] if names else None
     if s.recipe.target_norm and head is None:
         raise SettingError('target_norm applies to landmark outputs (an Lnet, or an Onet with --with_landmark)')
     train_sym = symbols.get_symbol(s.recipe.network, 'train', with_landmark=with_landmark, basenum=s.recipe.basenum,
-                                   fixed_head=head is not None)
+                                   fixed_head=head is not None, train_prelu=form)
     if s.recipe.bn_momentum != BN_MOMENTUM:
         train_sym = with_bn_momentum(train_sym, s.recipe.bn_momentum)
     test_sym = symbols.get_symbol(s.recipe.network, 'test', with_landmark=with_landmark, basenum=s.recipe.basenum)
@@ -454,8 +454,8 @@ def describe(s, info, n_samples, micro):
                              ('gaussian noise', 'enable_gaussian_noise')) if getattr(s.recipe, k)]
     return ['%s (%s, %dx%d) on %s: %d samples per epoch' % (s.recipe.network, info['kind'], info['size'], info['size'],
                                                              s.recipe.image_set, n_samples),
-            '%s; %d loader workers; one-pass PReLU %s' % (threads.describe(), s.run.workers,
-                                                         'on' if fused_ops.load() else 'off'),
+            '%s; %d loader workers; training PReLU: %s' % (threads.describe(), s.run.workers,
+                                                          fused_ops.training_prelu(bool(s.run.gpus))),
             'epochs %d..%d, batch %d%s, %s, %s %g, weight decay %g (weights and gammas)'
             % (s.begin_epoch + 1, s.phase.end_epoch, s.phase.batch_size, ' in chunks of %d' % micro if micro else '',
                schedule, 'SGD momentum' if s.phase.optimizer == 'sgd' else 'Adam beta1', optim.MOMENTUM, s.phase.wd),
