@@ -166,3 +166,29 @@ def test_box_evaluations_leave_the_landmark_nets_out():
     assert with_points.lnet is not None and with_points.lnet_flip  # the default models' Lnet, mirrored
     assert boxes_only.lnet is None and boxes_only.lnet106 is None
     assert boxes_only.thresh == with_points.thresh and boxes_only.onet_passes == with_points.onet_passes == 2
+
+
+def test_the_points_are_measured_on_the_card_they_are_written_to(tmp_path, monkeypatch):
+    """``--write CARD`` measures that card's cascade (never silently model/default's), ``--card`` names it
+    explicitly, and a ``--card`` that is not the written one is refused."""
+    import shutil
+    from conftest import REPO
+    from core.common.errors import SettingError
+    from tools import operating_points as op
+    other = tmp_path / 'other'
+    shutil.copytree(REPO + '/model/default', other)
+    anno = tmp_path / 'anno.txt'
+    anno.write_text('images/1--Event/1_Event_1.jpg 10 10 60 60\n')
+    measured = []
+
+    def fake_measure(card, grid, onet, gt, images, out, threads, label='dev', tta=None):
+        measured.append(card.path)
+        return [_row([0.2, 0.3, 0.5], 0.8, 0.96, 0.7, 0.1)]
+
+    monkeypatch.setattr(op, 'measure', fake_measure)
+    common = ['--gt_anno', str(anno), '--tta', 'none', '--max_time_ratio', '0', '--out', str(tmp_path / 'op')]
+    assert op.main(common + ['--write', str(other / 'models.json')]) == 0
+    assert measured == [str(other / 'models.json')]
+    assert json.loads((other / 'models.json').read_text())['points']['default']['thresh'] == [0.2, 0.3, 0.5]
+    with pytest.raises(SettingError, match='its own card'):
+        op.main(common + ['--card', REPO + '/model/default', '--write', str(other / 'models.json')])

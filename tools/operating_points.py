@@ -144,11 +144,16 @@ def main(argv=None):
                     help="default point: at most this many times the shipped models' dev s/img (0: no limit)")
     ap.add_argument('--threads', type=cli.number(int, low=1), default=1)
     ap.add_argument('--out', default='runs/operating_points', help='prediction folders and points.json')
+    ap.add_argument('--card', default=None, help='the cascade to measure: a models.json or its folder (default: the '
+                    "card of --write, else model/default)")
     ap.add_argument('--write', default=None, metavar='MODELS_JSON', help='record the points in this model card')
     ap.add_argument('--rows', default=None, metavar='POINTS_JSON', help="choose from an earlier run's points.json "
                     '(its measured rows) instead of detecting again, e.g. with another --min_precision')
     args = ap.parse_args(argv)
-    card = default_card()
+    if args.card and args.write and os.path.abspath(default_card(card=args.card).path) != os.path.abspath(args.write):
+        raise SettingError('--card %s and --write %s: the points of one cascade go in its own card' % (args.card,
+                                                                                                      args.write))
+    card = default_card(card=args.card or args.write)
     grid = [tuple(cli.csv_list(g, float, 'threshold')) for g in args.grid.split(';') if g.strip()]
     if any(len(g) != 2 for g in grid):
         raise SettingError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
