@@ -82,6 +82,9 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
     assert json.load(open(out / 'models.json'))['val_ap']['easy'] == 0.9
     r = _run(args + ['--force'])
     assert r.returncode == 0 and 'WIDER val: easy=' in r.stdout, r.stderr
+    # the card says at which settings val was measured (the default point, until operating points are chosen)
+    assert json.load(open(out / 'models.json'))['val_point']['thresh'] == [0.4, 0.5, 0.6]
+    assert 'at thresholds 0.4 / 0.5 / 0.6, Onet one plain pass, evaluated once' in open(out / 'README.md').read()
     assert sorted(os.listdir(tmp_path)) == ['default', 'demo', 'run']  # no staging or backup folder left
     # a landmark net attached to the published cascade, mirrored crops averaged in unless --lnet_flip off
     m = random_model('Lnet_v2')

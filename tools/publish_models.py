@@ -93,6 +93,7 @@ def publish(run, out, thresh=None, lnet=None, note='', gt_dir=None, image_root=N
     aps = val_ap(staging, gt_dir, image_root)
     if aps:
         card['val_ap'] = {k: round(v, 4) for k, v in aps.items()}
+        card['val_point'] = point  # val_ap runs the accurate point, which is the default one until points are chosen
         save_json(os.path.join(staging, 'models.json'), card)
         before = (old or {}).get('val_ap')
         if before and not force and sum(aps.values()) < sum(before.values()):
@@ -139,6 +140,12 @@ def _thresh(t):
     return ' / '.join('%g' % v for v in t)
 
 
+def _onet(p):
+    passes = p.get('onet_passes', DEFAULTS.onet_passes)
+    return 'mirrored, %d passes' % passes if p.get('onet_flip') else \
+        ('%d passes' % passes if passes > 1 else 'one plain pass')
+
+
 def render_blocks(card):
     """{block name: markdown} of a card's JSON: its nets, its operating points, its WIDER val AP."""
     rows = ['| stage | network | checkpoint |', '|---|---|---|']
@@ -157,9 +164,7 @@ def render_blocks(card):
         p = card['points'].get(name)
         if not p:
             continue
-        passes = p.get('onet_passes', DEFAULTS.onet_passes)
-        onet = 'mirrored, %d passes' % passes if p.get('onet_flip') else \
-            ('%d passes' % passes if passes > 1 else 'one plain pass')
+        onet = _onet(p)
         cell = lambda k, f='%.4f': f % p[k] if p.get(k) is not None else ''  # noqa: E731
         pts.append('| `%s` | %s | %s | %s | %s | %s | %s |' % (name, _thresh(p['thresh']), onet, cell('dev_ap'),
                                                                 cell('precision'), cell('recall'),
@@ -173,10 +178,11 @@ def render_blocks(card):
                        ' at most %g× the shipped models\' %.3f s per image' % (sw['max_time_ratio'],
                                                                            sw['shipped_s_per_img'])
                        if sw.get('shipped_s_per_img') and sw.get('max_time_ratio') else '', sw['threads']))
-    val = card.get('val_ap')
-    val_text = ('WIDER val 5-event subset (394 images, min face %g) at the `accurate` point, evaluated once when the '
+    val, at = card.get('val_ap'), card.get('val_point')
+    where = 'thresholds %s, Onet %s' % (_thresh(at['thresh']), _onet(at)) if at else 'the `accurate` point'
+    val_text = ('WIDER val 5-event subset (394 images, min face %g) at %s, evaluated once when the '
                 'cascade was published: easy **%.3f**, medium **%.3f**, hard **%.3f**.'
-                % (card['min_face'], val['easy'], val['medium'], val['hard'])) if val else \
+                % (card['min_face'], where, val['easy'], val['medium'], val['hard'])) if val else \
         'Not evaluated on WIDER val (the data was not available when it was published).'
     return {'models': models, 'points': '\n'.join(pts), 'val': val_text}
 

@@ -107,6 +107,7 @@ class CardFields:
     note: str = field('', 'where the models come from')
     recipe: str = field('', 'the pipeline recipe that trained them, relative to the repository')
     val_ap: typing.Optional[dict] = None
+    val_point: typing.Optional[PointRecord] = None  # the settings val_ap was measured at (older cards: accurate)
     lnet: typing.Optional[LnetRecord] = None
     points: typing.Optional[dict] = None
     sweep: typing.Optional[Sweep] = None
@@ -154,6 +155,7 @@ def read_card(path):
 def card_from_json(data, path):
     """The :class:`ModelCard` of a card's JSON object (``path``: where it is, or will be, written)."""
     nested = {'val_ap': _val_ap, 'points': _points,
+              'val_point': lambda v, w: None if v is None else build(PointRecord, v, w),
               'lnet': lambda v, w: None if v is None else build(LnetRecord, v, w),
               'sweep': lambda v, w: build(Sweep, v, w)}
     c = build(CardFields, data, path, nested=nested)
