@@ -17,7 +17,8 @@ from conftest import REPO, SHARED
 
 README = os.path.join(REPO, 'README.md')
 CARD = os.path.join(REPO, 'model', 'default')
-DOCS = [README, os.path.join(CARD, 'README.md')] + sorted(glob.glob(os.path.join(REPO, 'docs', '*.md')))
+CARDS = [CARD, os.path.join(REPO, 'model', 'distill')]  # the default cascade, then the second card entries
+DOCS = [README] + [os.path.join(c, 'README.md') for c in CARDS] + sorted(glob.glob(os.path.join(REPO, 'docs', '*.md')))
 README_BUDGET = 25_000  # bytes
 LONG = os.environ.get('MTCNN_LONG') == '1'
 
@@ -122,8 +123,9 @@ def test_the_readme_is_a_guide():
         assert not inline, '%s: commands in prose, fence them: %s' % (os.path.relpath(path, REPO), inline[:3])
 
 
-def test_the_model_card_says_what_models_json_says():
+@pytest.mark.parametrize('folder', CARDS, ids=os.path.basename)
+def test_the_model_card_says_what_models_json_says(folder):
     from tools.publish_models import stale_blocks
-    assert stale_blocks(CARD) == []
-    card = open(os.path.join(CARD, 'README.md')).read()
+    assert stale_blocks(folder) == []
+    card = open(os.path.join(folder, 'README.md')).read()
     assert card.count('<!-- card:') == 3  # nets, operating points, WIDER val
