@@ -129,8 +129,31 @@ def exact(card, row, gt, images, out, threads):
     return dict(again, exact=True)
 
 
+def measured_card(card, write):
+    """The card whose cascade is measured: ``card``, else the one the points are written to, else the default;
+    ``card`` and ``write`` naming two cards is an error."""
+    from core.detect.cascade import default_card
+    if card and write and os.path.abspath(default_card(card=card).path) != os.path.abspath(write):
+        raise SettingError('--card %s and --write %s: the points of one cascade go in its own card' % (card, write))
+    return default_card(card=card or write)
+
+
+def record(path, points, sweep):
+    """Write ``points`` and ``sweep`` into the model card ``path`` (checked first) and its README's blocks."""
+    from core.recipes.cascade_settings import card_from_json
+    from tools.publish_models import write_readme
+    target = load_json(path, 'model card')
+    target.update(points=points, sweep=sweep)
+    card_from_json(target, path)  # only a valid card is written
+    save_json(path, target)
+    if os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(path)), 'README.md')):
+        write_readme(os.path.dirname(os.path.abspath(path)), target)  # the model card follows
+    print('%s: points recorded (default %s, accurate %s)' % (path, points['default']['thresh'],
+                                                             points['accurate']['thresh']))
+
+
 def main(argv=None):
-    from core.detect.cascade import DEFAULT_CARD, default_card
+    from core.detect.cascade import DEFAULT_CARD
     from core.evaluation import wider_eval as W
     from prepare_data.wider import read_anno
     ap = cli.parser(__doc__)
@@ -150,10 +173,7 @@ def main(argv=None):
     ap.add_argument('--rows', default=None, metavar='POINTS_JSON', help="choose from an earlier run's points.json "
                     '(its measured rows) instead of detecting again, e.g. with another --min_precision')
     args = ap.parse_args(argv)
-    if args.card and args.write and os.path.abspath(default_card(card=args.card).path) != os.path.abspath(args.write):
-        raise SettingError('--card %s and --write %s: the points of one cascade go in its own card' % (args.card,
-                                                                                                      args.write))
-    card = default_card(card=args.card or args.write)
+    card = measured_card(args.card, args.write)
     grid = [tuple(cli.csv_list(g, float, 'threshold')) for g in args.grid.split(';') if g.strip()]
     if any(len(g) != 2 for g in grid):
         raise SettingError('--grid takes Pnet,Rnet pairs separated by ";", got %r' % args.grid)
@@ -184,15 +204,7 @@ def main(argv=None):
                  '' if plain(x) else ' (Onet flip %s, passes %d)' % (x['onet_flip'], x['onet_passes']),
                  x['dev_ap'], x['precision'], x['recall'], x['s_per_img']))
     if args.write:
-        from core.recipes.cascade_settings import card_from_json
-        target = load_json(args.write, 'model card')
-        target.update(points=points, sweep=sweep)
-        card_from_json(target, args.write)  # only a valid card is written
-        save_json(args.write, target)
-        from tools.publish_models import write_readme
-        if os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(args.write)), 'README.md')):
-            write_readme(os.path.dirname(os.path.abspath(args.write)), target)  # the model card follows
-        print('%s: points recorded (default %s, accurate %s)' % (args.write, default['thresh'], accurate['thresh']))
+        record(args.write, points, sweep)
     elif os.path.abspath(DEFAULT_CARD) != os.path.abspath(args.out):
         print('(give --write %s to record them)' % os.path.relpath(DEFAULT_CARD))
     return 0
