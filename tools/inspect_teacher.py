@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cli  # noqa: E402
 from core.common.fileio import LANDMARK, NEGATIVE, PART, POSITIVE  # noqa: E402
+from core.recipes.training_recipe import DETECTION  # noqa: E402
 
 NAMES = ((POSITIVE, 'positives'), (PART, 'parts'), (NEGATIVE, 'negatives'), (LANDMARK, 'landmark crops'))
 
@@ -59,7 +60,7 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--image_set', required=True, help='a training list (packed or JPEG lines)')
     ap.add_argument('--size', type=cli.number(int, low=1), required=True, help='its sample size (20, 24, 48, ...)')
-    ap.add_argument('--kind', choices=('pnet', 'rnet', 'onet'), required=True, help='the stage it trains')
+    ap.add_argument('--kind', choices=DETECTION, required=True, help='the stage it trains')
     ap.add_argument('--teacher', default='caffe', help="'caffe', 'caffe:<folder>' or '<prefix>:<epoch>'")
     ap.add_argument('--limit', type=cli.positive_int('--limit'), default=20000,
                     help='positives and parts read for the box agreement')
