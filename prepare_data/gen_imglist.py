@@ -23,6 +23,12 @@ are drawn (extra faces that give no negatives, e.g. the 5-point landmark faces b
 ``prepare_data/landmark_boxes.py --anno_out`` then ``gen_data.py``); with ``--keep_ratio`` the
 negatives then grow with them, as far as their pools allow.
 
+``--hard_teacher SPEC --hard_teacher_share F``: a share F of the mined negatives kept are those the
+teacher ``SPEC`` (as a training recipe's ``teacher``: ``caffe`` or ``<prefix>:<epoch>``; the net of the
+list's stage, by ``--size``) finds most face-like, the rest drawn at random as without it; the teacher's
+face probability on the whole mined pool is computed once and cached beside it
+(``neg_hard.idx.teacher-<key>.npy``, resumable). Packed pools only.
+
 Packed pools give lines ``<class file>.rec#<record> <label code>`` (path relative to the list);
 jpg pools keep the original's lines (``<path> <label> [offsets]``).
 """
@@ -182,9 +188,11 @@ def _write_list(out_path, counts, parts, picks, list_dir):
 
 
 def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, with_landmark=False, seed=0, keep_ratio=False,
-             plus=False, size=None, classes=None, extra=()):
+             plus=False, size=None, classes=None, extra=(), hard_scores=None, hard_share=0.0):
     """Write the list; returns {class: (pool size, taken)}. ``extra``: sample folders whose positives and
-    parts join those pools (after the main folder's) before the counts are drawn."""
+    parts join those pools (after the main folder's) before the counts are drawn. ``hard_scores``
+    (:func:`teacher_pool_scores`) with ``hard_share`` > 0: that share of each mined-negative class is the
+    pool's most face-like by the teacher; the report then also says how many the teacher calls faces."""
     rng = np.random.RandomState(seed)
     list_dir = os.path.dirname(os.path.abspath(out_path))
     counts = {c: None for c in classes} if classes else class_counts(base_num, with_hard, with_landmark, plus, size)
@@ -196,10 +204,46 @@ def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, wit
     picks, report = {}, {}
     for cls, want in counts.items():  # the draws of the seeded generator, class by class as before
         n = sizes[cls]
+        ranked = hard_scores is not None and hard_share > 0 and cls.startswith('neg_hard') and want is not None
+        if ranked and n > want:
+            picks[cls], faces = ranked_pick(rng, hard_scores(folder, cls, n), want, hard_share)
+            report[cls] = (n, len(picks[cls]), faces)
+            continue
         picks[cls] = np.sort(draw(rng, n, want)) if want is not None and n > want else None
         report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
     _write_list(out_path, counts, parts, picks, list_dir)
     return report
+
+
+def stage_kind(size):
+    """The detection net a list of ``size`` px samples trains (its teacher's kind)."""
+    return {24: 'rnet', 48: 'onet'}.get(size, 'pnet')
+
+
+def teacher_pool_scores(spec, size, log=print):
+    """``scores(folder, cls, n)``: the face probability the teacher ``spec`` gives each of the ``n`` samples
+    of a packed class pool (cached beside the pool by :func:`core.train.teacher.teacher_targets`)."""
+    from core.train.batches import ListEntries
+    from core.train.teacher import teacher_targets
+
+    def scores(folder, cls, n):
+        if not os.path.isfile(os.path.join(folder, cls + '.idx')):
+            raise FormatError('%s: --hard_teacher ranks packed pools only (%s.rec/.idx), not %s.txt'
+                              % (folder, cls, cls))
+        entries = ListEntries([os.path.join(folder, cls + '.rec')], np.zeros(n, np.int32), np.arange(n),
+                              np.full(n, code_of(cls), np.int8))
+        rows = teacher_targets(entries, size, spec, stage_kind(size), os.path.join(folder, cls + '.idx'), log=log)
+        return rows[:, 0]
+    return scores
+
+
+def ranked_pick(rng, prob, want, share):
+    """Sorted indices of ``want`` of the pool: the ``share`` the teacher scores highest (``prob``, ties by
+    index), the rest at random among the others; and how many of them the teacher calls faces (>= 0.5)."""
+    top = np.argsort(-prob, kind='stable')[:int(round(share * want))]
+    rest = np.setdiff1d(np.arange(len(prob)), top)
+    pick = np.sort(np.concatenate([top, rest[draw(rng, len(rest), want - len(top))]]))
+    return pick, int((prob[pick] >= 0.5).sum())
 
 
 def list_name(size, base_num, with_hard, with_landmark, classes=None):
@@ -224,6 +268,10 @@ def main(argv=None):
     ap.add_argument('--seed', type=cli.number(int, low=0), default=0)
     ap.add_argument('--keep_ratio', action='store_true',
                     help='scale all class counts by the scarcest pool to keep the recipe proportions')
+    ap.add_argument('--hard_teacher', default=None, metavar='SPEC',
+                    help="rank the mined negatives by this teacher's face probability ('caffe' or <prefix>:<epoch>)")
+    ap.add_argument('--hard_teacher_share', type=cli.number(float, low=0, high=1), default=0.5,
+                    help='with --hard_teacher: the share of the kept mined negatives that are its most face-like')
     add_config_args(ap)
     args = ap.parse_args(argv)
     apply_config_args(args)
@@ -231,9 +279,14 @@ def main(argv=None):
     folder = os.path.join(args.samples or data_dir('samples'), str(args.size))
     out = args.out or data_dir('imglists', list_name(args.size, args.base_num, args.with_hard, args.with_landmark,
                                                      classes))
+    if args.hard_teacher is not None and not args.with_hard and not args.plus:
+        raise SettingError('--hard_teacher ranks mined negatives: it needs --with_hard')
+    scores = teacher_pool_scores(args.hard_teacher, args.size) if args.hard_teacher else None
     report = assemble(folder, out, args.base_num, args.with_hard, args.with_landmark, args.seed, args.keep_ratio,
-                      args.plus, args.size, classes, [os.path.join(r, str(args.size)) for r in args.extra])
-    print('%s: %s' % (out, ', '.join('%s %d of %d' % (c, t, p) for c, (p, t) in report.items())))
+                      args.plus, args.size, classes, [os.path.join(r, str(args.size)) for r in args.extra],
+                      scores, args.hard_teacher_share)
+    print('%s: %s' % (out, ', '.join('%s %d of %d%s' % (c, r[1], r[0], ' (%d of them faces to the teacher)' % r[2]
+                                                         if len(r) > 2 else '') for c, r in report.items())))
     return 0
 
 

@@ -374,6 +374,38 @@ def test_imglist_extra_roots_join_the_positive_and_part_pools(tmp_path):
     assert not (tmp_path / 'q.txt').exists()
 
 
+def test_imglist_hard_teacher_share_keeps_the_most_face_like_mined_negatives(tmp_path):
+    from prepare_data.gen_imglist import ranked_pick
+    folder = tmp_path / 'pools'
+    folder.mkdir()
+    sizes = {'pos': 30, 'part': 90, 'neg': 500, 'neg_hard': 5000}
+    codes = {'pos': 1, 'part': -1, 'neg': 0, 'neg_hard': 0}
+    for cls, n in sizes.items():
+        (folder / (cls + '.txt')).write_text(''.join('%s/%d.jpg %d\n' % (cls, i, codes[cls]) for i in range(n)))
+    asked = []
+
+    def scores(where, cls, n):  # the first mined negatives are the most face-like
+        asked.append((where, cls, n))
+        return 1 - np.arange(n) / float(n)
+
+    def lines(name, share):
+        rep = assemble(str(folder), str(tmp_path / name), with_hard=True, keep_ratio=True, seed=3,
+                       hard_scores=scores, hard_share=share)
+        return rep, (tmp_path / name).read_text().splitlines()
+    plain_rep, plain = lines('plain.txt', 0.0)
+    half_rep, half = lines('half.txt', 0.5)
+    assert asked == [(str(folder), 'neg_hard', 5000)]  # only the mined negatives are ranked, and only when asked
+    assert half[:-30] == plain[:-30]  # positives, parts and random negatives: the plain list's draws
+    hard = [int(ln.split('/')[1].split('.')[0]) for ln in half[-30:]]
+    assert len(set(hard)) == 30 and set(range(15)) <= set(hard)  # the 15 most face-like, 15 others at random
+    assert len([i for i in hard if i >= 15]) == 15 and half_rep['neg_hard'][:2] == (5000, 30)
+    assert half_rep['neg_hard'][2] == sum(1 for i in hard if i <= 2500)  # those the teacher calls faces
+    whole_rep, whole = lines('whole.txt', 1.0)
+    assert whole[-30:] == ['neg_hard/%d.jpg 0' % i for i in range(30)] and whole_rep['neg_hard'] == (5000, 30, 30)
+    pick, faces = ranked_pick(np.random.RandomState(0), np.array([0.1, 0.9, 0.2, 0.8, 0.5]), 3, 2 / 3.)
+    assert list(pick[:3]) != [] and {1, 3} <= set(pick) and len(pick) == 3 and faces >= 2
+
+
 def test_sample_generation_killed_at_any_moment_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL at several points of gen_data — including early in a resume, while the class files are
     being cut back — then a rerun: the packed files equal an uninterrupted run's, byte for byte."""

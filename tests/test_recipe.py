@@ -275,3 +275,23 @@ def test_the_pipeline_follows_the_training_recipe_files(tmp_path, monkeypatch):
     after = keys()
     assert after['p_train'] == before['p_train'] and after['r_hard'] == before['r_hard']
     assert after['r_train'] != before['r_train'] and after['o_train'] != before['o_train']
+
+
+def test_hard_teacher_share_ranks_a_taught_stage_s_mined_negatives(tmp_path):
+    from core.common.errors import SettingError
+    from core.recipes.pipeline_recipe import RECIPES, load_recipe, stages
+    distill = os.path.join(RECIPES, 'distill.json')
+
+    def argv(name, recipe):
+        return next(s.argv for s in stages(str(tmp_path), recipe, str(tmp_path)) if s.name == name)
+    plain = load_recipe(distill)
+    ranked = load_recipe(distill, ['o.hard_teacher_share=0.5'])
+    assert '--hard_teacher' not in argv('o_list', plain)
+    o_list = argv('o_list', ranked)
+    assert o_list[o_list.index('--hard_teacher') + 1:o_list.index('--hard_teacher') + 4] == [
+        'caffe', '--hard_teacher_share', '0.5']
+    assert argv('r_list', ranked) == argv('r_list', plain) and argv('p_list_hard', ranked) == argv('p_list_hard', plain)
+    with pytest.raises(SettingError, match=r'r.hard_teacher_share .*set r.train.teacher'):
+        load_recipe(None, ['r.hard_teacher_share=0.5'])  # no teacher to rank with
+    with pytest.raises(SettingError, match='does not apply to stage p'):
+        load_recipe(distill, ['p.hard_teacher_share=0.5'])  # the first Pnet mines nothing

@@ -191,3 +191,29 @@ def test_inspect_teacher_reports_what_the_teacher_calls_faces(tmp_path):
     corr, diff, scale = box_agreement(hard, hard * 2)
     np.testing.assert_allclose(corr, 1, atol=1e-9)
     np.testing.assert_allclose(diff, scale)
+
+
+def test_a_teacher_ranks_a_packed_mined_pool_with_scores_cached_beside_it(tmp_path):
+    import shutil
+    from prepare_data.gen_imglist import main, ranked_pick, teacher_pool_scores
+    models = shared_path('models', 'caffe-mtcnn')
+    lst = _tiny_data(tmp_path, n=3)
+    folder = tmp_path / 's' / '20'
+    for ext in ('rec', 'idx'):  # the part crops stand in for a mined pool
+        shutil.copy(str(folder / ('part.' + ext)), str(folder / ('neg_hard.' + ext)))
+    entries = D.read_sample_list(lst)
+    parts = entries.take(np.flatnonzero(entries.code == -1))
+    said = []
+    got = teacher_pool_scores('caffe:' + models, 20, log=said.append)(str(folder), 'neg_hard', len(parts))
+    want = T.teacher_targets(parts, 20, 'caffe:' + models, 'pnet', lst, progress=False)[:, 0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert got.max() - got.min() > 0.1  # scores that rank
+    assert [p for p in os.listdir(str(folder)) if '.teacher-' in p][0].startswith('neg_hard.idx.teacher-')
+    again = teacher_pool_scores('caffe:' + models, 20, log=said.append)(str(folder), 'neg_hard', len(parts))
+    np.testing.assert_array_equal(again, got)
+    assert 'rows from' in said[-1]  # the second list of the same pool reads the cache
+    top, _ = ranked_pick(np.random.RandomState(0), got, 5, 1.0)
+    assert set(top) == set(np.argsort(-got, kind='stable')[:5])
+    with pytest.raises(SettingError, match='needs --with_hard'):
+        main(['--size', '20', '--samples', str(tmp_path / 's'), '--out', str(tmp_path / 'l.txt'),
+              '--hard_teacher', 'caffe:' + models])

@@ -48,8 +48,9 @@ DEMO_RECIPE = os.path.join(RECIPES, 'demo.json')
 # The training stages: the training recipe (scripts/recipes/train) each is stated on top of, and the
 # pipeline settings that apply to it besides ``train``.
 STAGE_BASES = {'p': 'P20', 'ph': 'P20_hard', 'r': 'R', 'o': 'O', 'extra': 'O'}
-APPLIES = {'p': ('base_num',), 'ph': ('mine_thresh', 'use_epoch', 'from_p'),
-           'r': ('base_num', 'mine_thresh', 'use_epoch'), 'o': ('base_num', 'mine_thresh')}
+APPLIES = {'p': ('base_num',), 'ph': ('mine_thresh', 'use_epoch', 'from_p', 'hard_teacher_share'),
+           'r': ('base_num', 'mine_thresh', 'use_epoch', 'hard_teacher_share'),
+           'o': ('base_num', 'mine_thresh', 'hard_teacher_share')}
 MINING_NETS = {'ph': 1, 'r': 1, 'o': 2}  # nets that mine a stage's hard negatives (P; P; P and R)
 SET_BY_PIPELINE = ('script', 'image_set', 'prefix', 'seed')
 
@@ -80,6 +81,9 @@ class StagePlan:
         length=(1, 2))
     use_epoch: typing.Optional[int] = field(None, 'the checkpoint the later stages use (none: its last epoch)', low=1)
     from_p: bool = field(False, "start from the first Pnet's last epoch (the original trains it from scratch)")
+    hard_teacher_share: float = field(0.0, "share of the list's mined negatives taken as those its train.teacher "
+                                           'finds most face-like, the rest at random (0: all at random, as the '
+                                           'original)', low=0, high=1)
     train: T.StageRecipe = None
 
 
@@ -291,6 +295,11 @@ def resolve(merged, where):
         else:
             sections[k] = build(cls, section, '%s: %s' % (where, k))
     recipe = dataclasses.replace(top, **sections)
+    for k in MINING_NETS:
+        plan = recipe.stage(k)
+        if plan.hard_teacher_share and not plan.train.teacher:
+            raise SettingError('%s: %s.hard_teacher_share ranks mined negatives by the stage\'s teacher: set %s.train.'
+                               'teacher too (e.g. "caffe")' % (where, k, k))
     for k, n in MINING_NETS.items():
         thresh = recipe.stage(k).mine_thresh
         if thresh is None or len(thresh) != n:
@@ -365,8 +374,11 @@ class _Builder:
                              self.samples, '--workers', self.w, '--backend', 'onnx'] + self.lim,
                      [self.j('samples', str(size), 'manifest_hard.json')])
 
-    def imglist(self, stage, size, name, base_num, hard, extra=None):
+    def imglist(self, stage, size, name, base_num, hard, extra=None, plan=None):
+        """A list stage; ``plan``: the stage plan whose hard_teacher_share ranks the mined negatives."""
         ratio = ['--keep_ratio'] if hard and self.r.data.keep_ratio else []
+        if plan is not None and plan.hard_teacher_share:
+            ratio += ['--hard_teacher', plan.train.teacher, '--hard_teacher_share', flag_text(plan.hard_teacher_share)]
         return Stage(stage, [self.py, 'prepare_data/gen_imglist.py', '--size', str(size), '--base_num', str(base_num)]
                      + (['--with_hard'] + ratio if hard else []) + ['--samples', self.samples]
                      + (['--extra', extra] if extra else []) + ['--out', self.j('lists', name), '--seed', self.seed],
@@ -401,14 +413,14 @@ def stages(run, recipe, wider_root, demo=False, photo=None):
     out = [b.anno_stage(), b.data('p_data', 20, r.p.base_num), b.imglist('p_list', 20, 'p.txt', r.p.base_num, False)]
     out += b.train('p_train', 'p', j('lists', 'p.txt'), pnet[0])
     out += [b.mine('p_hard', 'hardpnet20', 20, [pnet[0]], [pnet[1]], r.ph.mine_thresh),
-            b.imglist('p_list_hard', 20, 'p_hard.txt', r.p.base_num, True)]
+            b.imglist('p_list_hard', 20, 'p_hard.txt', r.p.base_num, True, plan=r.ph)]
     out += b.train('p_train_hard', 'ph', j('lists', 'p_hard.txt'), ph_prefix, pnet if r.ph.from_p else None)
     out += [b.data('r_data', 24, r.r.base_num), b.mine('r_hard', 'rnet', 24, [ph_prefix], [ph_ep], r.r.mine_thresh),
-            b.imglist('r_list', 24, 'r.txt', r.r.base_num, True)]
+            b.imglist('r_list', 24, 'r.txt', r.r.base_num, True, plan=r.r)]
     out += b.train('r_train', 'r', j('lists', 'r.txt'), r_prefix)
     out += [b.data('o_data', 48, r.o.base_num),
             b.mine('o_hard', 'onet', 48, [ph_prefix, r_prefix], [ph_ep, r_ep], r.o.mine_thresh),
-            b.imglist('o_list', 48, 'o.txt', r.o.base_num, True)]
+            b.imglist('o_list', 48, 'o.txt', r.o.base_num, True, plan=r.o)]
     onet = (j('model', 'onet'), last_epoch(r.o))
     out += b.train('o_train', 'o', j('lists', 'o.txt'), onet[0])
     if r.extra.list:
