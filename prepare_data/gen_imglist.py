@@ -215,9 +215,15 @@ def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, wit
     return report
 
 
+STAGE_KINDS = {12: 'pnet', 16: 'pnet', 20: 'pnet', 24: 'rnet', 48: 'onet'}
+
+
 def stage_kind(size):
     """The detection net a list of ``size`` px samples trains (its teacher's kind)."""
-    return {24: 'rnet', 48: 'onet'}.get(size, 'pnet')
+    if size not in STAGE_KINDS:
+        raise SettingError('--size %d: --hard_teacher ranks the samples of a Pnet (12, 16, 20 px), an Rnet (24) or '
+                           'an Onet (48)' % size)
+    return STAGE_KINDS[size]
 
 
 def teacher_pool_scores(spec, size, log=print):
@@ -225,6 +231,7 @@ def teacher_pool_scores(spec, size, log=print):
     of a packed class pool (cached beside the pool by :func:`core.train.teacher.teacher_targets`)."""
     from core.train.batches import ListEntries
     from core.train.teacher import teacher_targets
+    kind = stage_kind(size)
 
     def scores(folder, cls, n):
         if not os.path.isfile(os.path.join(folder, cls + '.idx')):
@@ -232,7 +239,7 @@ def teacher_pool_scores(spec, size, log=print):
                               % (folder, cls, cls))
         entries = ListEntries([os.path.join(folder, cls + '.rec')], np.zeros(n, np.int32), np.arange(n),
                               np.full(n, code_of(cls), np.int8))
-        rows = teacher_targets(entries, size, spec, stage_kind(size), os.path.join(folder, cls + '.idx'), log=log)
+        rows = teacher_targets(entries, size, spec, kind, os.path.join(folder, cls + '.idx'), log=log)
         return rows[:, 0]
     return scores
 

@@ -329,14 +329,19 @@ def test_end_to_end_on_real_wider_images(tmp_path):
     assert sum(t for _, t in rep.values()) == len(entries)
 
 
-def test_imglist_keep_ratio_scales_every_class_by_the_scarcest(tmp_path):
-    from prepare_data.gen_imglist import assemble
-    folder = tmp_path / 'pools'
+def _jpg_pools(folder):
+    """jpg class pools of 30 positives, 90 parts, 500 negatives and 5,000 mined negatives in ``folder``."""
     folder.mkdir()
     sizes = {'pos': 30, 'part': 90, 'neg': 500, 'neg_hard': 5000}
     codes = {'pos': 1, 'part': -1, 'neg': 0, 'neg_hard': 0}
     for cls, n in sizes.items():
         (folder / (cls + '.txt')).write_text(''.join('%s/%d.jpg %d\n' % (cls, i, codes[cls]) for i in range(n)))
+    return folder
+
+
+def test_imglist_keep_ratio_scales_every_class_by_the_scarcest(tmp_path):
+    from prepare_data.gen_imglist import assemble
+    folder = _jpg_pools(tmp_path / 'pools')
     plain = assemble(str(folder), str(tmp_path / 'a.txt'), with_hard=True)
     assert plain['neg_hard'] == (5000, 5000) and plain['pos'] == (30, 30)  # small pools taken whole
     kept = assemble(str(folder), str(tmp_path / 'b.txt'), with_hard=True, keep_ratio=True)
@@ -376,12 +381,7 @@ def test_imglist_extra_roots_join_the_positive_and_part_pools(tmp_path):
 
 def test_imglist_hard_teacher_share_keeps_the_most_face_like_mined_negatives(tmp_path):
     from prepare_data.gen_imglist import ranked_pick
-    folder = tmp_path / 'pools'
-    folder.mkdir()
-    sizes = {'pos': 30, 'part': 90, 'neg': 500, 'neg_hard': 5000}
-    codes = {'pos': 1, 'part': -1, 'neg': 0, 'neg_hard': 0}
-    for cls, n in sizes.items():
-        (folder / (cls + '.txt')).write_text(''.join('%s/%d.jpg %d\n' % (cls, i, codes[cls]) for i in range(n)))
+    folder = _jpg_pools(tmp_path / 'pools')
     asked = []
 
     def scores(where, cls, n):  # the first mined negatives are the most face-like

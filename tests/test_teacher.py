@@ -214,6 +214,8 @@ def test_a_teacher_ranks_a_packed_mined_pool_with_scores_cached_beside_it(tmp_pa
     assert 'rows from' in said[-1]  # the second list of the same pool reads the cache
     top, _ = ranked_pick(np.random.RandomState(0), got, 5, 1.0)
     assert set(top) == set(np.argsort(-got, kind='stable')[:5])
+    with pytest.raises(SettingError, match='--size 36'):
+        teacher_pool_scores('caffe:' + models, 36)
     with pytest.raises(SettingError, match='needs --with_hard'):
         main(['--size', '20', '--samples', str(tmp_path / 's'), '--out', str(tmp_path / 'l.txt'),
               '--hard_teacher', 'caffe:' + models])

@@ -295,13 +295,12 @@ def resolve(merged, where):
         else:
             sections[k] = build(cls, section, '%s: %s' % (where, k))
     recipe = dataclasses.replace(top, **sections)
-    for k in MINING_NETS:
+    for k, n in MINING_NETS.items():
         plan = recipe.stage(k)
         if plan.hard_teacher_share and not plan.train.teacher:
             raise SettingError('%s: %s.hard_teacher_share ranks mined negatives by the stage\'s teacher: set %s.train.'
                                'teacher too (e.g. "caffe")' % (where, k, k))
-    for k, n in MINING_NETS.items():
-        thresh = recipe.stage(k).mine_thresh
+        thresh = plan.mine_thresh
         if thresh is None or len(thresh) != n:
             raise SettingError('%s: %s.mine_thresh: %s given, it takes %d, one per net that mines it (%s)' % (
                 where, k, 'none' if thresh is None else len(thresh), n, 'P' if n == 1 else 'P and R'))
