@@ -12,9 +12,7 @@ oversized image, a bad line) is skipped: counted in the stats (``skipped``), its
 kept (``skipped_examples``) and printed by :func:`skip_summary`. Any other exception is a bug and stops
 the run, which resumes after the last item stored.
 """
-import multiprocessing as mp
 import os
-import signal
 import time
 
 from tqdm import tqdm
@@ -22,7 +20,7 @@ from tqdm import tqdm
 from cli import say
 from core.common.errors import InputError
 from core.common.fileio import load_json, save_json
-from core.common.lifecycle import deferred_signals, die_with_starter, mp_temp_dir
+from core.common.lifecycle import deferred_signals, die_with_starter, mp_temp_dir, worker_context
 
 from .writers import make_sink
 
@@ -43,7 +41,6 @@ def guarded(job, item, seed):
 def _init_worker(job, pack_in_worker, mp_dir):
     global _JOB, _PACK
     die_with_starter(mp_dir)  # gone the moment the process that started us is
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     import cv2
     cv2.setNumThreads(1)
     _JOB = job  # sent once per worker, not with every task
@@ -82,8 +79,7 @@ def _results(job, items, start, seed, workers, packed):
     tasks = ((items[i], seed) for i in range(start, len(items)))
     if workers <= 1:
         return None, (_produce(job, item, s, packed) for item, s in tasks)
-    # forkserver: never fork a process that may hold MXNet/OpenMP locks (that can deadlock)
-    pool = mp.get_context('forkserver').Pool(workers, initializer=_init_worker, initargs=(job, packed, mp_temp_dir()))
+    pool = worker_context().Pool(workers, initializer=_init_worker, initargs=(job, packed, mp_temp_dir()))
     return pool, pool.imap(_call, tasks, chunksize=4)
 
 

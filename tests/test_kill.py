@@ -274,3 +274,33 @@ def test_a_group_sigterm_ends_as_an_interrupt_not_as_a_dead_worker():
             batches.throw(KeyboardInterrupt)
     finally:
         loader.close()
+
+
+WORKER_MAIN = '''
+import signal, sys
+sys.path.insert(0, %r)
+if __name__ == '__mp_main__':  # a worker importing the main module: the earliest code it runs
+    print('worker import:', signal.getsignal(signal.SIGINT) is signal.SIG_IGN, flush=True)
+from core.common.lifecycle import worker_context
+
+
+def handler(_):
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+if __name__ == '__main__':
+    with worker_context().Pool(1) as pool:
+        print('worker task:', pool.apply(handler, (0,)), flush=True)
+    print('main:', signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True)
+'''
+
+
+def test_pool_workers_ignore_ctrl_c_from_their_first_import(tmp_path):
+    """Ctrl-C to a process group is the main process's to handle: a worker that is still importing the
+    main module when it arrives must not print a traceback, so it ignores SIGINT from its first line
+    (a pool initializer runs too late), and the main process keeps its own handler."""
+    script = tmp_path / 'pool_main.py'
+    script.write_text(WORKER_MAIN % REPO)
+    out = subprocess.run([PY, str(script)], cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split('\n')[:3] == ['worker import: True', 'worker task: True', 'main: True'], out.stdout

@@ -142,10 +142,8 @@ _WORKER = {}
 
 
 def _init_worker(models, scheme, overrides, options, starter_dir):
-    import signal
     from core.common.lifecycle import die_with_starter
     die_with_starter(starter_dir)  # the starter's folder, not one of our own: a terminated worker leaves none
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     _WORKER.update(det=load_onnx_cascade(models, 1, scheme, **overrides), options=options)
 
 
@@ -181,11 +179,9 @@ def _options(args):
 
 
 def _pool_results(args, todo, overrides):
-    import multiprocessing as mp
-    from core.common.lifecycle import mp_temp_dir
-    pool = mp.get_context('forkserver').Pool(args.workers, initializer=_init_worker,
-                                             initargs=(args.models, args.scheme, overrides, _options(args),
-                                                       mp_temp_dir()))
+    from core.common.lifecycle import mp_temp_dir, worker_context
+    pool = worker_context().Pool(args.workers, initializer=_init_worker,
+                                 initargs=(args.models, args.scheme, overrides, _options(args), mp_temp_dir()))
     chunks = [todo[i:i + args.batch] for i in range(0, len(todo), args.batch)]
     try:
         for part in pool.imap(_work, chunks, chunksize=1):

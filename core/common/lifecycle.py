@@ -11,6 +11,10 @@
   pipe closes; the forkserver and the resource tracker then see their pipes close and exit too
   (the tracker unlinks any semaphore left in ``/dev/shm``). A killed trainer, ``gen_data.py`` or
   ``gen_hard_example.py`` — even by SIGKILL — leaves nothing running.
+* :func:`worker_context` — the forkserver context every worker pool starts from, its server launched
+  with Ctrl-C ignored so that each worker ignores it from its first instruction (a pool's
+  initializer runs only after the worker has imported the main module: a Ctrl-C to the process
+  group in between printed a worker's traceback).
 * :func:`terminate_as_interrupt` — SIGTERM raises KeyboardInterrupt in the main thread, so the same
   cleanup as Ctrl-C runs (pools closed, state saved, temporary files removed).
 """
@@ -104,6 +108,24 @@ def mp_temp_dir():
     """The folder multiprocessing keeps this process's forkserver socket in (made on first use)."""
     from multiprocessing import util
     return util.get_temp_dir()
+
+
+def worker_context():
+    """The ``forkserver`` multiprocessing context, its server (and so every worker it forks) started
+    with SIGINT ignored: Ctrl-C is the main process's to handle, which then closes the pool. Forkserver,
+    not fork: forking a process that may hold MXNet/OpenMP locks can deadlock."""
+    import multiprocessing as mp
+    from multiprocessing import forkserver
+    ctx = mp.get_context('forkserver')
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return ctx
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # kept across exec by the server
+    try:
+        forkserver.ensure_running()  # no-op once running
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return ctx
 
 
 def preexec_die_with_parent():

@@ -13,11 +13,9 @@ sees exactly the batches an uninterrupted one would.
 import dataclasses
 import logging
 import mmap
-import multiprocessing as mp
 import os
 import queue
 import shutil
-import signal
 import tempfile
 import typing
 
@@ -27,7 +25,7 @@ import numpy as np
 from .augment import black_border, flip_batch, normalise_batch, transform_batch
 from .teacher import TEACHER_WIDTH, mirror_rows, teacher_input
 from core.common.fileio import LABEL_CODES, LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, parse_floats, split_path
-from core.common.lifecycle import die_with_starter, mp_temp_dir
+from core.common.lifecycle import die_with_starter, mp_temp_dir, worker_context
 from core.common.packed import RecordReader, decode_image
 from core.recipes.training_recipe import StageRecipe
 from core.common.errors import SettingError
@@ -254,7 +252,6 @@ class _Built(typing.NamedTuple):
 
 def _worker(maker, tasks, results, slot_paths, leftovers):
     die_with_starter(*leftovers)  # gone the moment the process that started us is
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     maps = []
     for path in slot_paths:
@@ -282,7 +279,7 @@ class _WorkerPool:
     is sent through the queue instead."""
 
     def __init__(self, maker, n, slot_bytes, n_slots):
-        ctx = mp.get_context('forkserver')  # forking a process that runs MXNet can deadlock on OpenMP
+        ctx = worker_context()
         self.dir = tempfile.mkdtemp(prefix='mtcnn-batches-', dir=_slot_dir())
         paths = [os.path.join(self.dir, 'slot%d' % i) for i in range(n_slots)]
         self.maps = []
