@@ -117,7 +117,7 @@ def worker_context():
     import multiprocessing as mp
     from multiprocessing import forkserver
     ctx = mp.get_context('forkserver')
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
         forkserver.ensure_running()
         return ctx
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # kept across exec by the server
