@@ -20,7 +20,7 @@ import cli  # noqa: E402
 from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.recipes.pipeline_recipe import DataSettings, StagePlan  # noqa: E402
 from prepare_data.runner import skip_summary  # noqa: E402
-from prepare_data.sampling import CLASS_NAMES, sample_image  # noqa: E402
+from prepare_data.sampling import CLASS_NAMES, STAGE_KINDS, sample_image  # noqa: E402
 from prepare_data.wider import AnnotationError, read_anno, read_prob  # noqa: E402
 from prepare_data.writers import encode  # noqa: E402
 
@@ -71,7 +71,7 @@ def generate(anno_path, size, out_dir, base_num=StagePlan.base_num, prob_thresh=
 def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument('--anno', default=None, help='anno.txt (default: <root>/data/wider/anno.txt)')
-    ap.add_argument('--size', type=int, required=True, choices=[12, 16, 20, 24, 48])
+    ap.add_argument('--size', type=int, required=True, choices=sorted(STAGE_KINDS))
     ap.add_argument('--base_num', type=cli.number(int, low=1), default=StagePlan.base_num)
     ap.add_argument('--prob_thresh', type=cli.number(float, low=0, high=1), default=DataSettings.prob_thresh,
                     help="with --prob_file: faces scoring below give no samples (every .bat of the original: 0.15)")

@@ -44,6 +44,7 @@ from config import add_config_args, apply_config_args, data_dir  # noqa: E402
 from core.common.fileio import LANDMARK, NEGATIVE, PART, POSITIVE, FormatError, atomic_write  # noqa: E402
 from core.recipes.pipeline_recipe import StagePlan  # noqa: E402
 from core.common.errors import SettingError  # noqa: E402
+from prepare_data.sampling import STAGE_KINDS  # noqa: E402
 
 CODES = {'pos': POSITIVE, 'part': PART, 'neg': NEGATIVE, 'neg_hard': NEGATIVE, 'landmark': LANDMARK,
          'pos_hard': POSITIVE, 'part_hard': PART}  # *_hard: mined with gen_hard_example --keep_pos_part
@@ -213,9 +214,6 @@ def assemble(folder, out_path, base_num=StagePlan.base_num, with_hard=False, wit
         report[cls] = (n, n if picks[cls] is None else len(picks[cls]))
     _write_list(out_path, counts, parts, picks, list_dir)
     return report
-
-
-STAGE_KINDS = {12: 'pnet', 16: 'pnet', 20: 'pnet', 24: 'rnet', 48: 'onet'}
 
 
 def stage_kind(size):

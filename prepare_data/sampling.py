@@ -22,6 +22,7 @@ from core.recipes.pipeline_recipe import DataSettings, StagePlan
 MAX_NEG_TRIES = 5000
 MIN_SIDE = 5  # a face box's smaller side, in pixels, for its ±0.2·side jitter to be a range
 CLASS_NAMES = {POSITIVE: 'pos', PART: 'part', NEGATIVE: 'neg'}
+STAGE_KINDS = {12: 'pnet', 16: 'pnet', 20: 'pnet', 24: 'rnet', 48: 'onet'}  # sample size: the net it trains
 NEG_LABEL = np.zeros(5, np.float32)
 
 
