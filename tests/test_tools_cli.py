@@ -96,3 +96,9 @@ def test_publish_models_and_the_default_cascade(tmp_path, monkeypatch):
         assert card['lnet']['flip'] is want and card['epoch'] == [2, 4, 5]
         assert cascade.default_card().lnet == (str(out / 'lnet'), 3)
         assert cascade.default_card().settings().lnet_flip is want
+
+
+def test_the_card_shows_val_ap_at_three_decimals_half_up():
+    """models.json keeps 4 decimals; the card rounds them as the docs' tables do (0.7805 is 0.781, not 0.780)."""
+    from tools.publish_models import _ap3
+    assert [_ap3(v) for v in (0.7805, 0.799, 0.5067, 0.8124)] == ['0.781', '0.799', '0.507', '0.812']
