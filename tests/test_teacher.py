@@ -150,14 +150,15 @@ def test_training_with_a_checkpoint_teacher_logs_the_distillation(tmp_path):
     assert r.returncode == 2 and 'det1.prototxt not found' in r.stderr and 'Traceback' not in r.stderr
 
 
-def test_the_distill_recipe_is_the_default_with_every_stage_taught():
+def test_the_distill_recipe_is_the_default_with_every_stage_taught_and_the_onet_mirrored():
     import dataclasses
     from core.recipes.pipeline_recipe import DEFAULT_RECIPE, RECIPES, load_recipe
     default, distill = load_recipe(DEFAULT_RECIPE), load_recipe(os.path.join(RECIPES, 'distill.json'))
     for stage in ('p', 'ph', 'r', 'o'):
         taught, plain = getattr(distill, stage).train, getattr(default, stage).train
         assert taught.teacher == 'caffe' and plain.teacher == ''
-        assert dataclasses.replace(taught, teacher='', teacher_weight=plain.teacher_weight,
+        assert taught.flip and plain.flip == (stage != 'o')  # the default recipe turns only the Onet's off
+        assert dataclasses.replace(taught, teacher='', teacher_weight=plain.teacher_weight, flip=plain.flip,
                                    teacher_temperature=plain.teacher_temperature, teacher_box=plain.teacher_box) == plain
 
 
